@@ -1,0 +1,212 @@
+//! Running the tracked command: spawn it with the run's environment, pass its
+//! stdout and stderr through live while capturing them, tail the events file,
+//! and forward termination signals.
+//!
+//! Ctrl-C in a terminal reaches the whole foreground process group, so the
+//! child already has it: SIGINT and SIGQUIT that the kernel sent (from the tty)
+//! are not forwarded, those sent by another process (`kill -INT`) are. SIGTERM
+//! and SIGHUP are always forwarded. Any of them marks the run `killed`.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+use signal_hook::iterator::exfiltrator::WithOrigin;
+use signal_hook::iterator::SignalsInfo;
+
+use super::events::Ingest;
+use super::output::OutputLog;
+
+/// How often the events file is polled while the command runs.
+const POLL: Duration = Duration::from_millis(100);
+/// How long to wait for the output pipes to close after the command exits
+/// (a background grandchild may keep them open forever).
+const PIPE_GRACE: Duration = Duration::from_secs(2);
+
+/// What to run.
+pub struct Spec<'a> {
+    /// Program and arguments.
+    pub argv: &'a [String],
+    /// Variables added to the inherited environment.
+    pub env: &'a [(String, String)],
+    /// The events file to tail.
+    pub events: &'a Path,
+}
+
+/// How the command ended.
+#[derive(Debug, Clone, Copy)]
+pub struct Exit {
+    /// Exit code, if it exited.
+    pub code: Option<i32>,
+    /// Signal that ended it, if one did.
+    pub signal: Option<i32>,
+    /// A termination signal the tracker received while the command ran.
+    pub received: Option<i32>,
+}
+
+impl Exit {
+    /// The exit code `git exp run` returns: the child's, or 128 + signal.
+    pub fn process_code(&self) -> i32 {
+        match (self.code, self.signal) {
+            (Some(code), _) => code,
+            (None, Some(sig)) => 128 + sig,
+            (None, None) => 1,
+        }
+    }
+}
+
+/// Why the command could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    /// No such program.
+    #[error("command not found: {0}")]
+    NotFound(String),
+    /// The program exists but cannot be executed.
+    #[error("command is not executable: {0}")]
+    NotExecutable(String),
+    /// Anything else.
+    #[error("cannot start {program}")]
+    Other {
+        /// The program.
+        program: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Runs the command to completion. Output goes to `log` and then to `out`/`err`;
+/// events are fed to `ingest`, which is returned finished.
+pub fn run(
+    spec: &Spec,
+    log: Arc<Mutex<OutputLog>>,
+    out: Box<dyn Write + Send>,
+    err: Box<dyn Write + Send>,
+    mut ingest: Ingest,
+) -> Result<(Exit, Ingest), SpawnError> {
+    let program = spec.argv.first().cloned().unwrap_or_default();
+    // Register handlers before spawning, so no signal slips through the gap.
+    let signals = SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT]).ok();
+    let mut child = Command::new(&program)
+        .args(&spec.argv[1..])
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => SpawnError::NotFound(program.clone()),
+            std::io::ErrorKind::PermissionDenied => SpawnError::NotExecutable(program.clone()),
+            _ => SpawnError::Other { program: program.clone(), source: e },
+        })?;
+    let pid = child.id() as i32;
+    let received = Arc::new(AtomicI32::new(0));
+    let signal_thread = signals.map(|mut signals| {
+        let handle = signals.handle();
+        let received = Arc::clone(&received);
+        let join = thread::spawn(move || {
+            for origin in signals.forever() {
+                let sig = origin.signal;
+                received.store(sig, Ordering::SeqCst);
+                let from_tty = origin.process.is_none();
+                if matches!(sig, SIGINT | SIGQUIT) && from_tty {
+                    continue;
+                }
+                // SAFETY: kill(2) with a pid we spawned and a valid signal number.
+                unsafe {
+                    libc::kill(pid, sig);
+                }
+            }
+        });
+        (handle, join)
+    });
+
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let stdout = child.stdout.take().expect("stdout was piped");
+    let stderr = child.stderr.take().expect("stderr was piped");
+    pump(stdout, out, Arc::clone(&log), done_tx.clone());
+    pump(stderr, err, Arc::clone(&log), done_tx);
+
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let events_path = spec.events.to_path_buf();
+    let tailer = thread::spawn(move || {
+        let mut file = std::fs::File::open(&events_path).ok();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let stop = !matches!(stop_rx.recv_timeout(POLL), Err(mpsc::RecvTimeoutError::Timeout));
+            if file.is_none() {
+                file = std::fs::File::open(&events_path).ok();
+            }
+            if let Some(f) = file.as_mut() {
+                while let Ok(n) = f.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    ingest.feed(&buf[..n], crate::util::now_unix());
+                }
+            }
+            if stop {
+                ingest.finish(crate::util::now_unix());
+                return ingest;
+            }
+        }
+    });
+
+    let status = child.wait();
+    let _ = stop_tx.send(());
+    let ingest = tailer.join().expect("the events tailer does not panic");
+    for _ in 0..2 {
+        if done_rx.recv_timeout(PIPE_GRACE).is_err() {
+            break;
+        }
+    }
+    if let Some((handle, join)) = signal_thread {
+        handle.close();
+        let _ = join.join();
+    }
+    use std::os::unix::process::ExitStatusExt;
+    let (code, signal) = match status {
+        Ok(s) => (s.code(), s.signal()),
+        Err(_) => (None, None),
+    };
+    let received = match received.load(Ordering::SeqCst) {
+        0 => None,
+        sig => Some(sig),
+    };
+    Ok((Exit { code, signal, received }, ingest))
+}
+
+/// Copies a pipe to the capture log first, then to the terminal; a terminal that
+/// went away (EPIPE) does not stop the capture.
+fn pump(
+    mut from: impl Read + Send + 'static,
+    mut to: Box<dyn Write + Send>,
+    log: Arc<Mutex<OutputLog>>,
+    done: mpsc::Sender<()>,
+) {
+    thread::spawn(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut terminal_ok = true;
+        loop {
+            let n = match from.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            };
+            if let Ok(mut log) = log.lock() {
+                let _ = log.write(&buf[..n]);
+            }
+            if terminal_ok {
+                terminal_ok = to.write_all(&buf[..n]).and_then(|()| to.flush()).is_ok();
+            }
+        }
+        let _ = done.send(());
+    });
+}

@@ -1,0 +1,234 @@
+//! `git exp run`, the core: reserve a name, snapshot the code, go live, run the
+//! command while capturing it, and commit the run whatever happens to it.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use crate::env::{manifest, redact::Redactor};
+use crate::store::format::Status;
+use crate::store::{self, code, name, Store};
+
+use super::child::{self, SpawnError};
+use super::events::Ingest;
+use super::finish::{self, Committed, Ending};
+use super::live::{self, LiveMeta, LiveRun};
+use super::output::OutputLog;
+use super::params;
+
+/// What to run and how to record it (validated by the command layer).
+pub struct Options {
+    /// Requested name, or `None` to generate one.
+    pub name: Option<String>,
+    /// Typed params (params file merged with `-p`).
+    pub params: toml::Table,
+    /// Text of each param by dotted key, for `{key}` placeholders.
+    pub param_texts: BTreeMap<String, String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Note.
+    pub note: String,
+    /// The command, before placeholder substitution.
+    pub command: Vec<String>,
+    /// Cap of `output.log` in bytes.
+    pub output_limit: u64,
+    /// Limits of the `code` tree.
+    pub code: code::Options,
+    /// The process environment (read once at the edge).
+    pub vars: Vec<(String, String)>,
+}
+
+/// Errors of `run`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The store refused.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// Live directory trouble.
+    #[error(transparent)]
+    Live(#[from] live::Error),
+    /// Committing failed.
+    #[error(transparent)]
+    Finish(#[from] finish::Error),
+    /// The command could not start.
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+    /// A run with this name is live right now.
+    #[error("a run named '{0}' is running now")]
+    NameLive(String),
+    /// Output capture could not start.
+    #[error("cannot capture output in {dir}")]
+    Capture {
+        /// The live directory.
+        dir: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A finished `run`.
+pub struct Outcome {
+    /// The committed run.
+    pub committed: Committed,
+    /// Final status.
+    pub status: Status,
+    /// What `git exp run` should exit with (the child's code, or 128 + signal).
+    pub exit_code: i32,
+    /// Duration in seconds.
+    pub duration_s: f64,
+}
+
+/// Runs `opts.command` as a tracked run.
+pub fn run(
+    store: &Store,
+    opts: Options,
+    out: Box<dyn Write + Send>,
+    err: Box<dyn Write + Send>,
+) -> Result<Outcome, Error> {
+    let redactor = Redactor::from_env(&opts.vars);
+    let argv = params::substitute(&opts.command, &opts.param_texts);
+    let recorded_command = redactor.redact_argv(&argv);
+    let mut config = opts.params.clone();
+    redactor.redact_table(&mut config);
+
+    let snapshot = store.snapshot_code(opts.code)?;
+    let started = crate::util::now_unix();
+    let id = crate::util::new_run_id(started);
+    let var = |k: &str| opts.vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let host = hostname();
+    let user = var("USER").or_else(|| var("LOGNAME")).unwrap_or_default();
+
+    let live = {
+        let _registry = live::lock_registry(store.common_dir())?;
+        let live_names = live::live_names(store.common_dir());
+        let name = match &opts.name {
+            Some(name) => {
+                name::validate(name)?;
+                if store.run_exists(name)? {
+                    return Err(store::Error::NameTaken { name: name.clone() }.into());
+                }
+                if live_names.contains(name) {
+                    return Err(Error::NameLive(name.clone()));
+                }
+                name.clone()
+            }
+            None => name::generate(crate::util::random_u64(), |candidate| {
+                live_names.iter().any(|n| n == candidate)
+                    || store.run_exists(candidate).unwrap_or(true)
+            }),
+        };
+        let meta = LiveMeta {
+            id: id.clone(),
+            name,
+            command: recorded_command.clone(),
+            started,
+            code_commit: snapshot.head.clone(),
+            code_tree: snapshot.tree.clone(),
+            code_dirty: snapshot.dirty,
+            code_skipped: snapshot.skipped.clone(),
+            workdir: store.cwd_relative(),
+            host,
+            user,
+            config,
+            tags: opts.tags.clone(),
+            note: opts.note.clone(),
+            output_limit: opts.output_limit,
+        };
+        LiveRun::create(store.common_dir(), meta)?
+    };
+
+    // Everything after this point ends in a commit (or leaves the live dir for recovery).
+    let params_json = serde_json::to_string(&opts.params).unwrap_or_else(|_| "{}".into());
+    let capture = |source| Error::Capture { dir: live.dir.display().to_string(), source };
+    fs_err::write(live.path(live::files::PARAMS), params_json).map_err(capture)?;
+    let log = OutputLog::create(&live.dir, opts.output_limit).map_err(capture)?;
+    let log = Arc::new(Mutex::new(log));
+
+    let env_thread = {
+        let vars = opts.vars.clone();
+        let command = recorded_command.clone();
+        let workdir = live.meta.workdir.clone();
+        let cache = store.common_dir().join("exp").join("cache");
+        let describe = snapshot.head.as_deref().map(|h| {
+            format!("{}{}", Store::short(h), if snapshot.dirty { "-dirty" } else { "" })
+        });
+        let env_path = live.path(live::files::ENV);
+        let redactor = Redactor::from_env(&opts.vars);
+        std::thread::spawn(move || {
+            let m = manifest::capture(
+                &manifest::Options {
+                    vars: &vars,
+                    command: &command,
+                    workdir_rel: workdir,
+                    cache_dir: Some(&cache),
+                    code_describe: describe,
+                },
+                &redactor,
+            );
+            if let Ok(text) = toml::to_string(&m) {
+                let _ = fs_err::write(env_path, text);
+            }
+        })
+    };
+
+    let child_env = child_env(&live, &opts.vars);
+    let spec = child::Spec { argv: &argv, env: &child_env, events: &live.path(live::files::EVENTS) };
+    let result = child::run(&spec, Arc::clone(&log), out, err, Ingest::new());
+    let _ = env_thread.join();
+    let (exit, ingest) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            // Nothing ran: there is no run to record.
+            let _ = live.remove();
+            return Err(e.into());
+        }
+    };
+    let ended = crate::util::now_unix();
+    let status = if exit.received.is_some() || exit.signal.is_some() {
+        Status::Killed
+    } else if exit.code == Some(0) {
+        Status::Finished
+    } else {
+        Status::Failed
+    };
+    let ending = Ending { status, exit_code: exit.code, signal: exit.signal, ended };
+    drop(log);
+    let committed =
+        finish::commit(store, &live.dir, &live.meta, ending, ingest.into_ingested(), &redactor)?;
+    let _ = live.remove();
+    Ok(Outcome {
+        committed,
+        status,
+        exit_code: exit.process_code(),
+        duration_s: ending.ended - started,
+    })
+}
+
+fn child_env(live: &LiveRun, vars: &[(String, String)]) -> Vec<(String, String)> {
+    let path = |f: &str| live.path(f).display().to_string();
+    let mut env = vec![
+        ("GIT_EXP_RUN_ID".to_owned(), live.meta.id.clone()),
+        ("GIT_EXP_RUN_NAME".to_owned(), live.meta.name.clone()),
+        ("GIT_EXP_DIR".to_owned(), live.dir.display().to_string()),
+        ("GIT_EXP_EVENTS".to_owned(), path(live::files::EVENTS)),
+        ("GIT_EXP_PARAMS".to_owned(), path(live::files::PARAMS)),
+    ];
+    // Pipes make Python buffer its output; keep the pass-through live.
+    if !vars.iter().any(|(k, _)| k == "PYTHONUNBUFFERED") {
+        env.push(("PYTHONUNBUFFERED".to_owned(), "1".to_owned()));
+    }
+    env
+}
+
+/// The machine's host name.
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates on success.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return String::new();
+    }
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}

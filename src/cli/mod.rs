@@ -1,0 +1,149 @@
+//! The command layer: argument parsing (clap), dispatch, and the one place that
+//! prints errors. Each subcommand lives in its own module with its `Args`
+//! struct and a `cmd_<name>` function; none of them touches git directly.
+
+pub mod demo;
+pub mod error;
+pub mod list;
+pub mod output;
+pub mod run;
+pub mod show;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::capture::recover;
+use crate::store::Store;
+pub use error::CliError;
+
+/// Machine-learning experiment tracking that lives inside git.
+///
+/// Every run is a commit under refs/experiments/<name>: config, metrics,
+/// environment, log and the exact code. Runs travel with git push.
+#[derive(Debug, Parser)]
+#[command(name = "git exp", bin_name = "git exp", version, max_term_width = 100)]
+pub struct Cli {
+    /// Run as if started in this directory
+    #[arg(short = 'C', global = true, value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+    /// The command
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a command as a tracked run
+    Run(run::RunArgs),
+    /// List runs, newest first
+    #[command(visible_alias = "ls")]
+    List(list::ListArgs),
+    /// Show one run
+    Show(show::ShowArgs),
+    /// Track a few runs of a small example in a scratch repository
+    Demo(demo::DemoArgs),
+}
+
+/// What every command gets: the process environment (read once), the working
+/// directory and the terminal state.
+pub struct Context {
+    /// Environment variables.
+    pub vars: Vec<(String, String)>,
+    /// Working directory.
+    pub cwd: PathBuf,
+    /// Terminal state.
+    pub ui: output::Ui,
+}
+
+impl Context {
+    /// Opens the repository and commits any orphaned live runs first.
+    pub fn open_store(&self, err: &mut dyn Write) -> Result<Store, CliError> {
+        let store = Store::discover(&self.cwd)?;
+        let (recovered, problems) = recover::recover_orphans(&store, &self.vars);
+        for r in recovered {
+            let _ = writeln!(
+                err,
+                "git-exp: recovered run {} (its tracker died) as crashed: {}",
+                r.name,
+                Store::short(&r.commit)
+            );
+        }
+        for p in problems {
+            let _ = writeln!(err, "warning: {p}");
+        }
+        Ok(store)
+    }
+}
+
+/// Runs git-exp with the process's arguments and environment.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => error::EXIT_USAGE,
+            });
+        }
+    };
+    let vars: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let mut cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    if let Some(dir) = &cli.dir {
+        cwd = cwd.join(dir);
+    }
+    let ctx = Context { ui: output::Ui::detect(&vars), vars, cwd };
+    let mut stderr = std::io::stderr();
+    let result = dispatch(cli.command, &ctx, &mut stderr);
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            error::print(&mut stderr, &e);
+            ExitCode::from(e.code())
+        }
+    }
+}
+
+fn dispatch(command: Command, ctx: &Context, err: &mut dyn Write) -> Result<u8, CliError> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let code = match command {
+        Command::Run(args) => {
+            drop(out);
+            return run::cmd_run(args, ctx, err);
+        }
+        Command::List(args) => list::cmd_list(args, ctx, &mut out, err),
+        Command::Show(args) => show::cmd_show(args, ctx, &mut out, err),
+        Command::Demo(args) => {
+            drop(out);
+            return demo::cmd_demo(args, ctx, err);
+        }
+    };
+    code.map(|()| 0)
+}
+
+fn is_broken_pipe(e: &CliError) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e.error.as_ref());
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::BrokenPipe;
+        }
+        source = s.source();
+    }
+    false
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        CliError { kind: error::Kind::Internal, error: Box::new(e), hints: vec![], exit_code: None }
+    }
+}

@@ -1,0 +1,111 @@
+//! `git exp run`: parse the run's options, hand them to `capture::run`, and
+//! report the outcome on stderr (stdout belongs to the command).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::error::{CliError, EXIT_RUN_OWN};
+use super::Context;
+use crate::capture::{output, params, run};
+use crate::store::{code, Store};
+
+/// Run a command as a tracked run
+#[derive(Debug, Args)]
+#[command(after_help = "The command gets GIT_EXP_RUN_ID, GIT_EXP_RUN_NAME, GIT_EXP_DIR, \
+GIT_EXP_EVENTS and GIT_EXP_PARAMS; it logs metrics by appending JSON lines to $GIT_EXP_EVENTS. \
+`{key}` in the command is replaced by the param's value. Exit status: the command's own; \
+125 if git-exp failed, 126 if the command is not executable, 127 if it was not found.")]
+pub struct RunArgs {
+    /// Name of the run (default: a generated one such as brave-otter)
+    #[arg(short, long)]
+    pub name: Option<String>,
+    /// A param, typed (int, float, bool, string); dotted keys nest
+    #[arg(short, long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Read params from a .toml or .json file (-p values win)
+    #[arg(long, value_name = "FILE")]
+    pub params_file: Option<PathBuf>,
+    /// Tag the run (repeatable)
+    #[arg(short, long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// A note about the run
+    #[arg(short = 'm', long = "note", value_name = "TEXT")]
+    pub note: Option<String>,
+    /// Say nothing on stderr when the run ends
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// The command to run, after `--`
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+/// Config keys read by `run`.
+pub mod config_keys {
+    /// Cap of output.log in bytes (head and tail kept). Default 2 MiB.
+    pub const OUTPUT_LIMIT: &str = "exp.outputLimit";
+    /// Largest changed or untracked file taken into the code tree. Default 10 MiB.
+    pub const CODE_MAX_FILE: &str = "exp.codeMaxFileSize";
+    /// Total bytes read from the working tree for the code tree. Default 100 MiB.
+    pub const CODE_MAX_TOTAL: &str = "exp.codeMaxTotalSize";
+}
+
+/// Runs `git exp run`; returns the command's exit code.
+pub fn cmd_run(args: RunArgs, ctx: &Context, err: &mut dyn Write) -> Result<u8, CliError> {
+    let own = |e: CliError| e.with_exit(EXIT_RUN_OWN);
+    let store = ctx.open_store(err).map_err(own)?;
+    let mut table = match &args.params_file {
+        Some(path) => params::read_file(&ctx.cwd.join(path)).map_err(|e| own(e.into()))?,
+        None => toml::Table::new(),
+    };
+    let mut texts: BTreeMap<String, String> = params::texts(&table);
+    params::apply_args(&mut table, &args.params, &mut texts).map_err(|e| own(e.into()))?;
+    let limit = |key: &str, default: u64| {
+        store.config_integer(key).filter(|v| *v > 0).map(|v| v as u64).unwrap_or(default)
+    };
+    let defaults = code::Options::default();
+    let opts = run::Options {
+        name: args.name,
+        params: table,
+        param_texts: texts,
+        tags: args.tags,
+        note: args.note.unwrap_or_default(),
+        command: args.command,
+        output_limit: limit(config_keys::OUTPUT_LIMIT, output::DEFAULT_LIMIT),
+        code: code::Options {
+            max_file_bytes: limit(config_keys::CODE_MAX_FILE, defaults.max_file_bytes),
+            max_total_bytes: limit(config_keys::CODE_MAX_TOTAL, defaults.max_total_bytes),
+        },
+        vars: ctx.vars.clone(),
+    };
+    let outcome = run::run(&store, opts, Box::new(std::io::stdout()), Box::new(std::io::stderr()))?;
+    let c = &outcome.committed;
+    if !args.quiet {
+        let _ = writeln!(
+            err,
+            "git-exp: run {} {} in {} ({} points, {} metrics) -> {}",
+            c.name,
+            outcome.status,
+            crate::util::human_duration(outcome.duration_s),
+            c.points,
+            c.metrics,
+            Store::short(&c.commit),
+        );
+    }
+    if c.renamed {
+        let _ = writeln!(err, "warning: the name was taken meanwhile; the run was saved as {}", c.name);
+    }
+    if c.malformed.count > 0 {
+        let lines: Vec<String> = c.malformed.lines.iter().take(10).map(u64::to_string).collect();
+        let _ = writeln!(
+            err,
+            "warning: {} malformed event line(s) skipped (lines {}{}); see the end of output.log",
+            c.malformed.count,
+            lines.join(", "),
+            if c.malformed.count > 10 { ", ..." } else { "" }
+        );
+    }
+    Ok(outcome.exit_code.clamp(0, 255) as u8)
+}

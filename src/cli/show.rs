@@ -1,0 +1,164 @@
+//! `git exp show RUN`: one run for people, or everything as JSON.
+
+use std::io::Write;
+
+use clap::Args;
+
+use super::output::{self, paint, FormatArgs, OutputFormat};
+use super::{CliError, Context};
+use crate::env::manifest;
+use crate::report::model::{flatten, format_value, RunDetail};
+use crate::store::repo::Detail;
+use crate::store::Store;
+
+/// Show one run
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The run: a name, a unique prefix of a name, id or commit, `@`, `@~N`, a ref or a commit id
+    #[arg(default_value = "@")]
+    pub run: String,
+    /// Output format and --json
+    #[command(flatten)]
+    pub format: FormatArgs,
+    /// Lines of the log to show
+    #[arg(long, default_value_t = 20)]
+    pub log_lines: usize,
+}
+
+/// Runs `git exp show`.
+pub fn cmd_show(
+    args: ShowArgs,
+    ctx: &Context,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    let store = ctx.open_store(err)?;
+    let run = store.resolve(&args.run, Detail::Full)?;
+    let format = args.format.resolve();
+    let detail = RunDetail::new(&run, if format == OutputFormat::Json { 200 } else { args.log_lines });
+    match format {
+        OutputFormat::Json => output::write_json(out, &detail)?,
+        OutputFormat::Table => write_text(out, ctx, &detail, run.env.as_ref())?,
+        OutputFormat::Csv | OutputFormat::Markdown => {
+            let header: Vec<String> = ["section", "key", "value"].map(String::from).into();
+            let rows = key_values(&detail);
+            if format == OutputFormat::Csv {
+                output::write_csv(out, &header, &rows)?
+            } else {
+                output::write_markdown(out, &header, &rows)?
+            }
+        }
+    }
+    Ok(())
+}
+
+fn key_values(d: &RunDetail) -> Vec<Vec<String>> {
+    let r = &d.run;
+    let mut rows: Vec<Vec<String>> = vec![
+        vec!["run".into(), "name".into(), r.name.clone()],
+        vec!["run".into(), "id".into(), r.id.clone()],
+        vec!["run".into(), "status".into(), r.status.to_string()],
+        vec!["run".into(), "commit".into(), r.commit.clone()],
+        vec!["run".into(), "code_commit".into(), r.code_commit.clone().unwrap_or_default()],
+        vec!["run".into(), "started".into(), r.started.clone()],
+        vec!["run".into(), "duration_s".into(), r.duration_s.to_string()],
+        vec!["run".into(), "command".into(), d.command.join(" ")],
+    ];
+    for (k, v) in flatten(&r.config) {
+        rows.push(vec!["config".into(), k, format_value(v)]);
+    }
+    for (k, m) in &r.summary {
+        rows.push(vec!["summary".into(), k.clone(), m.shown().unwrap_or_default()]);
+    }
+    rows
+}
+
+fn write_text(
+    out: &mut dyn Write,
+    ctx: &Context,
+    d: &RunDetail,
+    env: Option<&toml::Table>,
+) -> std::io::Result<()> {
+    let bold = |s: &str| paint(ctx.ui.color, "1", s);
+    let dim = |s: &str| paint(ctx.ui.color, "2", s);
+    let r = &d.run;
+    let exit = match (d.exit_code, d.signal) {
+        (Some(c), _) => format!("exit {c}"),
+        (None, Some(s)) => format!("signal {s}"),
+        _ => "no exit status".into(),
+    };
+    writeln!(out, "{} {}", bold("run"), bold(&r.name))?;
+    writeln!(out, "status:   {} ({exit})", r.status)?;
+    writeln!(out, "id:       {}", r.id)?;
+    writeln!(out, "commit:   {}", r.commit)?;
+    let code = match &r.code_commit {
+        Some(c) => format!("{}{}", c, if r.code_dirty { " + uncommitted changes" } else { "" }),
+        None => "(unborn branch)".into(),
+    };
+    writeln!(out, "code:     {code}")?;
+    writeln!(
+        out,
+        "started:  {} ({})",
+        r.started,
+        crate::util::human_duration(r.duration_s)
+    )?;
+    writeln!(out, "command:  {}", d.command.join(" "))?;
+    writeln!(out, "where:    {}@{}:{}", d.user, d.host, d.workdir)?;
+    if !r.tags.is_empty() {
+        writeln!(out, "tags:     {}", r.tags.join(", "))?;
+    }
+    if !d.note.is_empty() {
+        writeln!(out, "note:     {}", d.note)?;
+    }
+    let config = flatten(&r.config);
+    if !config.is_empty() {
+        writeln!(out, "\n{}", bold("config"))?;
+        for (k, v) in config {
+            writeln!(out, "  {k} = {}", format_value(v))?;
+        }
+    }
+    if !r.summary.is_empty() {
+        writeln!(out, "\n{}", bold("summary"))?;
+        let width = r.summary.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+        for (k, m) in &r.summary {
+            let stats = match (m.min, m.max) {
+                (Some(min), Some(max)) if m.count > 0 => dim(&format!(
+                    "  (min {}, max {}, {} points, last step {})",
+                    crate::report::model::format_number(min),
+                    crate::report::model::format_number(max),
+                    m.count,
+                    m.last_step.unwrap_or(0)
+                )),
+                _ => String::new(),
+            };
+            writeln!(out, "  {k:width$}  {}{stats}", m.shown().unwrap_or_default())?;
+        }
+    }
+    if let Some(env) = env {
+        let m: manifest::Manifest = env.clone().try_into().unwrap_or_default();
+        let lines = manifest::highlights(&m);
+        if !lines.is_empty() {
+            writeln!(out, "\n{}", bold("environment"))?;
+            for (k, v) in lines {
+                writeln!(out, "  {k}: {v}")?;
+            }
+        }
+    }
+    if !d.code_skipped.is_empty() {
+        writeln!(out, "\n{}", bold("left out of the code tree"))?;
+        for s in &d.code_skipped {
+            writeln!(out, "  {} ({} bytes): {}", s.path, s.size, s.reason)?;
+        }
+    }
+    if d.malformed_events.count > 0 {
+        writeln!(out, "\nmalformed event lines: {}", d.malformed_events.count)?;
+    }
+    if !d.log_tail.is_empty() {
+        writeln!(out, "\n{}", bold("log (last lines)"))?;
+        for line in d.log_tail.lines() {
+            writeln!(out, "  {line}")?;
+        }
+    }
+    writeln!(out, "\n{}", dim(&format!("git show {}:metrics.csv  # every point", Store::short(&r.commit))))?;
+    Ok(())
+}

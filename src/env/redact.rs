@@ -1,0 +1,973 @@
+//! Redaction: keeps credentials out of everything a run stores.
+//!
+//! Runs are pushed to shared git hosts and published as static sites, so argv,
+//! config tables, environment values and captured text pass through a
+//! [`Redactor`] before they are written. This module owns what counts as a
+//! secret: names ([`Redactor::is_secret_name`]), the values the environment
+//! holds under such names, and credential-shaped tokens in free text. It reads no
+//! environment itself (the caller passes the variables in), never fails and
+//! never prints.
+//!
+//! There is no regex crate: free text is scanned once, byte by byte, and only
+//! the few bytes that can start a credential trigger a closer look.
+
+use std::borrow::Cow;
+
+/// The text that replaces every secret.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// Environment values shorter than this are not scrubbed from free text: too
+/// many innocent strings would match.
+const MIN_SECRET_CHARS: usize = 6;
+
+/// Parts that make a word secret wherever they occur in it (`DBPASSWORD`).
+const STRONG_PARTS: &[&str] = &[
+    "secret",
+    "password",
+    "passwd",
+    "passphrase",
+    "credential",
+    "apikey",
+    "accesskey",
+    "privatekey",
+    "sessionkey",
+    "signingkey",
+    "encryptionkey",
+];
+
+/// Whole words that make a name secret.
+const STRONG_WORDS: &[&str] =
+    &["creds", "cred", "dsn", "jwt", "bearer", "cookie", "cookies", "webhook"];
+
+/// Words that, right before `key`/`keys`, name a secret key: `api_key`, but
+/// not `sort_key` or `key_dim`.
+const KEY_QUALIFIERS: &[&str] = &[
+    "api",
+    "access",
+    "private",
+    "secret",
+    "session",
+    "signing",
+    "encryption",
+    "master",
+    "license",
+    "licence",
+    "auth",
+    "ssh",
+    "deploy",
+    "client",
+    "account",
+    "storage",
+    "service",
+    "subscription",
+    "admin",
+    "consumer",
+    "app",
+    "pgp",
+    "gpg",
+    "hmac",
+    "shared",
+    "sas",
+    "x",
+];
+
+/// Words after a weak secret word (`token`, `auth`, `pass`) that keep it a
+/// secret (`token_value`). Any other word after it makes the name describe
+/// something else (`token_dropout`, `auth_type`, `token_file`).
+const SECRET_TAILS: &[&str] =
+    &["value", "secret", "key", "string", "str", "b64", "base64", "raw", "header"];
+
+/// Words before `token` or `pass` that make it a machine-learning term
+/// (`pad_token`, `eos_token`, `multi_pass`), not a credential.
+const ML_ROLES: &[&str] = &[
+    "pad",
+    "eos",
+    "bos",
+    "unk",
+    "sep",
+    "cls",
+    "mask",
+    "special",
+    "start",
+    "end",
+    "stop",
+    "sos",
+    "eot",
+    "eod",
+    "image",
+    "img",
+    "audio",
+    "video",
+    "vision",
+    "placeholder",
+    "begin",
+    "prefix",
+    "suffix",
+    "middle",
+    "fim",
+    "per",
+    "each",
+    "first",
+    "last",
+    "next",
+    "new",
+    "max",
+    "min",
+    "num",
+    "n",
+    "multi",
+    "single",
+    "one",
+    "two",
+    "forward",
+    "backward",
+    "fwd",
+    "bwd",
+    "full",
+    "high",
+    "low",
+    "band",
+    "by",
+];
+
+/// Lowercase fragments one of which every secret name contains; a cheap filter
+/// before [`Redactor::is_secret_name`] while scanning text.
+const NAME_FRAGMENTS: &[&[u8]] = &[
+    b"token", b"secret", b"pass", b"key", b"auth", b"cred", b"cookie", b"dsn", b"jwt", b"bearer",
+    b"webhook",
+];
+
+/// Scrubs secrets from argv, config tables and free text.
+///
+/// Built once per run from the environment: it remembers the exact values of
+/// secret-looking variables, and also recognises credential-shaped tokens
+/// (cloud keys, API tokens, JWTs, private keys, passwords in URLs and
+/// `name=value` pairs) anywhere.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    /// Exact values to scrub, longest first so that a secret containing
+    /// another is removed whole.
+    secrets: Vec<String>,
+}
+
+impl Redactor {
+    /// Collects the values of secret-looking environment variables to scrub anywhere.
+    ///
+    /// A variable counts when its name is secret ([`Redactor::is_secret_name`]) and its
+    /// value has at least 6 characters; shorter values would match too much
+    /// innocent text.
+    pub fn from_env(vars: &[(String, String)]) -> Self {
+        let mut secrets: Vec<String> = vars
+            .iter()
+            .filter(|(name, value)| {
+                value.chars().count() >= MIN_SECRET_CHARS
+                    && !REDACTED.contains(value.as_str())
+                    && is_secret_name(name)
+            })
+            .map(|(_, value)| value.clone())
+            .collect();
+        secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        secrets.dedup();
+        Redactor { secrets }
+    }
+
+    /// Tells whether a variable, flag or key name looks like it holds a secret.
+    ///
+    /// Case-insensitive; words are split at `-`, `_`, `.`, any other punctuation
+    /// and camelCase humps (`--api-key`, `db.password`, `HF_TOKEN`, `apiKey`,
+    /// `AWS_SECRET_ACCESS_KEY`). `key` alone is not a secret (`sort_key`,
+    /// `--key-size`), nor are `tokens`, `tokenizer`, or `token`/`auth`/`pass`
+    /// followed by a describing word (`token_dropout`, `auth_type`) or preceded by
+    /// a model term (`pad_token`, `multi_pass`).
+    pub fn is_secret_name(name: &str) -> bool {
+        is_secret_name(name)
+    }
+
+    /// Scrubs known secret values and credential-shaped tokens from free text.
+    ///
+    /// Recognised: AWS access key ids, GitHub, Slack, OpenAI-style, Hugging Face
+    /// and Google API tokens, JWTs, PEM private key blocks, the password of a
+    /// `scheme://user:password@host` URL, `Authorization:` and `Bearer`
+    /// credentials, and the value of `name=value` / `'name': 'value'` pairs with
+    /// a secret name. Returns the text borrowed when nothing changed.
+    pub fn redact_text<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut spans = Vec::new();
+        for secret in &self.secrets {
+            spans.extend(text.match_indices(secret.as_str()).map(|(i, m)| (i, i + m.len())));
+        }
+        scan(text.as_bytes(), &mut spans);
+        if spans.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        spans.sort_unstable();
+        let mut out = String::with_capacity(text.len());
+        let mut pos = 0;
+        let mut current: Option<(usize, usize)> = None;
+        for (start, end) in spans {
+            match current {
+                Some((s, e)) if start <= e => current = Some((s, e.max(end))),
+                _ => {
+                    if let Some((s, e)) = current {
+                        pos = replace(text, &mut out, pos, s, e);
+                    }
+                    current = Some((start, end));
+                }
+            }
+        }
+        if let Some((s, e)) = current {
+            pos = replace(text, &mut out, pos, s, e);
+        }
+        out.push_str(&text[pos..]);
+        Cow::Owned(out)
+    }
+
+    /// Redacts secrets in a command line, keeping the number of elements.
+    ///
+    /// `--token=X` and `NAME=X` (environment assignments, Hydra overrides)
+    /// with a secret name keep the name and lose the value; a secret
+    /// flag such as `--password` loses the element after it unless that one is
+    /// itself a flag. Short flags (`-p`) are too ambiguous to judge. Every
+    /// element also goes through [`Redactor::redact_text`].
+    pub fn redact_argv(&self, argv: &[String]) -> Vec<String> {
+        let mut out = Vec::with_capacity(argv.len());
+        let mut value_is_secret = false;
+        for arg in argv {
+            if std::mem::take(&mut value_is_secret) && !looks_like_flag(arg) {
+                out.push(REDACTED.to_owned());
+                continue;
+            }
+            let mut arg = Cow::Borrowed(arg.as_str());
+            if let Some((name, value)) = arg.split_once('=') {
+                if is_assignment_name(name) && !value.is_empty() && is_secret_name(name) {
+                    arg = Cow::Owned(format!("{name}={REDACTED}"));
+                }
+            } else if arg.starts_with("--") && is_secret_name(&arg) {
+                value_is_secret = true;
+            }
+            out.push(self.redact_text(&arg).into_owned());
+        }
+        out
+    }
+
+    /// Redacts a config table in place, at any nesting depth.
+    ///
+    /// The value of a key with a secret name becomes the string
+    /// [`REDACTED`] (booleans are kept: they reveal nothing and keep switches
+    /// such as `use_auth_token = true` readable); every other string, also inside
+    /// arrays, goes through [`Redactor::redact_text`].
+    pub fn redact_table(&self, table: &mut toml::Table) {
+        for (key, value) in table.iter_mut() {
+            if is_secret_name(key) && !matches!(value, toml::Value::Boolean(_)) {
+                *value = toml::Value::String(REDACTED.to_owned());
+            } else {
+                self.redact_value(value);
+            }
+        }
+    }
+
+    fn redact_value(&self, value: &mut toml::Value) {
+        match value {
+            toml::Value::String(s) => {
+                if let Cow::Owned(redacted) = self.redact_text(s) {
+                    *s = redacted;
+                }
+            }
+            toml::Value::Array(items) => items.iter_mut().for_each(|v| self.redact_value(v)),
+            toml::Value::Table(table) => self.redact_table(table),
+            _ => {}
+        }
+    }
+}
+
+/// See [`Redactor::is_secret_name`].
+fn is_secret_name(name: &str) -> bool {
+    let words = split_words(name);
+    (0..words.len()).any(|i| is_secret_word(&words, i))
+}
+
+fn is_secret_word(words: &[String], i: usize) -> bool {
+    let word = words[i].as_str();
+    if STRONG_PARTS.iter().any(|part| word.contains(part)) || STRONG_WORDS.contains(&word) {
+        return true;
+    }
+    let previous = if i > 0 { words[i - 1].as_str() } else { "" };
+    if (word == "key" || word == "keys") && KEY_QUALIFIERS.contains(&previous) {
+        return true;
+    }
+    let weak = word == "token"
+        || (word.len() > 5 && word.ends_with("token"))
+        || word.ends_with("auth")
+        || word == "authorization"
+        || word == "pass";
+    let tail_ok = words.get(i + 1).is_none_or(|next| SECRET_TAILS.contains(&next.as_str()));
+    weak && tail_ok && !ML_ROLES.contains(&previous)
+}
+
+/// Splits a name into lowercase words at punctuation and camelCase humps.
+fn split_words(name: &str) -> Vec<String> {
+    let chars: Vec<char> = name.chars().collect();
+    let mut words = Vec::new();
+    let mut word = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_alphanumeric() {
+            if !word.is_empty() {
+                words.push(std::mem::take(&mut word));
+            }
+            continue;
+        }
+        if c.is_uppercase() && !word.is_empty() {
+            let previous = chars[i - 1];
+            let next_is_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if previous.is_lowercase()
+                || previous.is_ascii_digit()
+                || (previous.is_uppercase() && next_is_lower)
+            {
+                words.push(std::mem::take(&mut word));
+            }
+        }
+        word.extend(c.to_lowercase());
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// Appends `text[pos..start]` and the redaction marker; returns where to go on.
+fn replace(text: &str, out: &mut String, pos: usize, mut start: usize, mut end: usize) -> usize {
+    // Spans end on ASCII bytes by construction; stay on char boundaries anyway.
+    while start > pos && !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    while end < text.len() && !text.is_char_boundary(end) {
+        end += 1;
+    }
+    out.push_str(&text[pos..start]);
+    out.push_str(REDACTED);
+    end
+}
+
+fn is_assignment_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|c| c.is_ascii_alphanumeric() || b"_-.+~".contains(&c))
+}
+
+/// Like argparse: an element starting with `-` is a flag unless it is a number.
+fn looks_like_flag(arg: &str) -> bool {
+    arg.len() > 1 && arg.starts_with('-') && arg[1..].parse::<f64>().is_err()
+}
+
+// ---- free-text scanning ----------------------------------------------------
+
+/// What the scanner does after looking at one position.
+enum Step {
+    /// Redact `start..end`, then continue at `end`.
+    Redact(usize, usize),
+    /// Nothing to redact; continue at this index (past a run already judged).
+    Skip(usize),
+}
+
+/// Adds the spans of credential-shaped tokens in `b` to `spans`, in one pass.
+fn scan(b: &[u8], spans: &mut Vec<(usize, usize)>) {
+    let mut i = 0;
+    while i < b.len() {
+        let next = match step(b, i) {
+            Some(Step::Redact(start, end)) => {
+                spans.push((start, end));
+                end
+            }
+            Some(Step::Skip(next)) => next,
+            None => i + 1,
+        };
+        i = next.max(i + 1);
+    }
+}
+
+fn step(b: &[u8], i: usize) -> Option<Step> {
+    let boundary = i == 0 || !is_word_byte(b[i - 1]);
+    match b[i] {
+        b'A' if boundary => {
+            aws_key(b, i).or_else(|| google_key(b, i)).or_else(|| authorization(b, i))
+        }
+        b'a' if boundary => authorization(b, i),
+        b'g' if boundary => github_token(b, i),
+        b'x' if boundary => slack_token(b, i),
+        b's' if boundary => openai_key(b, i),
+        b'h' if boundary => prefixed_run(b, i, b"hf_", 30, |c| c.is_ascii_alphanumeric()),
+        b'e' if boundary => jwt(b, i),
+        b'B' | b'b' if boundary => bearer(b, i),
+        b'-' => pem_private_key(b, i),
+        b':' => url_password(b, i).or_else(|| assignment(b, i)),
+        b'=' => assignment(b, i),
+        _ => None,
+    }
+}
+
+fn is_word_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+fn is_b64url(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'-'
+}
+
+/// Characters of an HTTP `token68` credential.
+fn is_token68(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"-._~+/=".contains(&c)
+}
+
+/// The end of the run of bytes satisfying `ok` that starts at `from`.
+fn run_end(b: &[u8], from: usize, ok: impl Fn(u8) -> bool) -> usize {
+    let from = from.min(b.len());
+    from + b[from..].iter().take_while(|&&c| ok(c)).count()
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A literal prefix followed by at least `min` bytes satisfying `ok`.
+fn prefixed_run(b: &[u8], i: usize, prefix: &[u8], min: usize, ok: fn(u8) -> bool) -> Option<Step> {
+    if !b[i..].starts_with(prefix) {
+        return None;
+    }
+    let start = i + prefix.len();
+    let end = run_end(b, start, ok);
+    Some(if end - start >= min { Step::Redact(i, end) } else { Step::Skip(end) })
+}
+
+/// `AKIA` or `ASIA` and 16 uppercase letters or digits.
+fn aws_key(b: &[u8], i: usize) -> Option<Step> {
+    let prefix = b.get(i..i + 4)?;
+    if prefix != b"AKIA" && prefix != b"ASIA" {
+        return None;
+    }
+    let end = run_end(b, i + 4, |c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    let whole = b.get(end).is_none_or(|c| !c.is_ascii_alphanumeric());
+    (end - i == 20 && whole).then_some(Step::Redact(i, end))
+}
+
+fn google_key(b: &[u8], i: usize) -> Option<Step> {
+    prefixed_run(b, i, b"AIza", 35, is_b64url)
+}
+
+fn github_token(b: &[u8], i: usize) -> Option<Step> {
+    if b[i..].starts_with(b"github_pat_") {
+        return prefixed_run(b, i, b"github_pat_", 20, is_word_byte);
+    }
+    let prefix = b.get(i..i + 4)?;
+    if !(prefix.starts_with(b"gh") && b"pousr".contains(&prefix[2]) && prefix[3] == b'_') {
+        return None;
+    }
+    prefixed_run(b, i, prefix, 20, |c| c.is_ascii_alphanumeric())
+}
+
+/// `xoxb-...`, `xoxp-...` and the other Slack token kinds.
+fn slack_token(b: &[u8], i: usize) -> Option<Step> {
+    let prefix = b.get(i..i + 5)?;
+    if !(prefix.starts_with(b"xox") && b"abprse".contains(&prefix[3]) && prefix[4] == b'-') {
+        return None;
+    }
+    prefixed_run(b, i, prefix, 10, |c| c.is_ascii_alphanumeric() || c == b'-')
+}
+
+/// `sk-` and 20 or more key characters with letters and digits (OpenAI,
+/// Anthropic and many others); `sk-learn` and `sk-some-words` do not count.
+fn openai_key(b: &[u8], i: usize) -> Option<Step> {
+    if !b[i..].starts_with(b"sk-") {
+        return None;
+    }
+    let end = run_end(b, i + 3, is_b64url);
+    let key = &b[i + 3..end];
+    let mixed =
+        key.iter().any(|c| c.is_ascii_digit()) && key.iter().any(|c| c.is_ascii_alphabetic());
+    Some(if key.len() >= 20 && mixed { Step::Redact(i, end) } else { Step::Skip(end) })
+}
+
+/// `eyJ<header>.eyJ<payload>.<signature>`.
+fn jwt(b: &[u8], i: usize) -> Option<Step> {
+    if !b[i..].starts_with(b"eyJ") {
+        return None;
+    }
+    let header_end = run_end(b, i, is_b64url);
+    if header_end - i < 10
+        || b.get(header_end) != Some(&b'.')
+        || !b[header_end + 1..].starts_with(b"eyJ")
+    {
+        return Some(Step::Skip(header_end));
+    }
+    let payload_end = run_end(b, header_end + 1, is_b64url);
+    if b.get(payload_end) != Some(&b'.') {
+        return Some(Step::Skip(payload_end));
+    }
+    Some(Step::Redact(i, run_end(b, payload_end + 1, is_b64url)))
+}
+
+/// `Bearer <credential>` with a credential that does not read like a word.
+fn bearer(b: &[u8], i: usize) -> Option<Step> {
+    if !b.get(i..i + 6)?.eq_ignore_ascii_case(b"bearer") {
+        return None;
+    }
+    let start = run_end(b, i + 6, |c| c == b' ' || c == b'\t');
+    if start == i + 6 {
+        return None;
+    }
+    let end = run_end(b, start, is_token68);
+    let credential = &b[start..end];
+    let opaque = credential.iter().any(|c| !c.is_ascii_alphabetic());
+    (credential.len() >= 8 && opaque).then_some(Step::Redact(start, end))
+}
+
+/// `Authorization: <scheme> <credential>`, also as a JSON key or `=` pair.
+fn authorization(b: &[u8], i: usize) -> Option<Step> {
+    const WORD: &[u8] = b"authorization";
+    if !b.get(i..i + WORD.len())?.eq_ignore_ascii_case(WORD) {
+        return None;
+    }
+    let j = run_end(b, i + WORD.len(), |c| c == b'"' || c == b'\'' || c == b' ');
+    if !matches!(b.get(j), Some(b':' | b'=')) {
+        return None;
+    }
+    let mut start = run_end(b, j + 1, |c| matches!(c, b' ' | b'\t' | b'"' | b'\''));
+    let scheme_end = run_end(b, start, |c| c.is_ascii_alphabetic());
+    if scheme_end > start && b.get(scheme_end) == Some(&b' ') {
+        start = run_end(b, scheme_end, |c| c == b' ');
+    }
+    if b[start..].starts_with(REDACTED.as_bytes()) {
+        return Some(Step::Skip(start + REDACTED.len()));
+    }
+    let end = run_end(b, start, is_token68);
+    (end > start).then_some(Step::Redact(start, end))
+}
+
+/// `-----BEGIN ... PRIVATE KEY-----` through its END line. A block whose END
+/// was cut off (a capped log) is redacted as far as its base64 lines go.
+fn pem_private_key(b: &[u8], i: usize) -> Option<Step> {
+    const BEGIN: &[u8] = b"-----BEGIN ";
+    const END: &[u8] = b"-----END ";
+    const MAX_BLOCK: usize = 64 << 10;
+    if !b[i..].starts_with(BEGIN) {
+        return None;
+    }
+    let label_start = i + BEGIN.len();
+    let label_len = b[label_start..].iter().take(100).position(|&c| c == b'-' || c == b'\n')?;
+    let label_end = label_start + label_len;
+    if find(&b[label_start..label_end], b"PRIVATE KEY").is_none()
+        || !b[label_end..].starts_with(b"-----")
+    {
+        return None;
+    }
+    let body = label_end + 5;
+    let window = &b[body..b.len().min(body + MAX_BLOCK)];
+    let end = match find(window, END) {
+        Some(k) => {
+            let after = body + k + END.len();
+            let tail = &b[after..b.len().min(after + 100)];
+            after + find(tail, b"-----").map_or(0, |m| m + 5)
+        }
+        None => body + base64_lines_len(&b[body..]),
+    };
+    Some(Step::Redact(i, end))
+}
+
+/// The length of the leading lines that could belong to a PEM body.
+fn base64_lines_len(b: &[u8]) -> usize {
+    let mut len = 0;
+    for line in b.split_inclusive(|&c| c == b'\n') {
+        let content = line.strip_suffix(b"\n").unwrap_or(line);
+        let content = content.strip_suffix(b"\r").unwrap_or(content);
+        let base64 = content.iter().all(|c| c.is_ascii_alphanumeric() || b"+/=".contains(c));
+        if !(base64 || find(content, b": ").is_some()) {
+            break;
+        }
+        len += line.len();
+    }
+    len
+}
+
+/// The password in `scheme://user:password@host`; the user stays.
+fn url_password(b: &[u8], i: usize) -> Option<Step> {
+    if i == 0 || !b[i - 1].is_ascii_alphanumeric() || !b[i + 1..].starts_with(b"//") {
+        return None;
+    }
+    let start = i + 3;
+    let limit = b.len().min(start + 512);
+    let is_end = |c: &u8| b"/?#\"'<>`".contains(c) || c.is_ascii_whitespace();
+    let end = b[start..limit].iter().position(is_end).map_or(limit, |k| start + k);
+    let at = start + b[start..end].iter().rposition(|&c| c == b'@')?;
+    let colon = start + b[start..at].iter().position(|&c| c == b':')?;
+    let password = &b[colon + 1..at];
+    if password.is_empty() || password == REDACTED.as_bytes() {
+        return Some(Step::Skip(at));
+    }
+    Some(Step::Redact(colon + 1, at))
+}
+
+/// The value of `name=value`, `name: value` or `'name': 'value'` (printed
+/// argparse namespaces, dicts, YAML, query strings) when the name is secret.
+fn assignment(b: &[u8], i: usize) -> Option<Step> {
+    const MAX_NAME: usize = 64;
+    let is_name_byte = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.');
+    let colon = b[i] == b':';
+    // The name may be quoted (`'api_key': ...`) and `=` may have one space before it.
+    let mut name_end = i;
+    let mut quote = None;
+    if name_end > 0 && matches!(b[name_end - 1], b'"' | b'\'') {
+        quote = Some(b[name_end - 1]);
+        name_end -= 1;
+    } else if !colon && name_end > 0 && b[name_end - 1] == b' ' {
+        name_end -= 1;
+    }
+    let mut name_start = name_end;
+    while name_start > 0 && name_end - name_start <= MAX_NAME && is_name_byte(b[name_start - 1]) {
+        name_start -= 1;
+    }
+    let before = name_start.checked_sub(1).map(|k| b[k]);
+    if name_start == name_end || before.is_some_and(is_name_byte) {
+        return None;
+    }
+    if quote.is_some() && before != quote {
+        return None;
+    }
+    let name = &b[name_start..name_end];
+    if !may_be_secret_name(name) || !is_secret_name(std::str::from_utf8(name).ok()?) {
+        return None;
+    }
+    let spaced = name_end < i && quote.is_none();
+    let mut j = i + 1;
+    if colon || spaced {
+        j = run_end(b, j, |c| c == b' ');
+    }
+    let (start, end) = match b.get(j) {
+        Some(&q @ (b'"' | b'\'')) => {
+            let len = b[j + 1..].iter().take(4096).position(|&c| c == q || c == b'\n')?;
+            (j + 1, j + 1 + len)
+        }
+        // `password = x` is usually code in a traceback; `token:x` is `host:port`-like.
+        _ if spaced || (colon && j == i + 1) => return None,
+        _ => {
+            let stop = |c: u8| c.is_ascii_whitespace() || b"\"',;&)]}>".contains(&c);
+            (j, run_end(b, j, |c| !stop(c)))
+        }
+    };
+    if b[start..].starts_with(REDACTED.as_bytes()) {
+        return Some(Step::Skip(start + REDACTED.len()));
+    }
+    const PLAIN: &[&[u8]] = &[b"true", b"false", b"none", b"null"];
+    let value = &b[start..end];
+    let plain = PLAIN.iter().any(|w| value.eq_ignore_ascii_case(w));
+    if value.is_empty() || plain {
+        return Some(Step::Skip(end));
+    }
+    Some(Step::Redact(start, end))
+}
+
+fn may_be_secret_name(name: &[u8]) -> bool {
+    let lower = name.to_ascii_lowercase();
+    NAME_FRAGMENTS.iter().any(|f| find(&lower, f).is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redactor(vars: &[(&str, &str)]) -> Redactor {
+        let vars: Vec<(String, String)> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Redactor::from_env(&vars)
+    }
+
+    fn redact(text: &str) -> String {
+        Redactor::default().redact_text(text).into_owned()
+    }
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    // Fake credentials are assembled at run time so that secret scanners on
+    // git hosts do not flag this file.
+    fn fake(prefix: &str, body: &str, repeat: usize) -> String {
+        format!("{prefix}{}", body.repeat(repeat))
+    }
+
+    #[test]
+    fn secret_names() {
+        for name in [
+            "HF_TOKEN",
+            "GITHUB_TOKEN",
+            "token",
+            "--token",
+            "--api-key",
+            "api_key",
+            "apiKey",
+            "APIKEY",
+            "OPENAI_API_KEY",
+            "db.password",
+            "DB_PASS",
+            "PGPASSWORD",
+            "mysql_passwd",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SESSION_TOKEN",
+            "client_secret",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "private_key",
+            "session_key",
+            "HTTP_AUTHORIZATION",
+            "NPM_AUTH",
+            "accessToken",
+            "HFToken",
+            "TELEGRAM_BOT_TOKEN",
+            "SENTRY_DSN",
+            "--use-auth-token",
+            "token_value",
+        ] {
+            assert!(is_secret_name(name), "{name} should be secret");
+        }
+    }
+
+    #[test]
+    fn ml_names_are_not_secret() {
+        for name in [
+            "max_tokens",
+            "num_tokens",
+            "max_new_tokens",
+            "tokenizer",
+            "tokenizer_name",
+            "key_dim",
+            "--key-size",
+            "sort_key",
+            "key",
+            "KEY",
+            "keyword",
+            "monkey",
+            "passes",
+            "num_passes",
+            "multi_pass",
+            "pad_token",
+            "eos_token_id",
+            "model.tokenizer.pad_token",
+            "token_dropout",
+            "author",
+            "SSH_AUTH_SOCK",
+            "PWD",
+            "PATH",
+            "learning_rate",
+            "",
+        ] {
+            assert!(!is_secret_name(name), "{name} should not be secret");
+        }
+    }
+
+    #[test]
+    fn token_patterns_are_redacted() {
+        let cases = [
+            fake("AKIA", "ABCDEFGH", 2),
+            fake("ASIA", "1234ABCD", 2),
+            fake("ghp_", "a1B2c3", 6),
+            fake("gho_", "Zz09", 9),
+            fake("github_pat_", "11AB_cd", 8),
+            fake("xoxb-", "1234-abcd", 3),
+            fake("sk-", "a1b2c3d4", 6),
+            fake("sk-proj-", "Ab3_x-9", 6),
+            fake("hf_", "aBcDeFgHiJ", 4),
+            fake("AIza", "Sy1-_abcdefg", 3),
+            format!("{}.{}.{}", fake("eyJ", "hbGciOiJ", 2), fake("eyJ", "zdWIiOiIx", 2), "sig-_1"),
+        ];
+        for token in &cases {
+            let text = format!("using {token} now");
+            assert_eq!(redact(&text), "using [REDACTED] now", "{token}");
+            assert_eq!(redact(token), REDACTED, "{token}");
+        }
+    }
+
+    #[test]
+    fn structured_secrets_are_redacted() {
+        assert_eq!(
+            redact("postgres://alice:s3cr3t@db:5432/x and https://u:p@h.io/"),
+            "postgres://alice:[REDACTED]@db:5432/x and https://u:[REDACTED]@h.io/"
+        );
+        assert_eq!(
+            redact("Authorization: Bearer abc.def-123456\n"),
+            "Authorization: Bearer [REDACTED]\n"
+        );
+        assert_eq!(
+            redact(r#"{"authorization": "Basic dXNlcjpwYXNz"}"#),
+            r#"{"authorization": "Basic [REDACTED]"}"#
+        );
+        assert_eq!(redact("curl -H 'bearer 9f8e7d6c5b4a'"), "curl -H 'bearer [REDACTED]'");
+        let pem =
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEow==\nAbC+/0\n-----END RSA PRIVATE KEY-----";
+        assert_eq!(redact(&format!("key:\n{pem}\ndone")), "key:\n[REDACTED]\ndone");
+        let cut = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk=\n[... 3 lines cut ...]\n";
+        assert_eq!(redact(cut), "[REDACTED][... 3 lines cut ...]\n");
+        assert_eq!(
+            redact("Namespace(api_key='abc123', lr=0.1, hf_token=xyz9, use_auth_token=True)"),
+            "Namespace(api_key='[REDACTED]', lr=0.1, hf_token=[REDACTED], use_auth_token=True)"
+        );
+        assert_eq!(
+            redact(r#"{'password': 'hunter2', "db.password":"x y", 'pad_token': '<pad>'}"#),
+            r#"{'password': '[REDACTED]', "db.password":"[REDACTED]", 'pad_token': '<pad>'}"#
+        );
+        assert_eq!(
+            redact("GET /cb?access_token=q1w2&page=2"),
+            "GET /cb?access_token=[REDACTED]&page=2"
+        );
+        assert_eq!(redact("password: hunter22\n"), "password: [REDACTED]\n");
+    }
+
+    #[test]
+    fn text_without_secrets_is_borrowed() {
+        let text = "step=10 loss=0.25 max_tokens=512 tokenizer=gpt2 https://example.com/a?b=c \
+                    sk-learn eyJ bearer of news Authorization: [REDACTED] key=7 host:8080 \
+                    -----BEGIN CERTIFICATE----- x==y token = tokens[0] ünïcødé ghp_short";
+        assert!(matches!(Redactor::default().redact_text(text), Cow::Borrowed(_)));
+        let r = redactor(&[("HF_TOKEN", "not-in-the-text")]);
+        assert!(matches!(r.redact_text(text), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn redaction_is_idempotent() {
+        let r = redactor(&[("MY_SECRET", "value-42")]);
+        let text = format!(
+            "a value-42 b https://u:pw1@h/ Authorization: token {} password=x '{}'",
+            fake("ghp_", "Qw12", 9),
+            fake("hf_", "Ab", 16)
+        );
+        let once = r.redact_text(&text).into_owned();
+        assert!(!once.contains("value-42") && !once.contains("pw1") && !once.contains("Qw12"));
+        assert!(matches!(r.redact_text(&once), Cow::Borrowed(_)), "{once}");
+    }
+
+    #[test]
+    fn env_secret_values_are_scrubbed_everywhere() {
+        let r = redactor(&[
+            ("WANDB_API_KEY", "0123456789abcdef"),
+            ("DB_PASSWORD", "hunter2hunter2"),
+            ("SHORT_TOKEN", "abc"),
+            ("HOME", "/home/alice"),
+        ]);
+        assert_eq!(
+            r.redact_text("key 0123456789abcdef pw=hunter2hunter2! abc /home/alice"),
+            "key [REDACTED] pw=[REDACTED]! abc /home/alice"
+        );
+        let argv = strings(&["python", "train.py", "--wandb", "0123456789abcdef"]);
+        assert_eq!(r.redact_argv(&argv), strings(&["python", "train.py", "--wandb", REDACTED]));
+    }
+
+    #[test]
+    fn argv_forms_are_redacted() {
+        let r = Redactor::default();
+        let argv = strings(&[
+            "env",
+            "HF_TOKEN=abc",
+            "python",
+            "train.py",
+            "--api-key=X",
+            "--api-key",
+            "Y",
+            "--password",
+            "-n3x7",
+            "--use-auth-token",
+            "--lr",
+            "0.1",
+            "+db.password=pw",
+            "--max-tokens=512",
+            "--key-size",
+            "128",
+            "-p",
+            "secretish",
+            "--token",
+        ]);
+        let out = r.redact_argv(&argv);
+        assert_eq!(
+            out,
+            strings(&[
+                "env",
+                "HF_TOKEN=[REDACTED]",
+                "python",
+                "train.py",
+                "--api-key=[REDACTED]",
+                "--api-key",
+                REDACTED,
+                "--password",
+                "-n3x7",
+                "--use-auth-token",
+                "--lr",
+                "0.1",
+                "+db.password=[REDACTED]",
+                "--max-tokens=512",
+                "--key-size",
+                "128",
+                "-p",
+                "secretish",
+                "--token",
+            ])
+        );
+        let url = strings(&["git", "clone", "https://bob:pw@host/r.git"]);
+        assert_eq!(r.redact_argv(&url)[2], "https://bob:[REDACTED]@host/r.git");
+        let negative = strings(&["--password", "-123456"]);
+        assert_eq!(r.redact_argv(&negative), strings(&["--password", REDACTED]));
+    }
+
+    #[test]
+    fn nested_tables_are_redacted() {
+        let r = redactor(&[("OPENAI_API_KEY", "envsecret99")]);
+        let mut table: toml::Table = toml::from_str(
+            r#"
+            lr = 0.1
+            max_tokens = 256
+            note = "uses envsecret99"
+            use_auth_token = true
+            [model]
+            pad_token = "<pad>"
+            [db]
+            password = "pw"
+            port = 5432
+            [db.auth]
+            user = "u"
+            [[sources]]
+            url = "s3://k:v@bucket/x"
+            api_key = 12345
+            tags = ["a", "envsecret99"]
+            "#,
+        )
+        .unwrap();
+        r.redact_table(&mut table);
+        let expected: toml::Table = toml::from_str(
+            r#"
+            lr = 0.1
+            max_tokens = 256
+            note = "uses [REDACTED]"
+            use_auth_token = true
+            [model]
+            pad_token = "<pad>"
+            [db]
+            password = "[REDACTED]"
+            port = 5432
+            auth = "[REDACTED]"
+            [[sources]]
+            url = "s3://k:[REDACTED]@bucket/x"
+            api_key = "[REDACTED]"
+            tags = ["a", "[REDACTED]"]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(table, expected);
+    }
+
+    #[test]
+    fn large_text_is_scanned_linearly() {
+        let line = "step=1 loss=0.5 sk-sk-sk- eyJeyJ AKIA https://a.b/c ----- xox- ghp_ hf_ \n";
+        let mut text = line.repeat(40_000);
+        text.push_str(&fake("hf_", "Zq", 20));
+        let start = std::time::Instant::now();
+        let out = Redactor::default().redact_text(&text);
+        assert!(out.ends_with(REDACTED));
+        assert_eq!(out.len(), text.len() - 40 - 3 + REDACTED.len());
+        // Generous even for an unoptimised build; quadratic scanning would take minutes.
+        assert!(start.elapsed().as_secs() < 5);
+        let adversarial = "-sk-a".repeat(200_000);
+        assert!(matches!(Redactor::default().redact_text(&adversarial), Cow::Borrowed(_)));
+    }
+}

@@ -1,0 +1,232 @@
+//! The run view model: one `Serialize` struct per run, the source of every
+//! output format of `list` and `show`. Its JSON shape is documented in
+//! docs/json.md and only ever grows.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::store::format::{MalformedEvents, SkippedFile, Status};
+use crate::store::RunRecord;
+
+/// One metric's summary as shown to users.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricView {
+    /// Value at the last step (null when the metric only has an explicit value).
+    pub last: Option<f64>,
+    /// Smallest value.
+    pub min: Option<f64>,
+    /// Largest value.
+    pub max: Option<f64>,
+    /// Number of points.
+    pub count: u64,
+    /// Step of `last`.
+    pub last_step: Option<u64>,
+    /// The value the script set explicitly (`_summary`), if any; it wins over `last`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+}
+
+impl MetricView {
+    /// The value to show: the explicit one if set, else `last`.
+    pub fn shown(&self) -> Option<String> {
+        match (&self.value, self.last) {
+            (Some(v), _) => Some(match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }),
+            (None, Some(l)) => Some(format_number(l)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// A run for `list --format json` (and the base of `show`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunView {
+    /// Name (ref name after `refs/experiments/`).
+    pub name: String,
+    /// Run id.
+    pub id: String,
+    /// Status.
+    pub status: Status,
+    /// The run's commit.
+    pub commit: String,
+    /// The code commit (HEAD when it started), null on an unborn branch.
+    pub code_commit: Option<String>,
+    /// Whether the code had uncommitted changes.
+    pub code_dirty: bool,
+    /// Start, RFC 3339.
+    pub started: String,
+    /// End, RFC 3339.
+    pub ended: String,
+    /// Duration in seconds.
+    pub duration_s: f64,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Config (params).
+    pub config: serde_json::Value,
+    /// Per metric summary.
+    pub summary: BTreeMap<String, MetricView>,
+}
+
+/// A run for `show --format json`: everything.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunDetail {
+    /// The listing fields.
+    #[serde(flatten)]
+    pub run: RunView,
+    /// Command as executed (redacted).
+    pub command: Vec<String>,
+    /// Exit code, if it exited.
+    pub exit_code: Option<i32>,
+    /// Signal that ended it, if any.
+    pub signal: Option<i32>,
+    /// Note.
+    pub note: String,
+    /// Host.
+    pub host: String,
+    /// User.
+    pub user: String,
+    /// Directory relative to the repository root.
+    pub workdir: String,
+    /// Environment manifest (env.toml as JSON).
+    pub env: serde_json::Value,
+    /// Files left out of the code tree.
+    pub code_skipped: Vec<SkippedFile>,
+    /// Malformed event lines.
+    pub malformed_events: MalformedEvents,
+    /// Last lines of output.log.
+    pub log_tail: String,
+    /// git-exp version that wrote the run.
+    pub git_exp_version: String,
+}
+
+impl RunView {
+    /// Builds the view of a run.
+    pub fn new(run: &RunRecord) -> RunView {
+        let mut summary: BTreeMap<String, MetricView> = run
+            .summary
+            .metrics
+            .iter()
+            .map(|(k, m)| {
+                let view = MetricView {
+                    last: Some(m.last),
+                    min: Some(m.min),
+                    max: Some(m.max),
+                    count: m.count,
+                    last_step: Some(m.last_step),
+                    value: None,
+                };
+                (k.clone(), view)
+            })
+            .collect();
+        for (k, v) in &run.summary.values {
+            let json = serde_json::to_value(v).unwrap_or(serde_json::Value::Null);
+            summary
+                .entry(k.clone())
+                .or_insert(MetricView {
+                    last: None,
+                    min: None,
+                    max: None,
+                    count: 0,
+                    last_step: None,
+                    value: None,
+                })
+                .value = Some(json);
+        }
+        RunView {
+            name: run.name.clone(),
+            id: run.exp.id.clone(),
+            status: run.exp.status,
+            commit: run.commit.clone(),
+            code_commit: run.exp.code_commit.clone(),
+            code_dirty: run.exp.code_dirty,
+            started: run.exp.started.clone(),
+            ended: run.exp.ended.clone(),
+            duration_s: run.exp.duration_s,
+            tags: run.exp.tags.clone(),
+            config: serde_json::to_value(&run.config).unwrap_or(serde_json::Value::Null),
+            summary,
+        }
+    }
+}
+
+impl RunDetail {
+    /// Builds the full view of a run read with `Detail::Full`; `tail_lines` of the log are kept.
+    pub fn new(run: &RunRecord, tail_lines: usize) -> RunDetail {
+        let log = run.output.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        let tail = lines[lines.len().saturating_sub(tail_lines)..].join("\n");
+        RunDetail {
+            run: RunView::new(run),
+            command: run.exp.command.clone(),
+            exit_code: run.exp.exit_code,
+            signal: run.exp.signal,
+            note: run.exp.note.clone(),
+            host: run.exp.host.clone(),
+            user: run.exp.user.clone(),
+            workdir: run.exp.workdir.clone(),
+            env: run
+                .env
+                .as_ref()
+                .and_then(|e| serde_json::to_value(e).ok())
+                .unwrap_or(serde_json::Value::Null),
+            code_skipped: run.exp.code_skipped.clone(),
+            malformed_events: run.exp.malformed_events.clone(),
+            log_tail: tail,
+            git_exp_version: run.exp.git_exp_version.clone(),
+        }
+    }
+}
+
+/// Formats a metric value compactly: up to 4 significant decimals, no trailing zeros.
+pub fn format_number(v: f64) -> String {
+    if v.is_nan() {
+        return "nan".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if v == v.trunc() && v.abs() < 1e15 {
+        return format!("{}", v as i64);
+    }
+    let a = v.abs();
+    if !(1e-4..1e6).contains(&a) {
+        return format!("{v:.3e}");
+    }
+    let s = format!("{v:.4}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// Renders a config value compactly for tables.
+pub fn format_value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() => format_number(f),
+            _ => n.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+/// Flattens nested config into dotted keys.
+pub fn flatten(value: &serde_json::Value) -> Vec<(String, &serde_json::Value)> {
+    fn walk<'a>(prefix: &str, v: &'a serde_json::Value, out: &mut Vec<(String, &'a serde_json::Value)>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    walk(&key, v, out);
+                }
+            }
+            other => out.push((prefix.to_owned(), other)),
+        }
+    }
+    let mut out = Vec::new();
+    if value.is_object() {
+        walk("", value, &mut out);
+    }
+    out
+}

@@ -1,0 +1,235 @@
+//! The `code` tree of a run: HEAD's tree plus staged and unstaged changes to
+//! tracked files plus untracked, not ignored files, as they are on disk when the
+//! run starts. Built from `gix` status; the index and working tree are only read.
+
+use std::collections::BTreeMap;
+
+use gix::bstr::{BString, ByteSlice};
+use gix::object::tree::EntryKind;
+use gix::status::index_worktree::Item as WorktreeItem;
+use gix::status::plumbing::index_as_worktree::{Change as WtChange, EntryStatus};
+use gix::status::{Item, UntrackedFiles};
+
+use super::format::SkippedFile;
+use super::repo::{parse_id, Store};
+use super::{Error, Result};
+
+/// Limits on what the `code` tree takes from the working tree.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// A changed or untracked file larger than this is left out.
+    pub max_file_bytes: u64,
+    /// Once this much has been read from the working tree, further files are left out.
+    pub max_total_bytes: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { max_file_bytes: 10 << 20, max_total_bytes: 100 << 20 }
+    }
+}
+
+/// What the run's code was.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// HEAD's commit, `None` on an unborn branch.
+    pub head: Option<String>,
+    /// The `code` tree (hex), `None` when there is nothing at all.
+    pub tree: Option<String>,
+    /// Whether the tree differs from HEAD's tree.
+    pub dirty: bool,
+    /// Files left out, and why.
+    pub skipped: Vec<SkippedFile>,
+}
+
+/// What to do with one path of the code tree.
+enum Action {
+    /// Take this blob (from the index).
+    Index(gix::ObjectId, EntryKind),
+    /// Read the file from the working tree.
+    Disk {
+        /// Not in the index: subject to the secret-file rule.
+        untracked: bool,
+    },
+    /// Remove it.
+    Remove,
+}
+
+/// File names never taken from the working tree (untracked files only): they
+/// usually hold credentials, and runs are pushed and published.
+const SECRET_FILE_NAMES: &[&str] = &[
+    ".env", ".envrc", ".netrc", ".pypirc", ".npmrc", "credentials", "credentials.json",
+    "id_rsa", "id_ed25519", "id_ecdsa", ".git-credentials", "secrets.toml", "secrets.yaml",
+];
+
+fn looks_secret(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    SECRET_FILE_NAMES.contains(&file)
+        || file.starts_with(".env.")
+        || file.ends_with(".pem")
+        || file.ends_with(".key")
+        || file.ends_with(".p12")
+}
+
+impl Store {
+    /// Builds the `code` tree from the current state of the working tree.
+    pub fn snapshot_code(&self, opts: Options) -> Result<Snapshot> {
+        let repo = &self.repo;
+        let head = self.head_commit()?;
+        let head_tree = match &head {
+            Some(commit) => {
+                let id = parse_id(commit).ok_or_else(|| Error::git("bad HEAD id"))?;
+                Some(repo.find_commit(id).map_err(Error::git)?.tree_id().map_err(Error::git)?.detach())
+            }
+            None => None,
+        };
+        let mut actions: BTreeMap<BString, Action> = BTreeMap::new();
+        let mut index_actions: BTreeMap<BString, Action> = BTreeMap::new();
+        let status = repo
+            .status(gix::progress::Discard)
+            .map_err(Error::git)?
+            .untracked_files(UntrackedFiles::Files)
+            .index_worktree_submodules(None)
+            .into_iter(None)
+            .map_err(Error::git)?;
+        for item in status {
+            let item = item.map_err(Error::git)?;
+            match item {
+                Item::TreeIndex(change) => {
+                    use gix::diff::index::ChangeRef;
+                    match change {
+                        ChangeRef::Addition { location, entry_mode, id, .. }
+                        | ChangeRef::Modification { location, entry_mode, id, .. } => {
+                            index_actions.insert(location.into_owned(), index_action(entry_mode, &id));
+                        }
+                        ChangeRef::Rewrite {
+                            source_location, location, entry_mode, id, copy, ..
+                        } => {
+                            if !copy {
+                                index_actions.insert(source_location.into_owned(), Action::Remove);
+                            }
+                            index_actions.insert(location.into_owned(), index_action(entry_mode, &id));
+                        }
+                        ChangeRef::Deletion { location, .. } => {
+                            index_actions.insert(location.into_owned(), Action::Remove);
+                        }
+                    }
+                }
+                Item::IndexWorktree(WorktreeItem::Modification { rela_path, status, .. }) => {
+                    let action = match status {
+                        EntryStatus::Change(WtChange::Removed) => Action::Remove,
+                        EntryStatus::Change(WtChange::SubmoduleModification(_)) => continue,
+                        EntryStatus::NeedsUpdate(_) => continue,
+                        _ => Action::Disk { untracked: false },
+                    };
+                    actions.insert(rela_path, action);
+                }
+                Item::IndexWorktree(WorktreeItem::DirectoryContents { entry, .. }) => {
+                    if entry.status == gix::dir::entry::Status::Untracked
+                        && matches!(
+                            entry.disk_kind,
+                            Some(gix::dir::entry::Kind::File | gix::dir::entry::Kind::Symlink)
+                        )
+                    {
+                        actions.insert(entry.rela_path, Action::Disk { untracked: true });
+                    }
+                }
+                Item::IndexWorktree(WorktreeItem::Rewrite { .. }) => {}
+            }
+        }
+        for (path, action) in index_actions {
+            actions.entry(path).or_insert(action);
+        }
+        if actions.is_empty() {
+            return Ok(Snapshot { tree: head_tree.map(|t| t.to_string()), head, dirty: false, skipped: vec![] });
+        }
+        let base = head_tree.unwrap_or_else(|| gix::ObjectId::empty_tree(repo.object_hash()));
+        let mut editor = repo.edit_tree(base).map_err(Error::git)?;
+        let mut skipped = Vec::new();
+        let mut total = 0u64;
+        for (path, action) in actions {
+            let path_str = path.to_str_lossy().into_owned();
+            match action {
+                Action::Remove => {
+                    editor.remove(path.as_bstr()).map_err(Error::git)?;
+                }
+                Action::Index(id, kind) => {
+                    editor.upsert(path.as_bstr(), kind, id).map_err(Error::git)?;
+                }
+                Action::Disk { untracked } => {
+                    match self.read_worktree_file(&path_str, untracked, opts, &mut total)? {
+                        Read::Blob(bytes, kind) => {
+                            let id = self.write_blob(&bytes)?;
+                            editor.upsert(path.as_bstr(), kind, id).map_err(Error::git)?;
+                        }
+                        Read::Gone => {
+                            editor.remove(path.as_bstr()).map_err(Error::git)?;
+                        }
+                        Read::Skip(size, reason) => {
+                            skipped.push(SkippedFile { path: path_str, size, reason: reason.into() })
+                        }
+                    }
+                }
+            }
+        }
+        let tree = editor.write().map_err(Error::git)?.detach();
+        let dirty = Some(tree) != head_tree;
+        Ok(Snapshot { head, tree: Some(tree.to_string()), dirty, skipped })
+    }
+
+    fn read_worktree_file(
+        &self,
+        path: &str,
+        untracked: bool,
+        opts: Options,
+        total: &mut u64,
+    ) -> Result<Read> {
+        if untracked && looks_secret(path) {
+            return Ok(Read::Skip(0, "looks like a secret file"));
+        }
+        let full = self.workdir().join(path);
+        let io = |source| Error::Io { path: full.display().to_string(), source };
+        let meta = match fs_err::symlink_metadata(&full) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Read::Gone),
+            Err(e) => return Err(io(e)),
+        };
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(&full).map_err(io)?;
+            let bytes = target.as_os_str().as_encoded_bytes().to_vec();
+            return Ok(Read::Blob(bytes, EntryKind::Link));
+        }
+        if !meta.is_file() {
+            return Ok(Read::Gone);
+        }
+        let size = meta.len();
+        if size > opts.max_file_bytes {
+            return Ok(Read::Skip(size, "larger than the per-file limit"));
+        }
+        if *total + size > opts.max_total_bytes {
+            return Ok(Read::Skip(size, "over the total size limit"));
+        }
+        *total += size;
+        let bytes = fs_err::read(&full).map_err(|e| Error::Io { path: path.into(), source: e })?;
+        use std::os::unix::fs::PermissionsExt;
+        let kind = if meta.permissions().mode() & 0o111 != 0 {
+            EntryKind::BlobExecutable
+        } else {
+            EntryKind::Blob
+        };
+        Ok(Read::Blob(bytes, kind))
+    }
+}
+
+enum Read {
+    Blob(Vec<u8>, EntryKind),
+    Gone,
+    Skip(u64, &'static str),
+}
+
+fn index_action(mode: gix::index::entry::Mode, id: &gix::oid) -> Action {
+    match mode.to_tree_entry_mode() {
+        Some(m) => Action::Index(id.to_owned(), m.kind()),
+        None => Action::Remove,
+    }
+}

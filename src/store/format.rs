@@ -1,0 +1,282 @@
+//! The files of a run's tree in storage format 1: their Rust types, and the
+//! serialization of each to and from its TOML or CSV text.
+//!
+//! This module owns what the bytes in a run commit look like. It knows nothing
+//! of git (see `store::repo`) and nothing of terminals.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The storage format version this build writes and the only one it reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// File names inside a run's tree.
+pub mod files {
+    /// Identity, status, command and timing of the run.
+    pub const EXP: &str = "exp.toml";
+    /// The run's hyperparameters.
+    pub const CONFIG: &str = "config.toml";
+    /// Every metric point, long format.
+    pub const METRICS: &str = "metrics.csv";
+    /// Per-metric statistics and explicit summary values.
+    pub const SUMMARY: &str = "summary.toml";
+    /// The environment manifest.
+    pub const ENV: &str = "env.toml";
+    /// Combined stdout and stderr, capped.
+    pub const OUTPUT: &str = "output.log";
+    /// The tree of the code the run used.
+    pub const CODE: &str = "code";
+    /// The header line of `metrics.csv`.
+    pub const METRICS_HEADER: &str = "step,name,value,time\n";
+}
+
+/// The state a run ended in (or is in, while live).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Live: the tracker is still running it.
+    Running,
+    /// The command exited with code 0.
+    Finished,
+    /// The command exited with a non-zero code.
+    Failed,
+    /// The command was ended by a signal (Ctrl-C, SIGTERM, ...).
+    Killed,
+    /// The tracker died; a later command committed what was logged.
+    Crashed,
+}
+
+impl Status {
+    /// Returns the lowercase word used in files, JSON and tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::Finished => "finished",
+            Status::Failed => "failed",
+            Status::Killed => "killed",
+            Status::Crashed => "crashed",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A file left out of the `code` tree, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkippedFile {
+    /// Repository-relative path.
+    pub path: String,
+    /// Size in bytes, when known.
+    #[serde(default)]
+    pub size: u64,
+    /// Why it was left out (`too large`, `over total cap`, `looks like a secret`, ...).
+    pub reason: String,
+}
+
+/// Malformed lines of the events file, reported once the run ends.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MalformedEvents {
+    /// How many lines could not be used.
+    pub count: u64,
+    /// 1-based line numbers of the first of them (at most 100).
+    #[serde(default)]
+    pub lines: Vec<u64>,
+}
+
+/// `exp.toml`: what the run is, how it ran and on which code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpFile {
+    /// Storage format version; readers reject versions they do not know.
+    pub format: u32,
+    /// Random, time-ordered 128-bit id (32 lowercase hex digits); never changes.
+    pub id: String,
+    /// The run's name, the part of the ref after `refs/experiments/`.
+    pub name: String,
+    /// How the run ended.
+    pub status: Status,
+    /// The command as executed (after placeholder substitution and redaction).
+    pub command: Vec<String>,
+    /// The command's exit code, when it exited on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// The signal that ended the command, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+    /// Start time, RFC 3339 UTC with milliseconds.
+    pub started: String,
+    /// End time, RFC 3339 UTC with milliseconds.
+    pub ended: String,
+    /// Wall-clock duration in seconds.
+    pub duration_s: f64,
+    /// Host name of the machine that ran it.
+    pub host: String,
+    /// User name that ran it.
+    pub user: String,
+    /// Tags, in the order they were added.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Free-text note.
+    #[serde(default)]
+    pub note: String,
+    /// The commit that was HEAD when the run started; absent on an unborn branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_commit: Option<String>,
+    /// Whether the working tree differed from `code_commit` (so `code` differs from its tree).
+    #[serde(default)]
+    pub code_dirty: bool,
+    /// The directory the command ran in, relative to the repository root (`.` for the root).
+    #[serde(default)]
+    pub workdir: String,
+    /// Files left out of the `code` tree.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub code_skipped: Vec<SkippedFile>,
+    /// Event lines that could not be used.
+    #[serde(default, skip_serializing_if = "is_default_malformed")]
+    pub malformed_events: MalformedEvents,
+    /// The version of git-exp that wrote the run.
+    pub git_exp_version: String,
+}
+
+fn is_default_malformed(m: &MalformedEvents) -> bool {
+    m.count == 0
+}
+
+/// Statistics of one metric over all its points.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricSummary {
+    /// The value at the highest step (the last logged one on ties).
+    pub last: f64,
+    /// Smallest value, NaN ignored (NaN when every value is NaN).
+    pub min: f64,
+    /// Largest value, NaN ignored (NaN when every value is NaN).
+    pub max: f64,
+    /// Number of points.
+    pub count: u64,
+    /// The step of `last`.
+    pub last_step: u64,
+}
+
+/// `summary.toml`: per-metric statistics plus values the script set explicitly.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SummaryFile {
+    /// Statistics per metric name.
+    #[serde(default)]
+    pub metrics: BTreeMap<String, MetricSummary>,
+    /// Values set with `_summary` events; they win over `last` where both exist.
+    #[serde(default)]
+    pub values: toml::Table,
+}
+
+/// Errors reading or writing the files of a run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file is not valid TOML of the expected shape.
+    #[error("{file} of run {run} is not valid: {message}")]
+    Parse {
+        /// Which file.
+        file: &'static str,
+        /// Which run (name or commit).
+        run: String,
+        /// What the parser said.
+        message: String,
+    },
+    /// The run was written by a newer git-exp.
+    #[error("run {run} uses storage format {found}, but this git-exp reads format {FORMAT_VERSION} only")]
+    UnknownFormat {
+        /// Which run.
+        run: String,
+        /// The version found in `exp.toml`.
+        found: String,
+    },
+    /// A value cannot be written as TOML.
+    #[error("cannot write {file}: {message}")]
+    Serialize {
+        /// Which file.
+        file: &'static str,
+        /// What the serializer said.
+        message: String,
+    },
+}
+
+/// Parses `exp.toml`, checking the format version before anything else.
+pub fn parse_exp(text: &str, run: &str) -> Result<ExpFile, Error> {
+    let table: toml::Table = toml::from_str(text).map_err(|e| Error::Parse {
+        file: files::EXP,
+        run: run.to_owned(),
+        message: one_line(&e.to_string()),
+    })?;
+    match table.get("format") {
+        Some(toml::Value::Integer(v)) if *v == i64::from(FORMAT_VERSION) => {}
+        Some(other) => {
+            return Err(Error::UnknownFormat { run: run.to_owned(), found: other.to_string() })
+        }
+        None => {
+            return Err(Error::UnknownFormat { run: run.to_owned(), found: "(none)".into() })
+        }
+    }
+    table.try_into().map_err(|e: toml::de::Error| Error::Parse {
+        file: files::EXP,
+        run: run.to_owned(),
+        message: one_line(&e.to_string()),
+    })
+}
+
+/// Parses `summary.toml`.
+pub fn parse_summary(text: &str, run: &str) -> Result<SummaryFile, Error> {
+    toml::from_str(text).map_err(|e| Error::Parse {
+        file: files::SUMMARY,
+        run: run.to_owned(),
+        message: one_line(&e.to_string()),
+    })
+}
+
+/// Parses a TOML table file such as `config.toml` or `env.toml`.
+pub fn parse_table(text: &str, file: &'static str, run: &str) -> Result<toml::Table, Error> {
+    toml::from_str(text).map_err(|e| Error::Parse {
+        file,
+        run: run.to_owned(),
+        message: one_line(&e.to_string()),
+    })
+}
+
+/// Serializes any of the TOML files.
+pub fn to_toml<T: Serialize>(value: &T, file: &'static str) -> Result<String, Error> {
+    toml::to_string(value).map_err(|e| Error::Serialize { file, message: e.to_string() })
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_format_is_rejected_before_shape() {
+        let err = parse_exp("format = 2\nwhatever = 1\n", "r1").unwrap_err();
+        assert!(matches!(err, Error::UnknownFormat { ref found, .. } if found == "2"), "{err}");
+        let err = parse_exp("name = 'x'\n", "r1").unwrap_err();
+        assert!(matches!(err, Error::UnknownFormat { .. }));
+    }
+
+    #[test]
+    fn summary_round_trips_nan_and_inf() {
+        let mut s = SummaryFile::default();
+        s.metrics.insert(
+            "val/loss".into(),
+            MetricSummary { last: f64::NAN, min: 0.5, max: f64::INFINITY, count: 3, last_step: 2 },
+        );
+        let text = to_toml(&s, files::SUMMARY).unwrap();
+        let back = parse_summary(&text, "r").unwrap();
+        let m = &back.metrics["val/loss"];
+        assert!(m.last.is_nan());
+        assert_eq!(m.max, f64::INFINITY);
+        assert_eq!(m.count, 3);
+    }
+}

@@ -1,0 +1,107 @@
+//! The storage format and the repository: every run is a commit under
+//! `refs/experiments/<name>`.
+//!
+//! This is the only module that uses `gix`. It speaks git-exp types (run names,
+//! run records, hex commit ids) to the rest of the crate and never prints.
+
+pub mod code;
+pub mod format;
+pub mod name;
+pub mod repo;
+pub mod spec;
+
+pub use repo::{RunFiles, RunRecord, Store};
+
+/// The ref namespace that holds runs.
+pub const REF_PREFIX: &str = "refs/experiments/";
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The current directory is not inside a git repository.
+    #[error("not in a git repository: {path}")]
+    NotARepository {
+        /// Where the search started.
+        path: String,
+    },
+    /// The repository has no working tree.
+    #[error("{path} is a bare repository; git-exp runs need a working tree")]
+    Bare {
+        /// The repository's git dir.
+        path: String,
+    },
+    /// The repository keeps its refs in a reftable.
+    #[error("{path} stores refs in a reftable, which git-exp cannot read yet")]
+    Reftable {
+        /// The repository's git dir.
+        path: String,
+    },
+    /// A run with this name exists already.
+    #[error("a run named '{name}' already exists")]
+    NameTaken {
+        /// The taken name.
+        name: String,
+    },
+    /// The name cannot be a run name.
+    #[error("invalid run name '{name}': {reason}")]
+    InvalidName {
+        /// The rejected name.
+        name: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+    /// No run matches the spec.
+    #[error("no run matches '{spec}'")]
+    UnknownRun {
+        /// What the user typed.
+        spec: String,
+    },
+    /// More than one run matches the spec.
+    #[error("'{spec}' is ambiguous: it matches {}", candidates.join(", "))]
+    AmbiguousRun {
+        /// What the user typed.
+        spec: String,
+        /// Names of some of the matching runs.
+        candidates: Vec<String>,
+    },
+    /// A ref is locked by another process (or a stale lock file).
+    #[error("cannot update {name}: its lock file {lock} exists")]
+    Locked {
+        /// The ref.
+        name: String,
+        /// The lock file to remove if no git process is running.
+        lock: String,
+    },
+    /// A run's commit does not have the shape of a run.
+    #[error("{what} of run {run} is missing or unreadable")]
+    Corrupt {
+        /// The run (name or commit).
+        run: String,
+        /// What is wrong.
+        what: String,
+    },
+    /// A file of a run is invalid or of an unknown format version.
+    #[error(transparent)]
+    Format(#[from] format::Error),
+    /// Reading the working tree failed.
+    #[error("cannot read {path}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// gix reported an error.
+    #[error("git: {0}")]
+    Git(String),
+}
+
+impl Error {
+    pub(crate) fn git(e: impl std::fmt::Display) -> Self {
+        Error::Git(e.to_string().lines().next().unwrap_or("unknown error").to_owned())
+    }
+}
+
+/// Result of store operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

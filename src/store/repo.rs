@@ -1,0 +1,327 @@
+//! `Store`: the repository seen as a set of runs. Opens the repository, writes
+//! a run (blobs, tree, commit, ref in one compare-and-swap) and reads runs back.
+
+use std::path::{Path, PathBuf};
+
+use gix::bstr::ByteSlice;
+use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
+use gix::refs::Target;
+
+use super::format::{self, files, ExpFile, SummaryFile};
+use super::{Error, Result, REF_PREFIX};
+
+/// Author used when git config has no `user.name`/`user.email`.
+const FALLBACK_NAME: &str = "git-exp";
+const FALLBACK_EMAIL: &str = "git-exp@localhost";
+
+/// An open repository with a working tree.
+pub struct Store {
+    pub(super) repo: gix::Repository,
+    workdir: PathBuf,
+    cwd: PathBuf,
+}
+
+/// Everything that goes into one run commit.
+pub struct RunFiles {
+    /// `exp.toml`; its `name` is the ref name.
+    pub exp: ExpFile,
+    /// `config.toml` text.
+    pub config: String,
+    /// `metrics.csv` bytes.
+    pub metrics: Vec<u8>,
+    /// `summary.toml` text.
+    pub summary: String,
+    /// `env.toml` text.
+    pub env: String,
+    /// `output.log` bytes.
+    pub output: Vec<u8>,
+    /// The `code` tree (hex id), if any.
+    pub code_tree: Option<String>,
+    /// The commit message.
+    pub message: String,
+    /// Commit time, unix seconds.
+    pub time: i64,
+}
+
+/// How much of a run to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// exp.toml, config.toml and summary.toml: what `list` needs.
+    Listing,
+    /// Also env.toml and output.log: what `show` needs.
+    Full,
+}
+
+/// A run read back from its commit.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    /// The ref name after `refs/experiments/`.
+    pub name: String,
+    /// The run commit (hex).
+    pub commit: String,
+    /// exp.toml.
+    pub exp: ExpFile,
+    /// config.toml.
+    pub config: toml::Table,
+    /// summary.toml.
+    pub summary: SummaryFile,
+    /// env.toml, with [`Detail::Full`].
+    pub env: Option<toml::Table>,
+    /// output.log, with [`Detail::Full`].
+    pub output: Option<Vec<u8>>,
+}
+
+impl Store {
+    /// Opens the repository that contains `cwd` (a subdirectory or a linked worktree is fine).
+    pub fn discover(cwd: &Path) -> Result<Store> {
+        let mut repo = gix::discover(cwd)
+            .map_err(|_| Error::NotARepository { path: cwd.display().to_string() })?;
+        repo.object_cache_size_if_unset(4 * 1024 * 1024);
+        let Some(workdir) = repo.workdir().map(Path::to_path_buf) else {
+            return Err(Error::Bare { path: repo.git_dir().display().to_string() });
+        };
+        let ref_storage = repo.config_snapshot().string("extensions.refStorage");
+        if ref_storage.is_some_and(|v| v.eq_ignore_ascii_case(b"reftable")) {
+            return Err(Error::Reftable { path: repo.git_dir().display().to_string() });
+        }
+        Ok(Store { repo, workdir, cwd: cwd.to_path_buf() })
+    }
+
+    /// The root of the working tree.
+    pub fn workdir(&self) -> &Path {
+        &self.workdir
+    }
+
+    /// The git dir shared by all worktrees; git-exp keeps its own state under `exp/` in it.
+    pub fn common_dir(&self) -> &Path {
+        self.repo.common_dir()
+    }
+
+    /// The current directory relative to the working tree root, `.` at the root.
+    pub fn cwd_relative(&self) -> String {
+        let cwd = self.cwd.canonicalize().unwrap_or_else(|_| self.cwd.clone());
+        let root = self.workdir.canonicalize().unwrap_or_else(|_| self.workdir.clone());
+        match cwd.strip_prefix(&root) {
+            Ok(rel) if rel.as_os_str().is_empty() => ".".into(),
+            Ok(rel) => rel.to_string_lossy().into_owned(),
+            Err(_) => ".".into(),
+        }
+    }
+
+    /// The commit HEAD points to, or `None` on an unborn branch.
+    pub fn head_commit(&self) -> Result<Option<String>> {
+        let head = self.repo.head().map_err(Error::git)?;
+        let id = head.try_into_peeled_id().map_err(Error::git)?;
+        Ok(id.map(|id| id.detach().to_string()))
+    }
+
+    /// Reads a git config value (`exp.outputLimit`, ...).
+    pub fn config_string(&self, key: &str) -> Option<String> {
+        self.repo.config_snapshot().string(key).map(|v| v.to_str_lossy().into_owned())
+    }
+
+    /// Reads a git config integer, accepting `k`/`m`/`g` suffixes as git does.
+    pub fn config_integer(&self, key: &str) -> Option<i64> {
+        self.repo.config_snapshot().integer(key)
+    }
+
+    /// Whether `refs/experiments/<name>` exists.
+    pub fn run_exists(&self, name: &str) -> Result<bool> {
+        let full = format!("{REF_PREFIX}{name}");
+        Ok(self.repo.try_find_reference(full.as_str()).map_err(Error::git)?.is_some())
+    }
+
+    /// All run refs as `(name, commit)` pairs, sorted by name. Refs that do not
+    /// point at an object are skipped.
+    pub fn list_refs(&self) -> Result<Vec<(String, String)>> {
+        let platform = self.repo.references().map_err(Error::git)?;
+        let iter = platform.prefixed(REF_PREFIX).map_err(Error::git)?;
+        let mut out = Vec::new();
+        for reference in iter {
+            let Ok(mut reference) = reference else { continue };
+            let full = reference.name().as_bstr().to_str_lossy().into_owned();
+            let Some(name) = full.strip_prefix(REF_PREFIX) else { continue };
+            let name = name.to_owned();
+            if let Ok(id) = reference.peel_to_id() {
+                out.push((name, id.detach().to_string()));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Reads a run from its commit.
+    pub fn read_run(&self, name: &str, commit: &str, detail: Detail) -> Result<RunRecord> {
+        let corrupt = |what: &str| Error::Corrupt { run: name.to_owned(), what: what.to_owned() };
+        let id = parse_id(commit).ok_or_else(|| corrupt("commit id"))?;
+        let commit_obj = self.repo.find_commit(id).map_err(|_| corrupt("the commit"))?;
+        let tree_id = commit_obj.tree_id().map_err(|_| corrupt("the tree"))?;
+        let tree = self.repo.find_tree(tree_id).map_err(|_| corrupt("the tree"))?;
+        let blob = |file: &str| -> Result<Option<Vec<u8>>> {
+            let Some(entry) = tree.find_entry(file) else { return Ok(None) };
+            if !entry.mode().is_blob() {
+                return Err(corrupt(file));
+            }
+            let blob = self.repo.find_blob(entry.object_id()).map_err(|_| corrupt(file))?;
+            Ok(Some(blob.detach().data))
+        };
+        let text = |file: &'static str| -> Result<Option<String>> {
+            match blob(file)? {
+                Some(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| corrupt(file)),
+                None => Ok(None),
+            }
+        };
+        let exp_text = text(files::EXP)?.ok_or_else(|| corrupt(files::EXP))?;
+        let exp = format::parse_exp(&exp_text, name)?;
+        let config = match text(files::CONFIG)? {
+            Some(t) => format::parse_table(&t, files::CONFIG, name)?,
+            None => toml::Table::new(),
+        };
+        let summary = match text(files::SUMMARY)? {
+            Some(t) => format::parse_summary(&t, name)?,
+            None => SummaryFile::default(),
+        };
+        let (env, output) = if detail == Detail::Full {
+            let env = match text(files::ENV)? {
+                Some(t) => Some(format::parse_table(&t, files::ENV, name)?),
+                None => None,
+            };
+            (env, blob(files::OUTPUT)?)
+        } else {
+            (None, None)
+        };
+        Ok(RunRecord { name: name.to_owned(), commit: commit.to_owned(), exp, config, summary, env, output })
+    }
+
+    /// Reads one top-level file of a run commit.
+    pub fn read_run_file(&self, commit: &str, file: &str) -> Result<Option<Vec<u8>>> {
+        let Some(id) = parse_id(commit) else { return Ok(None) };
+        let commit_obj = self.repo.find_commit(id).map_err(Error::git)?;
+        let tree = self.repo.find_tree(commit_obj.tree_id().map_err(Error::git)?).map_err(Error::git)?;
+        let Some(entry) = tree.find_entry(file) else { return Ok(None) };
+        let blob = self.repo.find_blob(entry.object_id()).map_err(Error::git)?;
+        Ok(Some(blob.detach().data))
+    }
+
+    /// Writes the run's objects and creates `refs/experiments/<name>`, failing with
+    /// [`Error::NameTaken`] if that ref exists: nothing is ever overwritten.
+    pub fn write_run(&self, run: &RunFiles) -> Result<String> {
+        let repo = &self.repo;
+        let blob = |bytes: &[u8]| -> Result<gix::ObjectId> {
+            Ok(repo.write_blob(bytes).map_err(Error::git)?.detach())
+        };
+        let exp_text = format::to_toml(&run.exp, files::EXP)?;
+        let mut editor = repo.empty_tree().edit().map_err(Error::git)?;
+        let entries: [(&str, &[u8]); 6] = [
+            (files::EXP, exp_text.as_bytes()),
+            (files::CONFIG, run.config.as_bytes()),
+            (files::METRICS, &run.metrics),
+            (files::SUMMARY, run.summary.as_bytes()),
+            (files::ENV, run.env.as_bytes()),
+            (files::OUTPUT, &run.output),
+        ];
+        for (path, bytes) in entries {
+            editor.upsert(path, gix::object::tree::EntryKind::Blob, blob(bytes)?).map_err(Error::git)?;
+        }
+        if let Some(code) = run.code_tree.as_deref().and_then(parse_id) {
+            editor.upsert(files::CODE, gix::object::tree::EntryKind::Tree, code).map_err(Error::git)?;
+        }
+        let tree = editor.write().map_err(Error::git)?.detach();
+        let signature = self.signature(run.time);
+        let parents = run.exp.code_commit.as_deref().and_then(parse_id).into_iter().collect();
+        let commit = gix::objs::Commit {
+            tree,
+            parents,
+            author: signature.clone(),
+            committer: signature.clone(),
+            encoding: None,
+            message: run.message.clone().into(),
+            extra_headers: Vec::new(),
+        };
+        let commit_id = repo.write_object(&commit).map_err(Error::git)?.detach();
+        self.create_ref(&run.exp.name, commit_id, &signature)?;
+        Ok(commit_id.to_string())
+    }
+
+    fn create_ref(&self, name: &str, id: gix::ObjectId, sig: &gix::actor::Signature) -> Result<()> {
+        let full = format!("{REF_PREFIX}{name}");
+        let full_name: gix::refs::FullName = full.as_str().try_into().map_err(|_| {
+            Error::InvalidName { name: name.to_owned(), reason: "git rejects it as a ref name".into() }
+        })?;
+        if self.ref_path_conflicts(name)? {
+            return Err(Error::InvalidName {
+                name: name.to_owned(),
+                reason: "a run group and a run cannot share a name (one is a prefix of the other)"
+                    .into(),
+            });
+        }
+        let edit = RefEdit {
+            change: Change::Update {
+                log: LogChange {
+                    mode: RefLog::AndReference,
+                    force_create_reflog: true,
+                    message: format!("git-exp: run {name}").into(),
+                },
+                expected: PreviousValue::MustNotExist,
+                new: Target::Object(id),
+            },
+            name: full_name,
+            deref: false,
+        };
+        let mut time_buf = gix::date::parse::TimeBuf::default();
+        let sig_ref = sig.to_ref(&mut time_buf);
+        match self.repo.edit_references_as(Some(edit), Some(sig_ref)) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                if self.run_exists(name).unwrap_or(false) {
+                    return Err(Error::NameTaken { name: name.to_owned() });
+                }
+                let lock = self.common_dir().join(format!("{full}.lock"));
+                if lock.exists() {
+                    return Err(Error::Locked { name: full, lock: lock.display().to_string() });
+                }
+                Err(Error::git(e))
+            }
+        }
+    }
+
+    /// True when `name` would be a directory of an existing run ref or the other way round.
+    fn ref_path_conflicts(&self, name: &str) -> Result<bool> {
+        let mut prefix = String::new();
+        for segment in name.split('/').collect::<Vec<_>>().split_last().map(|(_, p)| p).unwrap_or(&[])
+        {
+            prefix.push_str(segment);
+            if self.run_exists(&prefix)? {
+                return Ok(true);
+            }
+            prefix.push('/');
+        }
+        let dir = format!("{REF_PREFIX}{name}/");
+        let platform = self.repo.references().map_err(Error::git)?;
+        let mut iter = platform.prefixed(dir.as_str()).map_err(Error::git)?;
+        Ok(iter.next().is_some())
+    }
+
+    fn signature(&self, time: i64) -> gix::actor::Signature {
+        let (name, email) = match self.repo.author() {
+            Some(Ok(sig)) => (sig.name.to_owned(), sig.email.to_owned()),
+            _ => (FALLBACK_NAME.into(), FALLBACK_EMAIL.into()),
+        };
+        gix::actor::Signature { name, email, time: gix::date::Time { seconds: time, offset: 0 } }
+    }
+
+    /// Writes a blob, returning its hex id (used for the `code` tree).
+    pub(super) fn write_blob(&self, bytes: &[u8]) -> Result<gix::ObjectId> {
+        Ok(self.repo.write_blob(bytes).map_err(Error::git)?.detach())
+    }
+
+    /// Abbreviates a commit id the way `git log --oneline` would (7 hex digits).
+    pub fn short(id: &str) -> &str {
+        id.get(..7).unwrap_or(id)
+    }
+}
+
+/// Parses a full hex object id.
+pub(super) fn parse_id(hex: &str) -> Option<gix::ObjectId> {
+    gix::ObjectId::from_hex(hex.as_bytes()).ok()
+}

@@ -1,0 +1,100 @@
+//! Run specs: how a run is named on the command line. A spec is a name, an
+//! unambiguous prefix of a name, run id or commit id, `@` (the latest run),
+//! `@~N` (the N-th before it), a full ref `refs/experiments/<name>`, or a full
+//! commit id.
+
+use super::repo::{Detail, RunRecord, Store};
+use super::{Error, Result, REF_PREFIX};
+
+/// The shortest hex prefix accepted for run or commit ids.
+const MIN_HEX_PREFIX: usize = 4;
+
+impl Store {
+    /// Reads every run (at `detail`), newest first (by start time, then id). Runs
+    /// that cannot be read are returned as errors beside the good ones, so one
+    /// broken run never hides the others.
+    pub fn load_runs(&self, detail: Detail) -> Result<(Vec<RunRecord>, Vec<Error>)> {
+        let mut runs = Vec::new();
+        let mut errors = Vec::new();
+        for (name, commit) in self.list_refs()? {
+            match self.read_run(&name, &commit, detail) {
+                Ok(run) => runs.push(run),
+                Err(e) => errors.push(e),
+            }
+        }
+        sort_newest_first(&mut runs);
+        Ok((runs, errors))
+    }
+
+    /// Resolves `spec` to one run, read at `detail`.
+    pub fn resolve(&self, spec: &str, detail: Detail) -> Result<RunRecord> {
+        let unknown = || Error::UnknownRun { spec: spec.to_owned() };
+        if let Some(name) = spec.strip_prefix(REF_PREFIX) {
+            return self.resolve_exact(name, detail)?.ok_or_else(unknown);
+        }
+        if !spec.starts_with('@') {
+            if let Some(run) = self.resolve_exact(spec, detail)? {
+                return Ok(run);
+            }
+        }
+        let (runs, _) = self.load_runs(Detail::Listing)?;
+        let found = pick(&runs, spec)?;
+        self.read_run(&found.name, &found.commit, detail)
+    }
+
+    fn resolve_exact(&self, name: &str, detail: Detail) -> Result<Option<RunRecord>> {
+        if super::name::validate(name).is_err() {
+            return Ok(None);
+        }
+        let full = format!("{REF_PREFIX}{name}");
+        let Some(mut reference) = self.repo.try_find_reference(full.as_str()).map_err(Error::git)?
+        else {
+            return Ok(None);
+        };
+        let id = reference.peel_to_id().map_err(Error::git)?.detach().to_string();
+        self.read_run(name, &id, detail).map(Some)
+    }
+}
+
+/// Sorts runs newest first: by start time, then by id (ids are time-ordered).
+pub fn sort_newest_first(runs: &mut [RunRecord]) {
+    runs.sort_by(|a, b| b.exp.started.cmp(&a.exp.started).then_with(|| b.exp.id.cmp(&a.exp.id)));
+}
+
+/// Picks the run `spec` names among `runs` (sorted newest first).
+pub fn pick<'a>(runs: &'a [RunRecord], spec: &str) -> Result<&'a RunRecord> {
+    let unknown = || Error::UnknownRun { spec: spec.to_owned() };
+    if let Some(rest) = spec.strip_prefix('@') {
+        let back = if rest.is_empty() {
+            0
+        } else {
+            let n = rest.strip_prefix('~').ok_or_else(unknown)?;
+            if n.is_empty() {
+                1
+            } else {
+                n.parse::<usize>().map_err(|_| unknown())?
+            }
+        };
+        return runs.get(back).ok_or_else(unknown);
+    }
+    if let Some(run) = runs.iter().find(|r| r.name == spec) {
+        return Ok(run);
+    }
+    let lower = spec.to_ascii_lowercase();
+    let is_hex = spec.len() >= MIN_HEX_PREFIX && spec.bytes().all(|b| b.is_ascii_hexdigit());
+    let matches: Vec<&RunRecord> = runs
+        .iter()
+        .filter(|r| {
+            r.name.starts_with(spec)
+                || (is_hex && (r.exp.id.starts_with(&lower) || r.commit.starts_with(&lower)))
+        })
+        .collect();
+    match matches.as_slice() {
+        [] => Err(unknown()),
+        [one] => Ok(one),
+        many => Err(Error::AmbiguousRun {
+            spec: spec.to_owned(),
+            candidates: many.iter().take(5).map(|r| r.name.clone()).collect(),
+        }),
+    }
+}

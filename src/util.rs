@@ -1,0 +1,123 @@
+//! Small pieces shared by capture and the command layer: the clock, run ids,
+//! randomness, and time formatting. The clock and randomness are read here, at
+//! the edge, so tests can pin them (`GIT_EXP_TEST_NOW`).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The current time as unix seconds (millisecond precision).
+pub fn now_unix() -> f64 {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    (d.as_millis() as f64) / 1000.0
+}
+
+/// Formats unix seconds as RFC 3339 UTC with milliseconds, `2026-11-26T19:30:00.123Z`.
+pub fn rfc3339(unix: f64) -> String {
+    let millis = (unix * 1000.0).round().max(0.0) as u64;
+    let t = UNIX_EPOCH + Duration::from_millis(millis);
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// Parses an RFC 3339 time back to unix seconds.
+pub fn parse_rfc3339(text: &str) -> Option<f64> {
+    let t = humantime::parse_rfc3339_weak(text.trim_end_matches('Z')).ok()?;
+    Some(t.duration_since(UNIX_EPOCH).ok()?.as_secs_f64())
+}
+
+/// Fills `buf` with random bytes from the operating system, falling back to a
+/// hash of the clock and process id if `/dev/urandom` cannot be read.
+pub fn random_bytes(buf: &mut [u8]) {
+    use std::io::Read;
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        if f.read_exact(buf).is_ok() {
+            return;
+        }
+    }
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_nanos();
+    let mut x = (nanos as u64) ^ (u64::from(std::process::id()) << 32) ^ 0x9E37_79B9_7F4A_7C15;
+    for b in buf.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+}
+
+/// A random u64.
+pub fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    random_bytes(&mut b);
+    u64::from_le_bytes(b)
+}
+
+/// A new run id: 48 bits of milliseconds since the epoch then 80 random bits,
+/// as 32 lowercase hex digits, so ids sort by creation time.
+pub fn new_run_id(unix: f64) -> String {
+    let millis = (unix * 1000.0) as u64 & 0xFFFF_FFFF_FFFF;
+    let mut rand = [0u8; 10];
+    random_bytes(&mut rand);
+    let mut out = format!("{millis:012x}");
+    for b in rand {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// Formats a duration in seconds for people: `850ms`, `12.3s`, `4m05s`, `2h13m`, `3d04h`.
+pub fn human_duration(secs: f64) -> String {
+    if !secs.is_finite() || secs < 0.0 {
+        return "-".into();
+    }
+    if secs < 1.0 {
+        return format!("{}ms", (secs * 1000.0).round() as u64);
+    }
+    if secs < 60.0 {
+        return format!("{secs:.1}s");
+    }
+    let s = secs.round() as u64;
+    match s {
+        0..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..=86_399 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d{:02}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+/// Formats how long ago `then` was, relative to `now`: `just now`, `5m ago`, `3h ago`, `2d ago`.
+pub fn human_age(then: f64, now: f64) -> String {
+    let d = (now - then).max(0.0) as u64;
+    match d {
+        0..=59 => "just now".into(),
+        60..=3599 => format!("{}m ago", d / 60),
+        3600..=86_399 => format!("{}h ago", d / 3600),
+        _ => format!("{}d ago", d / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_round_trips() {
+        let t = 1_764_185_400.123;
+        let s = rfc3339(t);
+        assert_eq!(s, "2025-11-26T19:30:00.123Z");
+        assert!((parse_rfc3339(&s).unwrap() - t).abs() < 1e-6);
+    }
+
+    #[test]
+    fn run_ids_are_time_ordered_and_unique() {
+        let a = new_run_id(1000.0);
+        let b = new_run_id(2000.0);
+        assert_eq!(a.len(), 32);
+        assert!(a < b);
+        assert_ne!(new_run_id(1000.0), new_run_id(1000.0));
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(human_duration(0.25), "250ms");
+        assert_eq!(human_duration(12.34), "12.3s");
+        assert_eq!(human_duration(245.0), "4m05s");
+        assert_eq!(human_duration(7980.0), "2h13m");
+    }
+}

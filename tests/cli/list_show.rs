@@ -1,0 +1,116 @@
+//! `git exp list` and `git exp show`: formats, JSON fields, run specs.
+
+use crate::common::{stderr, TestRepo};
+
+fn three_runs() -> TestRepo {
+    let repo = TestRepo::new();
+    for (name, lr, loss) in [("alpha", "0.1", "0.5"), ("beta", "0.2", "0.25"), ("gamma", "0.3", "0.125")] {
+        let body = format!(r#"printf '{{"loss": 1}}\n{{"loss": {loss}}}\n' >> "$GIT_EXP_EVENTS""#);
+        repo.exp_ok(&["run", "-q", "-n", name, "-p", &format!("lr={lr}"), "-p", "seed=1", "--", "sh", "-c", &body]);
+    }
+    repo
+}
+
+#[test]
+fn list_json_has_the_documented_fields_newest_first() {
+    let repo = three_runs();
+    let runs = repo.list_json();
+    let names: Vec<&str> = runs.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["gamma", "beta", "alpha"]);
+    let g = &runs[0];
+    for key in ["name", "id", "status", "commit", "code_commit", "started", "duration_s", "config", "summary"] {
+        assert!(g.get(key).is_some(), "missing {key} in {g}");
+    }
+    assert_eq!(g["commit"].as_str().unwrap(), repo.git(&["rev-parse", "refs/experiments/gamma"]).trim());
+    assert_eq!(g["code_commit"].as_str().unwrap(), repo.git(&["rev-parse", "HEAD"]).trim());
+    assert_eq!(g["config"]["lr"], serde_json::json!(0.3));
+    let loss = &g["summary"]["loss"];
+    assert_eq!(loss["last"], serde_json::json!(0.125));
+    assert_eq!(loss["min"], serde_json::json!(0.125));
+    assert_eq!(loss["max"], serde_json::json!(1.0));
+    assert_eq!(loss["count"], serde_json::json!(2));
+    assert_eq!(g["id"].as_str().unwrap().len(), 32);
+}
+
+#[test]
+fn list_table_csv_and_markdown() {
+    let repo = three_runs();
+    let table = repo.exp_ok(&["list"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].contains("name") && lines[0].contains("status") && lines[0].contains("loss"));
+    // Only the differing param gets a column.
+    assert!(lines[0].contains("lr") && !lines[0].contains("seed"), "{table}");
+    assert!(lines[1].starts_with("gamma") && lines[1].contains("0.125") && lines[1].contains("finished"));
+    let csv = repo.exp_ok(&["ls", "--format", "csv"]);
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(&header[..5], ["name", "status", "age", "duration", "code"]);
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 3);
+    let md = repo.exp_ok(&["list", "--format", "markdown"]);
+    assert!(md.lines().nth(1).unwrap().starts_with("| --- |"), "{md}");
+    assert_eq!(md.lines().count(), 5);
+    let limited = repo.exp_ok(&["list", "-n", "1", "--json"]);
+    assert_eq!(serde_json::from_str::<Vec<serde_json::Value>>(&limited).unwrap().len(), 1);
+}
+
+#[test]
+fn show_resolves_every_kind_of_spec() {
+    let repo = three_runs();
+    let name_of = |spec: &str| -> String {
+        let v: serde_json::Value = serde_json::from_str(&repo.exp_ok(&["show", spec, "--format", "json"])).unwrap();
+        v["name"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(name_of("@"), "gamma");
+    assert_eq!(name_of("@~1"), "beta");
+    assert_eq!(name_of("@~2"), "alpha");
+    assert_eq!(name_of("alp"), "alpha");
+    assert_eq!(name_of("refs/experiments/beta"), "beta");
+    let commit = repo.git(&["rev-parse", "refs/experiments/beta"]);
+    assert_eq!(name_of(commit.trim()), "beta");
+    assert_eq!(name_of(&commit[..10]), "beta");
+    let runs = repo.list_json();
+    let id = runs[2]["id"].as_str().unwrap();
+    assert_eq!(name_of(&id[..32]), "alpha");
+    let out = repo.exp(&["show", "@~7"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("error: no run matches '@~7'"));
+}
+
+#[test]
+fn show_json_has_everything_and_text_reads_well() {
+    let repo = three_runs();
+    let v: serde_json::Value = serde_json::from_str(&repo.exp_ok(&["show", "beta", "--json"])).unwrap();
+    for key in ["env", "command", "tags", "note", "exit_code", "log_tail", "host", "config", "summary"] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["exit_code"], serde_json::json!(0));
+    assert_eq!(v["command"][0], "sh");
+    let text = repo.exp_ok(&["show", "beta"]);
+    assert!(text.contains("run beta"), "{text}");
+    assert!(text.contains("lr = 0.2"), "{text}");
+    assert!(text.contains("loss"), "{text}");
+}
+
+#[test]
+fn ambiguous_prefix_is_an_error_listing_candidates() {
+    let repo = TestRepo::new();
+    repo.exp_ok(&["run", "-q", "-n", "lr-1", "--", "true"]);
+    repo.exp_ok(&["run", "-q", "-n", "lr-2", "--", "true"]);
+    let out = repo.exp(&["show", "lr"]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = stderr(&out);
+    assert!(e.contains("ambiguous") && e.contains("lr-1") && e.contains("lr-2"), "{e}");
+    assert!(e.contains("hint:"), "{e}");
+}
+
+#[test]
+fn grouped_names_list_and_resolve() {
+    let repo = TestRepo::new();
+    repo.exp_ok(&["run", "-q", "-n", "sweep/lr-0.1", "--", "true"]);
+    repo.exp_ok(&["run", "-q", "-n", "sweep/lr-0.2", "--", "true"]);
+    let names: Vec<String> = repo.list_json().iter().map(|r| r["name"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(names, ["sweep/lr-0.2", "sweep/lr-0.1"]);
+    let out = repo.exp(&["run", "-n", "sweep", "--", "true"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+}

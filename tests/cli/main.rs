@@ -1,0 +1,9 @@
+//! End-to-end tests of the `git-exp` binary on temporary real repositories,
+//! checked with the real `git` CLI.
+
+mod common;
+mod errors;
+mod list_show;
+mod remote;
+mod run;
+mod signals;

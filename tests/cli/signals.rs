@@ -1,0 +1,92 @@
+//! Interrupted runs: SIGINT/SIGTERM to the tracker commit the run as `killed`;
+//! a SIGKILLed tracker leaves a live run that the next command commits as `crashed`.
+
+use std::time::{Duration, Instant};
+
+use crate::common::{stderr, TestRepo};
+
+/// A child that logs two points, says so on a marker file, then sleeps.
+fn slow_child(repo: &TestRepo) -> (String, std::path::PathBuf) {
+    let marker = repo.tmp.path().join("started");
+    let body = format!(
+        r#"printf '{{"loss": 2}}\n{{"loss": 1}}\n' >> "$GIT_EXP_EVENTS"; echo partial-output; echo $$ > {}.pid; touch {}; exec sleep 30"#,
+        marker.display(),
+        marker.display()
+    );
+    (body, marker)
+}
+
+fn wait_for(path: &std::path::Path) {
+    let start = Instant::now();
+    while !path.exists() {
+        assert!(start.elapsed() < Duration::from_secs(20), "child never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Give the tracker a moment to tail the events.
+    std::thread::sleep(Duration::from_millis(300));
+}
+
+fn kill(pid: u32, sig: &str) {
+    let ok = std::process::Command::new("kill").args([sig, &pid.to_string()]).status().unwrap();
+    assert!(ok.success());
+}
+
+#[test]
+fn sigterm_and_sigint_commit_the_run_as_killed() {
+    for (sig, name, code) in [("-TERM", "termed", 143), ("-INT", "inted", 130)] {
+        let repo = TestRepo::new();
+        let (body, marker) = slow_child(&repo);
+        let child = repo
+            .cmd_in(&repo.root, &["run", "-n", name, "--", "sh", "-c", &body])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for(&marker);
+        let started = Instant::now();
+        kill(child.id(), sig);
+        let out = child.wait_with_output().unwrap();
+        assert!(started.elapsed() < Duration::from_secs(10), "the child was not stopped");
+        assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
+        let exp: toml::Table = toml::from_str(&repo.show_file(name, "exp.toml")).unwrap();
+        assert_eq!(exp["status"].as_str(), Some("killed"));
+        let csv = repo.show_file(name, "metrics.csv");
+        assert_eq!(csv.lines().count(), 3, "{csv}");
+        assert!(repo.show_file(name, "output.log").contains("partial-output"));
+        repo.fsck();
+    }
+}
+
+#[test]
+fn a_sigkilled_tracker_is_recovered_as_crashed_by_the_next_command() {
+    let repo = TestRepo::new();
+    let (body, marker) = slow_child(&repo);
+    let mut child = repo
+        .cmd_in(&repo.root, &["run", "-n", "doomed", "--", "sh", "-c", &body])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&marker);
+    kill(child.id(), "-KILL");
+    let _ = child.wait();
+    // The run is not committed yet; the next command (any) recovers it.
+    assert!(repo.git(&["for-each-ref", "refs/experiments/"]).is_empty());
+    let out = repo.exp(&["list", "--format", "json"]);
+    assert!(out.status.success());
+    assert!(stderr(&out).contains("recovered run doomed"), "{}", stderr(&out));
+    let runs: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["status"], "crashed");
+    assert_eq!(runs[0]["summary"]["loss"]["last"], serde_json::json!(1.0));
+    assert_eq!(runs[0]["summary"]["loss"]["count"], serde_json::json!(2));
+    assert!(repo.show_file("doomed", "output.log").contains("partial-output"));
+    // Recovery happens once: a second command finds nothing to do.
+    let again = repo.exp(&["list"]);
+    assert!(!stderr(&again).contains("recovered"));
+    assert_eq!(repo.list_json().len(), 1);
+    repo.fsck();
+    // The orphaned child (still sleeping) is not our concern here; end it.
+    let pid = std::fs::read_to_string(format!("{}.pid", marker.display())).unwrap();
+    kill(pid.trim().parse().unwrap(), "-KILL");
+}
