@@ -98,7 +98,9 @@ pub fn commit(
     }
     if ingested.malformed.count > ingested.malformed_samples.len() as u64 {
         let more = ingested.malformed.count - ingested.malformed_samples.len() as u64;
-        extra.extend_from_slice(format!("[git-exp] ... and {more} more malformed lines\n").as_bytes());
+        extra.extend_from_slice(
+            format!("[git-exp] ... and {more} more malformed lines\n").as_bytes(),
+        );
     }
     let output = output::assemble(dir, meta.output_limit / 2, &extra).map_err(io)?;
     let output = match redactor.redact_text(&String::from_utf8_lossy(&output)) {
@@ -184,7 +186,12 @@ fn message(exp: &ExpFile, summary: &SummaryFile) -> String {
         (None, Some(s)) => format!("signal {s}"),
         (None, None) => "no exit status".into(),
     };
-    msg.push_str(&format!("{}, {}, {}\n", exp.status, code, crate::util::human_duration(exp.duration_s)));
+    msg.push_str(&format!(
+        "{}, {}, {}\n",
+        exp.status,
+        code,
+        crate::util::human_duration(exp.duration_s)
+    ));
     let metrics: Vec<String> =
         summary.metrics.iter().take(8).map(|(k, m)| format!("{k}={}", m.last)).collect();
     if !metrics.is_empty() {

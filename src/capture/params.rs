@@ -74,8 +74,9 @@ pub fn set(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<(),
     let (last, groups) = parts.split_last().expect("split yields at least one part");
     let mut current = table;
     for group in groups {
-        let entry =
-            current.entry(group.to_string()).or_insert_with(|| toml::Value::Table(Default::default()));
+        let entry = current
+            .entry(group.to_string())
+            .or_insert_with(|| toml::Value::Table(Default::default()));
         current = match entry {
             toml::Value::Table(t) => t,
             _ => return Err(Error::Conflict(key.to_owned())),

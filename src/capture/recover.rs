@@ -49,8 +49,7 @@ fn recover_one(
     let io = |source| finish::Error::Io { dir: dir.display().to_string(), source };
     // A previous recovery (or the tracker itself) may have committed the run and
     // died before removing the directory.
-    if let Ok(Some(run)) = store.resolve(&meta.name, crate::store::repo::Detail::Listing).map(Some)
-    {
+    if let Ok(Some(run)) = store.find_by_name(&meta.name, crate::store::repo::Detail::Listing) {
         if run.exp.id == meta.id {
             return Ok(Recovered { name: run.name, commit: run.commit });
         }
@@ -84,9 +83,9 @@ fn recover_one(
             }
         }
     }
-    let ending = Ending { status: Status::Crashed, exit_code: None, signal: None, ended: last_write };
+    let ending =
+        Ending { status: Status::Crashed, exit_code: None, signal: None, ended: last_write };
     let redactor = Redactor::from_env(vars);
-    let committed =
-        finish::commit(store, dir, &meta, ending, ingest.into_ingested(), &redactor)?;
+    let committed = finish::commit(store, dir, &meta, ending, ingest.into_ingested(), &redactor)?;
     Ok(Recovered { name: committed.name, commit: committed.commit })
 }

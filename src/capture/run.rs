@@ -97,7 +97,10 @@ pub fn run(
     let id = crate::util::new_run_id(started);
     let var = |k: &str| opts.vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let host = hostname();
-    let user = var("USER").or_else(|| var("LOGNAME")).unwrap_or_default();
+    let user = var("USER")
+        .or_else(|| var("LOGNAME"))
+        .or_else(crate::env::manifest::user_from_passwd)
+        .unwrap_or_default();
 
     let live = {
         let _registry = live::lock_registry(store.common_dir())?;
@@ -150,9 +153,10 @@ pub fn run(
         let command = recorded_command.clone();
         let workdir = live.meta.workdir.clone();
         let cache = store.common_dir().join("exp").join("cache");
-        let describe = snapshot.head.as_deref().map(|h| {
-            format!("{}{}", Store::short(h), if snapshot.dirty { "-dirty" } else { "" })
-        });
+        let describe = snapshot
+            .head
+            .as_deref()
+            .map(|h| format!("{}{}", Store::short(h), if snapshot.dirty { "-dirty" } else { "" }));
         let env_path = live.path(live::files::ENV);
         let redactor = Redactor::from_env(&opts.vars);
         std::thread::spawn(move || {
@@ -173,7 +177,8 @@ pub fn run(
     };
 
     let child_env = child_env(&live, &opts.vars);
-    let spec = child::Spec { argv: &argv, env: &child_env, events: &live.path(live::files::EVENTS) };
+    let spec =
+        child::Spec { argv: &argv, env: &child_env, events: &live.path(live::files::EVENTS) };
     let result = child::run(&spec, Arc::clone(&log), out, err, Ingest::new());
     let _ = env_thread.join();
     let (exit, ingest) = match result {

@@ -63,7 +63,11 @@ pub fn cmd_demo(args: DemoArgs, ctx: &Context, err: &mut dyn Write) -> Result<u8
     let exe = std::env::current_exe()?;
     for lr in ["0.03", "0.1", "0.3"] {
         let name = format!("lr-{lr}");
-        let _ = writeln!(err, "\n$ git exp run -n {name} -p lr={lr} -- {} train.py --lr {{lr}}", args.python);
+        let _ = writeln!(
+            err,
+            "\n$ git exp run -n {name} -p lr={lr} -- {} train.py --lr {{lr}}",
+            args.python
+        );
         let status = Command::new(&exe)
             .args(["run", "-n", &name, "-p", &format!("lr={lr}"), "-p", "epochs=30", "-t", "demo"])
             .args(["--", &args.python, "train.py", "--lr", "{lr}", "--epochs", "{epochs}"])
@@ -71,8 +75,10 @@ pub fn cmd_demo(args: DemoArgs, ctx: &Context, err: &mut dyn Write) -> Result<u8
             .stdout(std::process::Stdio::null())
             .status()?;
         if !status.success() {
-            return Err(CliError::user(format!("the demo run {name} failed"))
-                .hint(format!("is `{}` a working Python 3? pass another with --python", args.python)));
+            return Err(CliError::user(format!("the demo run {name} failed")).hint(format!(
+                "is `{}` a working Python 3? pass another with --python",
+                args.python
+            )));
         }
     }
     let _ = writeln!(err, "\n$ git exp list");

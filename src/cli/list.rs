@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::output::{self, FormatArgs, OutputFormat};
 use super::{CliError, Context};
-use crate::report::model::{format_value, flatten, RunView};
+use crate::report::model::{flatten, format_value, RunView};
 use crate::store::repo::Detail;
 use crate::store::Store;
 
@@ -80,8 +80,12 @@ pub fn rows(views: &[RunView], all_columns: bool, now: f64) -> (Vec<String>, Vec
             values.len() > 1
         });
     }
-    let mut metric_keys: Vec<String> =
-        views.iter().flat_map(|v| v.summary.keys().cloned()).collect::<BTreeSet<_>>().into_iter().collect();
+    let mut metric_keys: Vec<String> = views
+        .iter()
+        .flat_map(|v| v.summary.keys().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     if !all_columns {
         param_keys.truncate(TABLE_MAX_PARAMS);
         metric_keys.truncate(TABLE_MAX_METRICS);
@@ -96,7 +100,13 @@ pub fn rows(views: &[RunView], all_columns: bool, now: f64) -> (Vec<String>, Vec
             let started = crate::util::parse_rfc3339(&v.started).unwrap_or(now);
             let code = match &v.code_commit {
                 Some(c) => format!("{}{}", Store::short(c), if v.code_dirty { "+" } else { "" }),
-                None => if v.code_dirty { "+".into() } else { "-".into() },
+                None => {
+                    if v.code_dirty {
+                        "+".into()
+                    } else {
+                        "-".into()
+                    }
+                }
             };
             let mut row = vec![
                 v.name.clone(),
@@ -106,9 +116,11 @@ pub fn rows(views: &[RunView], all_columns: bool, now: f64) -> (Vec<String>, Vec
                 code,
             ];
             row.extend(param_keys.iter().map(|k| param_text(v, k)));
-            row.extend(metric_keys.iter().map(|k| {
-                v.summary.get(k).and_then(|m| m.shown()).unwrap_or_default()
-            }));
+            row.extend(
+                metric_keys
+                    .iter()
+                    .map(|k| v.summary.get(k).and_then(|m| m.shown()).unwrap_or_default()),
+            );
             row
         })
         .collect();

@@ -110,7 +110,11 @@ pub fn write_table(
 }
 
 /// Writes `rows` as CSV.
-pub fn write_csv(w: &mut dyn Write, header: &[String], rows: &[Vec<String>]) -> std::io::Result<()> {
+pub fn write_csv(
+    w: &mut dyn Write,
+    header: &[String],
+    rows: &[Vec<String>],
+) -> std::io::Result<()> {
     let mut csv = csv::Writer::from_writer(w);
     csv.write_record(header)?;
     for row in rows {
@@ -121,7 +125,11 @@ pub fn write_csv(w: &mut dyn Write, header: &[String], rows: &[Vec<String>]) -> 
 }
 
 /// Writes `rows` as a GitHub-flavoured Markdown table.
-pub fn write_markdown(w: &mut dyn Write, header: &[String], rows: &[Vec<String>]) -> std::io::Result<()> {
+pub fn write_markdown(
+    w: &mut dyn Write,
+    header: &[String],
+    rows: &[Vec<String>],
+) -> std::io::Result<()> {
     let cell = |s: &str| s.replace('\\', "\\\\").replace('|', "\\|").replace('\n', " ");
     writeln!(w, "| {} |", header.iter().map(|h| cell(h)).collect::<Vec<_>>().join(" | "))?;
     writeln!(w, "|{}", header.iter().map(|_| " --- |").collect::<String>())?;

@@ -95,7 +95,8 @@ pub fn cmd_run(args: RunArgs, ctx: &Context, err: &mut dyn Write) -> Result<u8, 
         );
     }
     if c.renamed {
-        let _ = writeln!(err, "warning: the name was taken meanwhile; the run was saved as {}", c.name);
+        let _ =
+            writeln!(err, "warning: the name was taken meanwhile; the run was saved as {}", c.name);
     }
     if c.malformed.count > 0 {
         let lines: Vec<String> = c.malformed.lines.iter().take(10).map(u64::to_string).collect();

@@ -35,7 +35,8 @@ pub fn cmd_show(
     let store = ctx.open_store(err)?;
     let run = store.resolve(&args.run, Detail::Full)?;
     let format = args.format.resolve();
-    let detail = RunDetail::new(&run, if format == OutputFormat::Json { 200 } else { args.log_lines });
+    let detail =
+        RunDetail::new(&run, if format == OutputFormat::Json { 200 } else { args.log_lines });
     match format {
         OutputFormat::Json => output::write_json(out, &detail)?,
         OutputFormat::Table => write_text(out, ctx, &detail, run.env.as_ref())?,
@@ -96,12 +97,7 @@ fn write_text(
         None => "(unborn branch)".into(),
     };
     writeln!(out, "code:     {code}")?;
-    writeln!(
-        out,
-        "started:  {} ({})",
-        r.started,
-        crate::util::human_duration(r.duration_s)
-    )?;
+    writeln!(out, "started:  {} ({})", r.started, crate::util::human_duration(r.duration_s))?;
     writeln!(out, "command:  {}", d.command.join(" "))?;
     writeln!(out, "where:    {}@{}:{}", d.user, d.host, d.workdir)?;
     if !r.tags.is_empty() {
@@ -159,6 +155,10 @@ fn write_text(
             writeln!(out, "  {line}")?;
         }
     }
-    writeln!(out, "\n{}", dim(&format!("git show {}:metrics.csv  # every point", Store::short(&r.commit))))?;
+    writeln!(
+        out,
+        "\n{}",
+        dim(&format!("git show {}:metrics.csv  # every point", Store::short(&r.commit)))
+    )?;
     Ok(())
 }

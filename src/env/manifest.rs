@@ -480,7 +480,7 @@ fn memory_bytes() -> Option<u64> {
 }
 
 /// The login name of the effective user, for environments without `USER`.
-fn user_from_passwd() -> Option<String> {
+pub(crate) fn user_from_passwd() -> Option<String> {
     // SAFETY: geteuid cannot fail and has no preconditions.
     let uid = unsafe { libc::geteuid() };
     // SAFETY: `passwd` is plain old data, so all zeroes is a valid value.

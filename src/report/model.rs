@@ -213,7 +213,11 @@ pub fn format_value(v: &serde_json::Value) -> String {
 
 /// Flattens nested config into dotted keys.
 pub fn flatten(value: &serde_json::Value) -> Vec<(String, &serde_json::Value)> {
-    fn walk<'a>(prefix: &str, v: &'a serde_json::Value, out: &mut Vec<(String, &'a serde_json::Value)>) {
+    fn walk<'a>(
+        prefix: &str,
+        v: &'a serde_json::Value,
+        out: &mut Vec<(String, &'a serde_json::Value)>,
+    ) {
         match v {
             serde_json::Value::Object(map) => {
                 for (k, v) in map {

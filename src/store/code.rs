@@ -58,8 +58,19 @@ enum Action {
 /// File names never taken from the working tree (untracked files only): they
 /// usually hold credentials, and runs are pushed and published.
 const SECRET_FILE_NAMES: &[&str] = &[
-    ".env", ".envrc", ".netrc", ".pypirc", ".npmrc", "credentials", "credentials.json",
-    "id_rsa", "id_ed25519", "id_ecdsa", ".git-credentials", "secrets.toml", "secrets.yaml",
+    ".env",
+    ".envrc",
+    ".netrc",
+    ".pypirc",
+    ".npmrc",
+    "credentials",
+    "credentials.json",
+    "id_rsa",
+    "id_ed25519",
+    "id_ecdsa",
+    ".git-credentials",
+    "secrets.toml",
+    "secrets.yaml",
 ];
 
 fn looks_secret(path: &str) -> bool {
@@ -79,7 +90,13 @@ impl Store {
         let head_tree = match &head {
             Some(commit) => {
                 let id = parse_id(commit).ok_or_else(|| Error::git("bad HEAD id"))?;
-                Some(repo.find_commit(id).map_err(Error::git)?.tree_id().map_err(Error::git)?.detach())
+                Some(
+                    repo.find_commit(id)
+                        .map_err(Error::git)?
+                        .tree_id()
+                        .map_err(Error::git)?
+                        .detach(),
+                )
             }
             None => None,
         };
@@ -100,15 +117,22 @@ impl Store {
                     match change {
                         ChangeRef::Addition { location, entry_mode, id, .. }
                         | ChangeRef::Modification { location, entry_mode, id, .. } => {
-                            index_actions.insert(location.into_owned(), index_action(entry_mode, &id));
+                            index_actions
+                                .insert(location.into_owned(), index_action(entry_mode, &id));
                         }
                         ChangeRef::Rewrite {
-                            source_location, location, entry_mode, id, copy, ..
+                            source_location,
+                            location,
+                            entry_mode,
+                            id,
+                            copy,
+                            ..
                         } => {
                             if !copy {
                                 index_actions.insert(source_location.into_owned(), Action::Remove);
                             }
-                            index_actions.insert(location.into_owned(), index_action(entry_mode, &id));
+                            index_actions
+                                .insert(location.into_owned(), index_action(entry_mode, &id));
                         }
                         ChangeRef::Deletion { location, .. } => {
                             index_actions.insert(location.into_owned(), Action::Remove);
@@ -141,7 +165,12 @@ impl Store {
             actions.entry(path).or_insert(action);
         }
         if actions.is_empty() {
-            return Ok(Snapshot { tree: head_tree.map(|t| t.to_string()), head, dirty: false, skipped: vec![] });
+            return Ok(Snapshot {
+                tree: head_tree.map(|t| t.to_string()),
+                head,
+                dirty: false,
+                skipped: vec![],
+            });
         }
         let base = head_tree.unwrap_or_else(|| gix::ObjectId::empty_tree(repo.object_hash()));
         let mut editor = repo.edit_tree(base).map_err(Error::git)?;
@@ -165,9 +194,11 @@ impl Store {
                         Read::Gone => {
                             editor.remove(path.as_bstr()).map_err(Error::git)?;
                         }
-                        Read::Skip(size, reason) => {
-                            skipped.push(SkippedFile { path: path_str, size, reason: reason.into() })
-                        }
+                        Read::Skip(size, reason) => skipped.push(SkippedFile {
+                            path: path_str,
+                            size,
+                            reason: reason.into(),
+                        }),
                     }
                 }
             }

@@ -215,9 +215,7 @@ pub fn parse_exp(text: &str, run: &str) -> Result<ExpFile, Error> {
         Some(other) => {
             return Err(Error::UnknownFormat { run: run.to_owned(), found: other.to_string() })
         }
-        None => {
-            return Err(Error::UnknownFormat { run: run.to_owned(), found: "(none)".into() })
-        }
+        None => return Err(Error::UnknownFormat { run: run.to_owned(), found: "(none)".into() }),
     }
     table.try_into().map_err(|e: toml::de::Error| Error::Parse {
         file: files::EXP,

@@ -64,9 +64,9 @@ const NOUNS: &[&str] = &[
     "dune", "eagle", "ember", "falcon", "fern", "fjord", "gecko", "glacier", "heron", "ibis",
     "island", "jaguar", "koala", "lagoon", "lemur", "lynx", "maple", "meadow", "meteor", "moose",
     "nebula", "newt", "ocelot", "orca", "otter", "panda", "pebble", "pine", "plover", "prairie",
-    "puffin", "quasar", "raven", "reef", "river", "robin", "salmon", "sequoia", "sparrow", "spruce",
-    "summit", "tapir", "thrush", "tiger", "tundra", "valley", "walrus", "willow", "wombat", "yak",
-    "zebra", "aurora", "breeze", "cliff",
+    "puffin", "quasar", "raven", "reef", "river", "robin", "salmon", "sequoia", "sparrow",
+    "spruce", "summit", "tapir", "thrush", "tiger", "tundra", "valley", "walrus", "willow",
+    "wombat", "yak", "zebra", "aurora", "breeze", "cliff",
 ];
 
 /// Generates an `adjective-noun` name (with `-2`, `-3`, ... when needed) for which
@@ -98,9 +98,30 @@ mod tests {
     #[test]
     fn rejects_what_git_or_shells_would_trip_on() {
         for bad in [
-            "", "-x", "@", "@~1", "refs/x", "a b", "a..b", "a/", "/a", "a//b", ".hidden", "a/.b",
-            "x.lock", "a/b.lock/c", "tab\t", "star*", "colon:", "q?", "brack[", "back\\slash",
-            "caret^", "tilde~", "dot.", "ünï",
+            "",
+            "-x",
+            "@",
+            "@~1",
+            "refs/x",
+            "a b",
+            "a..b",
+            "a/",
+            "/a",
+            "a//b",
+            ".hidden",
+            "a/.b",
+            "x.lock",
+            "a/b.lock/c",
+            "tab\t",
+            "star*",
+            "colon:",
+            "q?",
+            "brack[",
+            "back\\slash",
+            "caret^",
+            "tilde~",
+            "dot.",
+            "ünï",
         ] {
             assert!(validate(bad).is_err(), "{bad:?} should be rejected");
         }

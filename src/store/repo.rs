@@ -190,14 +190,23 @@ impl Store {
         } else {
             (None, None)
         };
-        Ok(RunRecord { name: name.to_owned(), commit: commit.to_owned(), exp, config, summary, env, output })
+        Ok(RunRecord {
+            name: name.to_owned(),
+            commit: commit.to_owned(),
+            exp,
+            config,
+            summary,
+            env,
+            output,
+        })
     }
 
     /// Reads one top-level file of a run commit.
     pub fn read_run_file(&self, commit: &str, file: &str) -> Result<Option<Vec<u8>>> {
         let Some(id) = parse_id(commit) else { return Ok(None) };
         let commit_obj = self.repo.find_commit(id).map_err(Error::git)?;
-        let tree = self.repo.find_tree(commit_obj.tree_id().map_err(Error::git)?).map_err(Error::git)?;
+        let tree =
+            self.repo.find_tree(commit_obj.tree_id().map_err(Error::git)?).map_err(Error::git)?;
         let Some(entry) = tree.find_entry(file) else { return Ok(None) };
         let blob = self.repo.find_blob(entry.object_id()).map_err(Error::git)?;
         Ok(Some(blob.detach().data))
@@ -221,10 +230,14 @@ impl Store {
             (files::OUTPUT, &run.output),
         ];
         for (path, bytes) in entries {
-            editor.upsert(path, gix::object::tree::EntryKind::Blob, blob(bytes)?).map_err(Error::git)?;
+            editor
+                .upsert(path, gix::object::tree::EntryKind::Blob, blob(bytes)?)
+                .map_err(Error::git)?;
         }
         if let Some(code) = run.code_tree.as_deref().and_then(parse_id) {
-            editor.upsert(files::CODE, gix::object::tree::EntryKind::Tree, code).map_err(Error::git)?;
+            editor
+                .upsert(files::CODE, gix::object::tree::EntryKind::Tree, code)
+                .map_err(Error::git)?;
         }
         let tree = editor.write().map_err(Error::git)?.detach();
         let signature = self.signature(run.time);
@@ -245,9 +258,11 @@ impl Store {
 
     fn create_ref(&self, name: &str, id: gix::ObjectId, sig: &gix::actor::Signature) -> Result<()> {
         let full = format!("{REF_PREFIX}{name}");
-        let full_name: gix::refs::FullName = full.as_str().try_into().map_err(|_| {
-            Error::InvalidName { name: name.to_owned(), reason: "git rejects it as a ref name".into() }
-        })?;
+        let full_name: gix::refs::FullName =
+            full.as_str().try_into().map_err(|_| Error::InvalidName {
+                name: name.to_owned(),
+                reason: "git rejects it as a ref name".into(),
+            })?;
         if self.ref_path_conflicts(name)? {
             return Err(Error::InvalidName {
                 name: name.to_owned(),
@@ -288,7 +303,8 @@ impl Store {
     /// True when `name` would be a directory of an existing run ref or the other way round.
     fn ref_path_conflicts(&self, name: &str) -> Result<bool> {
         let mut prefix = String::new();
-        for segment in name.split('/').collect::<Vec<_>>().split_last().map(|(_, p)| p).unwrap_or(&[])
+        for segment in
+            name.split('/').collect::<Vec<_>>().split_last().map(|(_, p)| p).unwrap_or(&[])
         {
             prefix.push_str(segment);
             if self.run_exists(&prefix)? {

@@ -30,10 +30,10 @@ impl Store {
     pub fn resolve(&self, spec: &str, detail: Detail) -> Result<RunRecord> {
         let unknown = || Error::UnknownRun { spec: spec.to_owned() };
         if let Some(name) = spec.strip_prefix(REF_PREFIX) {
-            return self.resolve_exact(name, detail)?.ok_or_else(unknown);
+            return self.find_by_name(name, detail)?.ok_or_else(unknown);
         }
         if !spec.starts_with('@') {
-            if let Some(run) = self.resolve_exact(spec, detail)? {
+            if let Some(run) = self.find_by_name(spec, detail)? {
                 return Ok(run);
             }
         }
@@ -42,12 +42,14 @@ impl Store {
         self.read_run(&found.name, &found.commit, detail)
     }
 
-    fn resolve_exact(&self, name: &str, detail: Detail) -> Result<Option<RunRecord>> {
+    /// Reads the run named exactly `name`, if there is one.
+    pub fn find_by_name(&self, name: &str, detail: Detail) -> Result<Option<RunRecord>> {
         if super::name::validate(name).is_err() {
             return Ok(None);
         }
         let full = format!("{REF_PREFIX}{name}");
-        let Some(mut reference) = self.repo.try_find_reference(full.as_str()).map_err(Error::git)?
+        let Some(mut reference) =
+            self.repo.try_find_reference(full.as_str()).map_err(Error::git)?
         else {
             return Ok(None);
         };

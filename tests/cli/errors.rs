@@ -107,7 +107,12 @@ fn a_run_of_an_unknown_format_version_is_rejected_clearly() {
     assert!(ok.success());
     let mut cmd = std::process::Command::new("git");
     repo.env(&mut cmd);
-    let tree = cmd.env("GIT_INDEX_FILE", &tmp_index).arg("write-tree").current_dir(&repo.root).output().unwrap();
+    let tree = cmd
+        .env("GIT_INDEX_FILE", &tmp_index)
+        .arg("write-tree")
+        .current_dir(&repo.root)
+        .output()
+        .unwrap();
     let tree = String::from_utf8(tree.stdout).unwrap();
     let commit = repo.git(&["commit-tree", tree.trim(), "-m", "future run"]);
     repo.git(&["update-ref", "refs/experiments/future", commit.trim()]);

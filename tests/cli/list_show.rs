@@ -4,9 +4,24 @@ use crate::common::{stderr, TestRepo};
 
 fn three_runs() -> TestRepo {
     let repo = TestRepo::new();
-    for (name, lr, loss) in [("alpha", "0.1", "0.5"), ("beta", "0.2", "0.25"), ("gamma", "0.3", "0.125")] {
+    for (name, lr, loss) in
+        [("alpha", "0.1", "0.5"), ("beta", "0.2", "0.25"), ("gamma", "0.3", "0.125")]
+    {
         let body = format!(r#"printf '{{"loss": 1}}\n{{"loss": {loss}}}\n' >> "$GIT_EXP_EVENTS""#);
-        repo.exp_ok(&["run", "-q", "-n", name, "-p", &format!("lr={lr}"), "-p", "seed=1", "--", "sh", "-c", &body]);
+        repo.exp_ok(&[
+            "run",
+            "-q",
+            "-n",
+            name,
+            "-p",
+            &format!("lr={lr}"),
+            "-p",
+            "seed=1",
+            "--",
+            "sh",
+            "-c",
+            &body,
+        ]);
     }
     repo
 }
@@ -18,10 +33,23 @@ fn list_json_has_the_documented_fields_newest_first() {
     let names: Vec<&str> = runs.iter().map(|r| r["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["gamma", "beta", "alpha"]);
     let g = &runs[0];
-    for key in ["name", "id", "status", "commit", "code_commit", "started", "duration_s", "config", "summary"] {
+    for key in [
+        "name",
+        "id",
+        "status",
+        "commit",
+        "code_commit",
+        "started",
+        "duration_s",
+        "config",
+        "summary",
+    ] {
         assert!(g.get(key).is_some(), "missing {key} in {g}");
     }
-    assert_eq!(g["commit"].as_str().unwrap(), repo.git(&["rev-parse", "refs/experiments/gamma"]).trim());
+    assert_eq!(
+        g["commit"].as_str().unwrap(),
+        repo.git(&["rev-parse", "refs/experiments/gamma"]).trim()
+    );
     assert_eq!(g["code_commit"].as_str().unwrap(), repo.git(&["rev-parse", "HEAD"]).trim());
     assert_eq!(g["config"]["lr"], serde_json::json!(0.3));
     let loss = &g["summary"]["loss"];
@@ -40,7 +68,11 @@ fn list_table_csv_and_markdown() {
     assert!(lines[0].contains("name") && lines[0].contains("status") && lines[0].contains("loss"));
     // Only the differing param gets a column.
     assert!(lines[0].contains("lr") && !lines[0].contains("seed"), "{table}");
-    assert!(lines[1].starts_with("gamma") && lines[1].contains("0.125") && lines[1].contains("finished"));
+    assert!(
+        lines[1].starts_with("gamma")
+            && lines[1].contains("0.125")
+            && lines[1].contains("finished")
+    );
     let csv = repo.exp_ok(&["ls", "--format", "csv"]);
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
@@ -58,7 +90,8 @@ fn list_table_csv_and_markdown() {
 fn show_resolves_every_kind_of_spec() {
     let repo = three_runs();
     let name_of = |spec: &str| -> String {
-        let v: serde_json::Value = serde_json::from_str(&repo.exp_ok(&["show", spec, "--format", "json"])).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&repo.exp_ok(&["show", spec, "--format", "json"])).unwrap();
         v["name"].as_str().unwrap().to_owned()
     };
     assert_eq!(name_of("@"), "gamma");
@@ -80,8 +113,11 @@ fn show_resolves_every_kind_of_spec() {
 #[test]
 fn show_json_has_everything_and_text_reads_well() {
     let repo = three_runs();
-    let v: serde_json::Value = serde_json::from_str(&repo.exp_ok(&["show", "beta", "--json"])).unwrap();
-    for key in ["env", "command", "tags", "note", "exit_code", "log_tail", "host", "config", "summary"] {
+    let v: serde_json::Value =
+        serde_json::from_str(&repo.exp_ok(&["show", "beta", "--json"])).unwrap();
+    for key in
+        ["env", "command", "tags", "note", "exit_code", "log_tail", "host", "config", "summary"]
+    {
         assert!(v.get(key).is_some(), "missing {key}");
     }
     assert_eq!(v["exit_code"], serde_json::json!(0));
@@ -109,7 +145,8 @@ fn grouped_names_list_and_resolve() {
     let repo = TestRepo::new();
     repo.exp_ok(&["run", "-q", "-n", "sweep/lr-0.1", "--", "true"]);
     repo.exp_ok(&["run", "-q", "-n", "sweep/lr-0.2", "--", "true"]);
-    let names: Vec<String> = repo.list_json().iter().map(|r| r["name"].as_str().unwrap().to_owned()).collect();
+    let names: Vec<String> =
+        repo.list_json().iter().map(|r| r["name"].as_str().unwrap().to_owned()).collect();
     assert_eq!(names, ["sweep/lr-0.2", "sweep/lr-0.1"]);
     let out = repo.exp(&["run", "-n", "sweep", "--", "true"]);
     assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));

@@ -2,6 +2,7 @@
 //! checked with the real `git` CLI.
 
 mod common;
+mod demo;
 mod errors;
 mod list_show;
 mod remote;

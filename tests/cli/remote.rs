@@ -5,11 +5,28 @@ use crate::common::TestRepo;
 #[test]
 fn runs_pushed_to_a_bare_remote_are_listed_in_a_fresh_clone() {
     let repo = TestRepo::new();
-    repo.exp_ok(&["run", "-q", "-n", "shared", "-p", "lr=0.5", "--", "sh", "-c", r#"printf '{"acc": 0.75}\n' >> "$GIT_EXP_EVENTS""#]);
+    repo.exp_ok(&[
+        "run",
+        "-q",
+        "-n",
+        "shared",
+        "-p",
+        "lr=0.5",
+        "--",
+        "sh",
+        "-c",
+        r#"printf '{"acc": 0.75}\n' >> "$GIT_EXP_EVENTS""#,
+    ]);
     repo.exp_ok(&["run", "-q", "-n", "group/two", "--", "true"]);
     let bare = repo.tmp.path().join("remote.git");
     repo.git(&["init", "-q", "--bare", bare.to_str().unwrap()]);
-    repo.git(&["push", "-q", bare.to_str().unwrap(), "main", "refs/experiments/*:refs/experiments/*"]);
+    repo.git(&[
+        "push",
+        "-q",
+        bare.to_str().unwrap(),
+        "main",
+        "refs/experiments/*:refs/experiments/*",
+    ]);
     let clone = repo.tmp.path().join("clone");
     repo.git(&["clone", "-q", bare.to_str().unwrap(), clone.to_str().unwrap()]);
     // A plain clone does not fetch them...

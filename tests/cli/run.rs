@@ -33,7 +33,9 @@ fn run_commits_metrics_readable_with_git() {
     assert_eq!(rows, expect);
     // Every file of format 1 is there, and git finds nothing wrong.
     let tree = repo.git(&["ls-tree", "--name-only", "refs/experiments/first"]);
-    for f in ["code", "config.toml", "env.toml", "exp.toml", "metrics.csv", "output.log", "summary.toml"] {
+    for f in
+        ["code", "config.toml", "env.toml", "exp.toml", "metrics.csv", "output.log", "summary.toml"]
+    {
         assert!(tree.lines().any(|l| l == f), "{f} missing from {tree}");
     }
     repo.fsck();
@@ -103,9 +105,27 @@ fn params_are_typed_substituted_and_given_to_the_child() {
         r#"echo "id=$GIT_EXP_RUN_ID name=$GIT_EXP_RUN_NAME"; test -d "$GIT_EXP_DIR"; cat "$GIT_EXP_PARAMS"; echo; echo "args:$*""#,
     );
     let out = repo.exp(&[
-        "run", "-n", "p1", "--params-file", "params.toml", "-p", "lr=0.01", "-p", "epochs=5",
-        "-p", "fast=true", "-p", "model.layers=4", "-p", "tag=v1", "--",
-        script.to_str().unwrap(), "--lr", "{lr}", "--layers={model.layers}", "{nope}",
+        "run",
+        "-n",
+        "p1",
+        "--params-file",
+        "params.toml",
+        "-p",
+        "lr=0.01",
+        "-p",
+        "epochs=5",
+        "-p",
+        "fast=true",
+        "-p",
+        "model.layers=4",
+        "-p",
+        "tag=v1",
+        "--",
+        script.to_str().unwrap(),
+        "--lr",
+        "{lr}",
+        "--layers={model.layers}",
+        "{nope}",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
@@ -122,7 +142,8 @@ fn params_are_typed_substituted_and_given_to_the_child() {
     assert_eq!(config["optimizer"].as_str(), Some("sgd"));
     assert_eq!(config["model"]["layers"].as_integer(), Some(4));
     let exp: toml::Table = toml::from_str(&repo.show_file("p1", "exp.toml")).unwrap();
-    let cmd: Vec<&str> = exp["command"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let cmd: Vec<&str> =
+        exp["command"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert_eq!(&cmd[1..], ["--lr", "0.01", "--layers=4", "{nope}"]);
 }
 
@@ -130,7 +151,8 @@ fn params_are_typed_substituted_and_given_to_the_child() {
 fn reserved_events_set_config_summary_tags_and_note() {
     let repo = TestRepo::new();
     let events = r#"printf '{"_config": {"batch": 32}}\n{"loss": 2}\n{"_summary": {"best": 0.9}}\n{"_tag": "baseline"}\n{"_note": "first try"}\n' >> "$GIT_EXP_EVENTS""#;
-    let out = repo.exp(&["run", "-n", "r", "-t", "cli-tag", "-m", "from cli", "--", "sh", "-c", events]);
+    let out =
+        repo.exp(&["run", "-n", "r", "-t", "cli-tag", "-m", "from cli", "--", "sh", "-c", events]);
     assert!(out.status.success(), "{}", stderr(&out));
     let show: serde_json::Value =
         serde_json::from_str(&repo.exp_ok(&["show", "r", "--format", "json"])).unwrap();
@@ -150,7 +172,8 @@ fn malformed_events_never_kill_a_run() {
         "not json\n{{\"loss\": 1}}\n\n{{\"loss\": \"high\"}}\n[1,2]\n{{\"acc\": 0.5, \"_step\": -1}}\n{{\"bad\": \"{long}\"}}\n{{{long}\n{{\"loss\": 0.5}}\n"
     );
     std::fs::write(repo.tmp.path().join("events.txt"), events).unwrap();
-    let cmd = format!("cat {} >> \"$GIT_EXP_EVENTS\"", repo.tmp.path().join("events.txt").display());
+    let cmd =
+        format!("cat {} >> \"$GIT_EXP_EVENTS\"", repo.tmp.path().join("events.txt").display());
     let out = repo.exp(&["run", "-n", "m", "--", "sh", "-c", &cmd]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("malformed event line"), "{}", stderr(&out));
@@ -160,7 +183,12 @@ fn malformed_events_never_kill_a_run() {
     let exp: toml::Table = toml::from_str(&repo.show_file("m", "exp.toml")).unwrap();
     let count = exp["malformed_events"]["count"].as_integer().unwrap();
     assert!(count >= 5, "{count}");
-    let lines: Vec<i64> = exp["malformed_events"]["lines"].as_array().unwrap().iter().map(|v| v.as_integer().unwrap()).collect();
+    let lines: Vec<i64> = exp["malformed_events"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_integer().unwrap())
+        .collect();
     assert!(lines.contains(&1) && !lines.contains(&2) && !lines.contains(&3), "{lines:?}");
     assert!(repo.show_file("m", "output.log").contains("events line 1"));
 }
@@ -233,7 +261,10 @@ fn unborn_detached_subdirectory_and_linked_worktree() {
 
     // From a subdirectory: the run lands in the same repository, workdir recorded.
     std::fs::create_dir_all(repo.root.join("sub/dir")).unwrap();
-    let out = repo.cmd_in(&repo.root.join("sub/dir"), &["run", "-n", "sub", "--", "pwd"]).output().unwrap();
+    let out = repo
+        .cmd_in(&repo.root.join("sub/dir"), &["run", "-n", "sub", "--", "pwd"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).trim().ends_with("sub/dir"));
     let exp: toml::Table = toml::from_str(&repo.show_file("sub", "exp.toml")).unwrap();
@@ -262,7 +293,21 @@ fn secrets_never_reach_any_object_of_the_run() {
     let argv_token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
     let script = repo.script("leak.sh", r#"echo "token is $1"; printf '{"_config": {"api_key": "%s"}}\n' "$MY_API_TOKEN" >> "$GIT_EXP_EVENTS""#);
     let out = repo
-        .cmd_in(&repo.root, &["run", "-n", "leaky", "-p", "password=hunter2hunter2", "--", script.to_str().unwrap(), argv_token, "--api-key", "plainvalue123"])
+        .cmd_in(
+            &repo.root,
+            &[
+                "run",
+                "-n",
+                "leaky",
+                "-p",
+                "password=hunter2hunter2",
+                "--",
+                script.to_str().unwrap(),
+                argv_token,
+                "--api-key",
+                "plainvalue123",
+            ],
+        )
         .env("MY_API_TOKEN", env_secret)
         .env("CUDA_VISIBLE_DEVICES", "0")
         .output()
@@ -300,7 +345,19 @@ fn parallel_runs_all_land_with_unique_generated_names() {
     let repo = TestRepo::new();
     let mut children = Vec::new();
     for i in 0..8 {
-        let mut cmd = repo.cmd_in(&repo.root, &["run", "-q", "-p", &format!("i={i}"), "--", "sh", "-c", r#"printf '{"x": 1}\n' >> "$GIT_EXP_EVENTS""#]);
+        let mut cmd = repo.cmd_in(
+            &repo.root,
+            &[
+                "run",
+                "-q",
+                "-p",
+                &format!("i={i}"),
+                "--",
+                "sh",
+                "-c",
+                r#"printf '{"x": 1}\n' >> "$GIT_EXP_EVENTS""#,
+            ],
+        );
         children.push(cmd.spawn().unwrap());
     }
     for mut c in children {
@@ -324,9 +381,13 @@ fn racing_for_one_name_one_wins_and_nothing_is_overwritten() {
     let mut children = Vec::new();
     for i in 0..4 {
         let cmd = format!("printf '{{\"who\": {i}}}\\n' >> \"$GIT_EXP_EVENTS\"; sleep 0.3");
-        children.push(repo.cmd_in(&repo.root, &["run", "-q", "-n", "same", "--", "sh", "-c", &cmd]).output_async());
+        children.push(
+            repo.cmd_in(&repo.root, &["run", "-q", "-n", "same", "--", "sh", "-c", &cmd])
+                .output_async(),
+        );
     }
-    let outs: Vec<std::process::Output> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    let outs: Vec<std::process::Output> =
+        children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
     let winners = outs.iter().filter(|o| o.status.success()).count();
     assert_eq!(winners, 1, "{:?}", outs.iter().map(stderr).collect::<Vec<_>>());
     for o in outs.iter().filter(|o| !o.status.success()) {
@@ -346,6 +407,9 @@ trait SpawnOutput {
 
 impl SpawnOutput for std::process::Command {
     fn output_async(&mut self) -> std::process::Child {
-        self.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()
+        self.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
     }
 }

@@ -140,7 +140,11 @@ impl TestRepo {
     pub fn fsck(&self) {
         let mut cmd = Command::new("git");
         self.env(&mut cmd);
-        let out = cmd.args(["fsck", "--strict", "--no-dangling"]).current_dir(&self.root).output().unwrap();
+        let out = cmd
+            .args(["fsck", "--strict", "--no-dangling"])
+            .current_dir(&self.root)
+            .output()
+            .unwrap();
         assert!(
             out.status.success() && out.stderr.is_empty(),
             "git fsck --strict: {}{}",
