@@ -89,3 +89,60 @@ fn recover_one(
     let committed = finish::commit(store, dir, &meta, ending, ingest.into_ingested(), &redactor)?;
     Ok(Recovered { name: committed.name, commit: committed.commit })
 }
+
+/// Runs that are live right now (their tracker holds the lock), as records with
+/// status `running`, an empty commit id and what they have logged so far.
+pub fn running_runs(store: &Store) -> Vec<crate::store::RunRecord> {
+    let mut out = Vec::new();
+    for dir in live::list(store.common_dir()) {
+        if !live::is_alive(&dir) {
+            continue;
+        }
+        let Ok(meta) = live::read_meta(&dir) else { continue };
+        let now = crate::util::now_unix();
+        let mut ingest = Ingest::new();
+        if let Ok(bytes) = fs_err::read(dir.join(live::files::EVENTS)) {
+            ingest.feed(&bytes, now);
+            ingest.finish(now);
+        }
+        let ingested = ingest.into_ingested();
+        let mut config = meta.config.clone();
+        finish::merge(&mut config, finish::json_to_toml_table(&ingested.config));
+        let summary = crate::store::format::SummaryFile {
+            metrics: ingested.metrics.summary(),
+            values: finish::json_to_toml_table(&ingested.summary_values),
+        };
+        let exp = crate::store::format::ExpFile {
+            format: crate::store::format::FORMAT_VERSION,
+            id: meta.id.clone(),
+            name: meta.name.clone(),
+            status: Status::Running,
+            command: meta.command.clone(),
+            exit_code: None,
+            signal: None,
+            started: crate::util::rfc3339(meta.started),
+            ended: String::new(),
+            duration_s: ((now - meta.started).max(0.0) * 1000.0).round() / 1000.0,
+            host: meta.host.clone(),
+            user: meta.user.clone(),
+            tags: meta.tags.clone(),
+            note: meta.note.clone(),
+            code_commit: meta.code_commit.clone(),
+            code_dirty: meta.code_dirty,
+            workdir: meta.workdir.clone(),
+            code_skipped: meta.code_skipped.clone(),
+            malformed_events: ingested.malformed.clone(),
+            git_exp_version: env!("CARGO_PKG_VERSION").to_owned(),
+        };
+        out.push(crate::store::RunRecord {
+            name: meta.name,
+            commit: String::new(),
+            exp,
+            config,
+            summary,
+            env: None,
+            output: None,
+        });
+    }
+    out
+}

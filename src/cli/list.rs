@@ -24,6 +24,9 @@ pub struct ListArgs {
     /// Show at most this many runs
     #[arg(short = 'n', long)]
     pub limit: Option<usize>,
+    /// Leave out runs that are still running
+    #[arg(long)]
+    pub no_running: bool,
 }
 
 /// Runs `git exp list`.
@@ -34,7 +37,11 @@ pub fn cmd_list(
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
     let store = ctx.open_store(err)?;
-    let (runs, problems) = store.load_runs(Detail::Listing)?;
+    let (mut runs, problems) = store.load_runs(Detail::Listing)?;
+    if !args.no_running {
+        runs.extend(crate::capture::recover::running_runs(&store));
+        crate::store::spec::sort_newest_first(&mut runs);
+    }
     for p in problems {
         let _ = writeln!(err, "warning: skipped a run: {p}");
     }

@@ -59,7 +59,7 @@ fn key_values(d: &RunDetail) -> Vec<Vec<String>> {
         vec!["run".into(), "name".into(), r.name.clone()],
         vec!["run".into(), "id".into(), r.id.clone()],
         vec!["run".into(), "status".into(), r.status.to_string()],
-        vec!["run".into(), "commit".into(), r.commit.clone()],
+        vec!["run".into(), "commit".into(), r.commit.clone().unwrap_or_default()],
         vec!["run".into(), "code_commit".into(), r.code_commit.clone().unwrap_or_default()],
         vec!["run".into(), "started".into(), r.started.clone()],
         vec!["run".into(), "duration_s".into(), r.duration_s.to_string()],
@@ -91,7 +91,7 @@ fn write_text(
     writeln!(out, "{} {}", bold("run"), bold(&r.name))?;
     writeln!(out, "status:   {} ({exit})", r.status)?;
     writeln!(out, "id:       {}", r.id)?;
-    writeln!(out, "commit:   {}", r.commit)?;
+    writeln!(out, "commit:   {}", r.commit.as_deref().unwrap_or("(running)"))?;
     let code = match &r.code_commit {
         Some(c) => format!("{}{}", c, if r.code_dirty { " + uncommitted changes" } else { "" }),
         None => "(unborn branch)".into(),
@@ -158,7 +158,10 @@ fn write_text(
     writeln!(
         out,
         "\n{}",
-        dim(&format!("git show {}:metrics.csv  # every point", Store::short(&r.commit)))
+        dim(&format!(
+            "git show {}:metrics.csv  # every point",
+            Store::short(r.commit.as_deref().unwrap_or_default())
+        ))
     )?;
     Ok(())
 }

@@ -50,8 +50,8 @@ pub struct RunView {
     pub id: String,
     /// Status.
     pub status: Status,
-    /// The run's commit.
-    pub commit: String,
+    /// The run's commit; null while the run is still running.
+    pub commit: Option<String>,
     /// The code commit (HEAD when it started), null on an unborn branch.
     pub code_commit: Option<String>,
     /// Whether the code had uncommitted changes.
@@ -139,7 +139,7 @@ impl RunView {
             name: run.name.clone(),
             id: run.exp.id.clone(),
             status: run.exp.status,
-            commit: run.commit.clone(),
+            commit: (!run.commit.is_empty()).then(|| run.commit.clone()),
             code_commit: run.exp.code_commit.clone(),
             code_dirty: run.exp.code_dirty,
             started: run.exp.started.clone(),

@@ -90,3 +90,33 @@ fn a_sigkilled_tracker_is_recovered_as_crashed_by_the_next_command() {
     let pid = std::fs::read_to_string(format!("{}.pid", marker.display())).unwrap();
     kill(pid.trim().parse().unwrap(), "-KILL");
 }
+
+#[test]
+fn a_live_run_is_listed_as_running_with_what_it_logged_so_far() {
+    let repo = TestRepo::new();
+    let (body, marker) = slow_child(&repo);
+    let child = repo
+        .cmd_in(&repo.root, &["run", "-n", "live-one", "-p", "lr=0.5", "--", "sh", "-c", &body])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&marker);
+    let runs = repo.list_json();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0]["status"], "running");
+    assert_eq!(runs[0]["commit"], serde_json::Value::Null);
+    assert_eq!(runs[0]["config"]["lr"], serde_json::json!(0.5));
+    assert_eq!(runs[0]["summary"]["loss"]["count"], serde_json::json!(2));
+    // Listing a live run must not recover it: it is alive.
+    assert!(repo.git(&["for-each-ref", "refs/experiments/"]).is_empty());
+    let hidden = repo.exp_ok(&["list", "--json", "--no-running"]);
+    assert_eq!(serde_json::from_str::<Vec<serde_json::Value>>(&hidden).unwrap().len(), 0);
+    kill(child.id(), "-TERM");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143));
+    let runs = repo.list_json();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["status"], "killed");
+    assert!(runs[0]["commit"].is_string());
+}
