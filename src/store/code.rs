@@ -73,6 +73,43 @@ const SECRET_FILE_NAMES: &[&str] = &[
     "secrets.yaml",
 ];
 
+/// Directories of tools and caches: untracked files under them are never part
+/// of the code (a virtualenv or `node_modules` someone forgot to ignore).
+const TOOL_DIRS: &[&str] = &[
+    ".venv",
+    "venv",
+    "node_modules",
+    "__pycache__",
+    ".ipynb_checkpoints",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".tox",
+    ".nox",
+    ".eggs",
+    "site-packages",
+    "wandb",
+    "mlruns",
+    ".cache",
+];
+
+/// At most this many skipped files are listed one by one in exp.toml.
+const MAX_LISTED_SKIPS: usize = 100;
+
+/// The tool directory (path up to and including it) that `path` lies in, if any.
+fn tool_dir(path: &str) -> Option<&str> {
+    let mut end = 0;
+    let components: Vec<&str> = path.split('/').collect();
+    for (i, component) in components.iter().enumerate() {
+        end += component.len();
+        if i + 1 < components.len() && TOOL_DIRS.contains(component) {
+            return Some(&path[..end]);
+        }
+        end += 1;
+    }
+    None
+}
+
 fn looks_secret(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path);
     SECRET_FILE_NAMES.contains(&file)
@@ -175,6 +212,7 @@ impl Store {
         let base = head_tree.unwrap_or_else(|| gix::ObjectId::empty_tree(repo.object_hash()));
         let mut editor = repo.edit_tree(base).map_err(Error::git)?;
         let mut skipped = Vec::new();
+        let mut skipped_dirs: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         let mut total = 0u64;
         for (path, action) in actions {
             let path_str = path.to_str_lossy().into_owned();
@@ -184,6 +222,15 @@ impl Store {
                 }
                 Action::Index(id, kind) => {
                     editor.upsert(path.as_bstr(), kind, id).map_err(Error::git)?;
+                }
+                Action::Disk { untracked: true } if tool_dir(&path_str).is_some() => {
+                    let dir = tool_dir(&path_str).expect("checked by the guard").to_owned();
+                    let size = fs_err::symlink_metadata(self.workdir().join(&path_str))
+                        .map(|m| m.len())
+                        .unwrap_or(0);
+                    let entry = skipped_dirs.entry(dir).or_default();
+                    entry.0 += 1;
+                    entry.1 += size;
                 }
                 Action::Disk { untracked } => {
                     match self.read_worktree_file(&path_str, untracked, opts, &mut total)? {
@@ -202,6 +249,16 @@ impl Store {
                     }
                 }
             }
+        }
+        for (dir, (files, size)) in skipped_dirs {
+            let reason = format!("tool or cache directory ({files} untracked files)");
+            skipped.push(SkippedFile { path: format!("{dir}/"), size, reason });
+        }
+        if skipped.len() > MAX_LISTED_SKIPS {
+            let rest = skipped.split_off(MAX_LISTED_SKIPS);
+            let size = rest.iter().map(|s| s.size).sum();
+            let reason = format!("{} more files left out", rest.len());
+            skipped.push(SkippedFile { path: "...".into(), size, reason });
         }
         let tree = editor.write().map_err(Error::git)?.detach();
         let dirty = Some(tree) != head_tree;
@@ -262,5 +319,30 @@ fn index_action(mode: gix::index::entry::Mode, id: &gix::oid) -> Action {
     match mode.to_tree_entry_mode() {
         Some(m) => Action::Index(id.to_owned(), m.kind()),
         None => Action::Remove,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_directories_are_recognised_at_any_depth() {
+        assert_eq!(tool_dir(".venv/lib/python3.11/x.py"), Some(".venv"));
+        assert_eq!(tool_dir("sub/node_modules/a/b.js"), Some("sub/node_modules"));
+        assert_eq!(tool_dir("src/__pycache__/m.pyc"), Some("src/__pycache__"));
+        assert_eq!(tool_dir("src/venv.py"), None);
+        assert_eq!(tool_dir("venv"), None);
+        assert_eq!(tool_dir("src/model.py"), None);
+    }
+
+    #[test]
+    fn secret_looking_files() {
+        for p in [".env", "conf/.env.local", "keys/server.pem", "id_rsa", "a/credentials.json"] {
+            assert!(looks_secret(p), "{p}");
+        }
+        for p in ["env.py", "environment.yml", "keyboard.py", "tokenizer.json"] {
+            assert!(!looks_secret(p), "{p}");
+        }
     }
 }

@@ -413,3 +413,21 @@ impl SpawnOutput for std::process::Command {
             .unwrap()
     }
 }
+
+#[test]
+fn untracked_virtualenvs_and_caches_stay_out_of_the_code_tree() {
+    let repo = TestRepo::new();
+    for i in 0..5 {
+        repo.write(&format!(".venv/lib/site/pkg{i}.py"), "x = 1\n");
+    }
+    repo.write("src/__pycache__/m.cpython-311.pyc", "bytecode");
+    repo.write("src/m.py", "y = 2\n");
+    repo.exp_ok(&["run", "-q", "-n", "venv", "--", "true"]);
+    let files = repo.git(&["ls-tree", "-r", "--name-only", "refs/experiments/venv:code"]);
+    assert!(files.lines().any(|l| l == "src/m.py"), "{files}");
+    assert!(!files.contains(".venv") && !files.contains("__pycache__"), "{files}");
+    let exp: toml::Table = toml::from_str(&repo.show_file("venv", "exp.toml")).unwrap();
+    let skipped = exp["code_skipped"].as_array().unwrap();
+    let venv = skipped.iter().find(|s| s["path"].as_str() == Some(".venv/")).expect("venv listed");
+    assert!(venv["reason"].as_str().unwrap().contains("5 untracked files"), "{venv}");
+}
