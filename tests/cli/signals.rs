@@ -120,3 +120,45 @@ fn a_live_run_is_listed_as_running_with_what_it_logged_so_far() {
     assert_eq!(runs[0]["status"], "killed");
     assert!(runs[0]["commit"].is_string());
 }
+
+/// Ctrl-C typed in a real terminal: the kernel sends SIGINT to the whole
+/// foreground process group, so the tracker must not send it again.
+#[test]
+fn ctrl_c_in_a_terminal_reaches_the_child_once_and_the_run_is_killed() {
+    use std::io::Write;
+    let repo = TestRepo::new();
+    let marker = repo.tmp.path().join("ready");
+    let count = repo.tmp.path().join("ints");
+    let child_script = repo.script(
+        "trap.sh",
+        &format!(
+            "trap 'echo int >> {count}; sleep 0.5; exit 7' INT\nprintf '{{\"loss\": 1}}\\n' >> \"$GIT_EXP_EVENTS\"\ntouch {marker}\nwhile :; do sleep 0.05; done",
+            count = count.display(),
+            marker = marker.display()
+        ),
+    );
+    let inner = format!(
+        "cd {} && exec {} run -n typed -- {}",
+        repo.root.display(),
+        crate::common::git_exp_bin().display(),
+        child_script.display()
+    );
+    let mut cmd = std::process::Command::new("script");
+    repo.env(&mut cmd);
+    let mut term = cmd
+        .args(["-qfec", &inner, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script(1) from util-linux runs");
+    wait_for(&marker);
+    term.stdin.as_mut().unwrap().write_all(b"\x03").unwrap();
+    let out = term.wait_with_output().unwrap();
+    let exp: toml::Table = toml::from_str(&repo.show_file("typed", "exp.toml")).unwrap();
+    assert_eq!(exp["status"].as_str(), Some("killed"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(exp["exit_code"].as_integer(), Some(7));
+    let ints = std::fs::read_to_string(&count).unwrap();
+    assert_eq!(ints.lines().count(), 1, "the child got SIGINT {} times", ints.lines().count());
+    assert_eq!(out.status.code(), Some(7));
+}
