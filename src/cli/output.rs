@@ -98,7 +98,7 @@ pub fn write_table(
         }
     }
     for row in rows {
-        table.add_row(row);
+        table.add_row(row.iter().map(|cell| sanitize(cell)));
     }
     for column in table.column_iter_mut() {
         column.set_padding((0, 2));
@@ -151,5 +151,64 @@ pub fn paint(on: bool, code: &str, text: &str) -> String {
         format!("\x1b[{code}m{text}\x1b[0m")
     } else {
         text.to_owned()
+    }
+}
+
+/// Makes text from a run safe to print on a terminal: runs come from other
+/// people's pushes, so ANSI escape sequences and other control characters are
+/// removed (escapes) or shown as `�` (the rest); a carriage return keeps only
+/// what follows it, as a terminal would show a progress bar's last state.
+pub fn sanitize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split('\n') {
+        if !out.is_empty() || text.starts_with('\n') {
+            out.push('\n');
+        }
+        let visible = line.trim_end_matches('\r').rsplit('\r').next().unwrap_or("");
+        let mut chars = visible.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\x1b' => {
+                    // CSI: ESC [ params final-byte; other escapes: ESC + one char.
+                    if chars.peek() == Some(&'[') {
+                        chars.next();
+                        for c in chars.by_ref() {
+                            if ('@'..='~').contains(&c) {
+                                break;
+                            }
+                        }
+                    } else if chars.peek() == Some(&']') {
+                        // OSC (window titles, hyperlinks): up to BEL or ESC \.
+                        while let Some(c) = chars.next() {
+                            if c == '\x07' || (c == '\x1b' && chars.next_if_eq(&'\\').is_some()) {
+                                break;
+                            }
+                        }
+                    } else {
+                        chars.next();
+                    }
+                }
+                '\t' => out.push(c),
+                c if c.is_control() => out.push('\u{fffd}'),
+                c => out.push(c),
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_strips_escapes_and_keeps_the_last_progress_state() {
+        assert_eq!(sanitize("plain"), "plain");
+        assert_eq!(sanitize("\x1b[31mred\x1b[0m"), "red");
+        assert_eq!(sanitize("10%\r50%\r100%"), "100%");
+        assert_eq!(sanitize("a\nb\r\n"), "a\nb\n");
+        assert_eq!(sanitize("bell\x07"), "bell\u{fffd}");
+        assert_eq!(sanitize("\x1b]0;title\x07x"), "x");
+        assert_eq!(sanitize("\x1b]8;;http://a\x1b\\link"), "link");
     }
 }

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use clap::Args;
 
-use super::output::{self, paint, FormatArgs, OutputFormat};
+use super::output::{self, paint, sanitize, FormatArgs, OutputFormat};
 use super::{CliError, Context};
 use crate::env::manifest;
 use crate::report::model::{flatten, format_value, RunDetail};
@@ -88,7 +88,7 @@ fn write_text(
         (None, Some(s)) => format!("signal {s}"),
         _ => "no exit status".into(),
     };
-    writeln!(out, "{} {}", bold("run"), bold(&r.name))?;
+    writeln!(out, "{} {}", bold("run"), bold(&sanitize(&r.name)))?;
     writeln!(out, "status:   {} ({exit})", r.status)?;
     writeln!(out, "id:       {}", r.id)?;
     writeln!(out, "commit:   {}", r.commit.as_deref().unwrap_or("(running)"))?;
@@ -98,19 +98,19 @@ fn write_text(
     };
     writeln!(out, "code:     {code}")?;
     writeln!(out, "started:  {} ({})", r.started, crate::util::human_duration(r.duration_s))?;
-    writeln!(out, "command:  {}", d.command.join(" "))?;
-    writeln!(out, "where:    {}@{}:{}", d.user, d.host, d.workdir)?;
+    writeln!(out, "command:  {}", sanitize(&d.command.join(" ")))?;
+    writeln!(out, "where:    {}", sanitize(&format!("{}@{}:{}", d.user, d.host, d.workdir)))?;
     if !r.tags.is_empty() {
-        writeln!(out, "tags:     {}", r.tags.join(", "))?;
+        writeln!(out, "tags:     {}", sanitize(&r.tags.join(", ")))?;
     }
     if !d.note.is_empty() {
-        writeln!(out, "note:     {}", d.note)?;
+        writeln!(out, "note:     {}", sanitize(&d.note))?;
     }
     let config = flatten(&r.config);
     if !config.is_empty() {
         writeln!(out, "\n{}", bold("config"))?;
         for (k, v) in config {
-            writeln!(out, "  {k} = {}", format_value(v))?;
+            writeln!(out, "  {}", sanitize(&format!("{k} = {}", format_value(v))))?;
         }
     }
     if !r.summary.is_empty() {
@@ -127,7 +127,8 @@ fn write_text(
                 )),
                 _ => String::new(),
             };
-            writeln!(out, "  {k:width$}  {}{stats}", m.shown().unwrap_or_default())?;
+            let shown = sanitize(&m.shown().unwrap_or_default());
+            writeln!(out, "  {:width$}  {shown}{stats}", sanitize(k))?;
         }
     }
     if let Some(env) = env {
@@ -136,14 +137,18 @@ fn write_text(
         if !lines.is_empty() {
             writeln!(out, "\n{}", bold("environment"))?;
             for (k, v) in lines {
-                writeln!(out, "  {k}: {v}")?;
+                writeln!(out, "  {k}: {}", sanitize(&v))?;
             }
         }
     }
     if !d.code_skipped.is_empty() {
         writeln!(out, "\n{}", bold("left out of the code tree"))?;
         for s in &d.code_skipped {
-            writeln!(out, "  {} ({} bytes): {}", s.path, s.size, s.reason)?;
+            writeln!(
+                out,
+                "  {}",
+                sanitize(&format!("{} ({} bytes): {}", s.path, s.size, s.reason))
+            )?;
         }
     }
     if d.malformed_events.count > 0 {
@@ -151,7 +156,7 @@ fn write_text(
     }
     if !d.log_tail.is_empty() {
         writeln!(out, "\n{}", bold("log (last lines)"))?;
-        for line in d.log_tail.lines() {
+        for line in sanitize(&d.log_tail).lines() {
             writeln!(out, "  {line}")?;
         }
     }

@@ -151,3 +151,17 @@ fn grouped_names_list_and_resolve() {
     let out = repo.exp(&["run", "-n", "sweep", "--", "true"]);
     assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
 }
+
+#[test]
+fn escape_sequences_from_a_run_never_reach_the_terminal() {
+    let repo = TestRepo::new();
+    let body = r#"printf '\033]0;pwned\007\033[2J{"_note": "x"}\n'; printf '{"_note": "\\u001b[31mred", "_tag": "\\u001b[5mblink"}\n' >> "$GIT_EXP_EVENTS""#;
+    repo.exp_ok(&["run", "-q", "-n", "esc", "--", "sh", "-c", body]);
+    for args in [&["show", "esc"][..], &["list"][..]] {
+        let out = repo.exp_ok(args);
+        assert!(!out.contains('\x1b') && !out.contains('\x07'), "{args:?}: {out:?}");
+    }
+    // JSON keeps the data as it was logged (escaped by JSON itself).
+    let json = repo.exp_ok(&["show", "esc", "--json"]);
+    assert!(json.contains("\\u001b[31mred"), "{json}");
+}
