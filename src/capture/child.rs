@@ -25,6 +25,9 @@ use super::output::OutputLog;
 
 /// How often the events file is polled while the command runs.
 const POLL: Duration = Duration::from_millis(100);
+/// A SIGINT relayed by a parent (git) this soon after one from the terminal is
+/// the same keypress.
+const TTY_ECHO: Duration = Duration::from_secs(2);
 /// How long to wait for the output pipes to close after the command exits
 /// (a background grandchild may keep them open forever).
 const PIPE_GRACE: Duration = Duration::from_secs(2);
@@ -37,6 +40,10 @@ pub struct Spec<'a> {
     pub env: &'a [(String, String)],
     /// The events file to tail.
     pub events: &'a Path,
+    /// The directory to run it in.
+    pub cwd: &'a Path,
+    /// Where to record the child's process id (see [`super::live::record_child`]).
+    pub live_dir: &'a Path,
 }
 
 /// How the command ended.
@@ -95,6 +102,7 @@ pub fn run(
     let signals = SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT]).ok();
     let mut child = Command::new(&program)
         .args(&spec.argv[1..])
+        .current_dir(spec.cwd)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
@@ -106,16 +114,24 @@ pub fn run(
             _ => SpawnError::Other { program: program.clone(), source: e },
         })?;
     let pid = child.id() as i32;
+    super::live::record_child(spec.live_dir, child.id());
     let received = Arc::new(AtomicI32::new(0));
     let signal_thread = signals.map(|mut signals| {
         let handle = signals.handle();
         let received = Arc::clone(&received);
         let join = thread::spawn(move || {
+            let mut last_from_tty: Option<std::time::Instant> = None;
             for origin in signals.forever() {
                 let sig = origin.signal;
                 received.store(sig, Ordering::SeqCst);
-                let from_tty = origin.process.is_none();
-                if matches!(sig, SIGINT | SIGQUIT) && from_tty {
+                let interactive = matches!(sig, SIGINT | SIGQUIT);
+                if interactive && origin.process.is_none() {
+                    last_from_tty = Some(std::time::Instant::now());
+                    continue;
+                }
+                // `git exp` runs under git, which relays the Ctrl-C it got from the
+                // terminal; the child got the terminal's own copy already.
+                if interactive && last_from_tty.is_some_and(|t| t.elapsed() < TTY_ECHO) {
                     continue;
                 }
                 // SAFETY: kill(2) with a pid we spawned and a valid signal number.

@@ -832,13 +832,14 @@ fn step_of(value: Scalar<'_>) -> Result<Option<u64>, ()> {
         Scalar::Null => Ok(None),
         Scalar::Number(text, integer) => {
             if integer {
-                if let Ok(n) = text.parse::<u64>() {
-                    return Ok(Some(n));
+                // Steps are stored as TOML integers (i64) in summary.toml.
+                if let Ok(n) = text.parse::<i64>() {
+                    return u64::try_from(n).map(Some).map_err(|_| ());
                 }
             }
             let f = text.parse::<f64>().map_err(|_| ())?;
-            // 2^64 is exact as an f64; anything below it with no fraction fits a u64.
-            if f >= 0.0 && f.fract() == 0.0 && f < 18_446_744_073_709_551_616.0 {
+            // 2^63 is exact as an f64; anything below it with no fraction fits an i64.
+            if f >= 0.0 && f.fract() == 0.0 && f < 9_223_372_036_854_775_808.0 {
                 Ok(Some(f as u64))
             } else {
                 Err(())
@@ -1103,12 +1104,14 @@ mod tests {
             "{\"a\": 5}\n",
             "{\"a\": 6, \"_step\": 18446744073709551615}\n",
             "{\"a\": 7}\n",
+            "{\"a\": 8, \"_step\": 9223372036854775807}\n",
         ));
+        // Steps beyond i64::MAX cannot be stored as TOML integers: malformed.
         assert_eq!(
             points(&out.metrics),
-            pts(&[("a", 0, 1.0), ("a", 1, 5.0), ("a", u64::MAX, 6.0), ("a", u64::MAX, 7.0)])
+            pts(&[("a", 0, 1.0), ("a", 1, 5.0), ("a", 2, 7.0), ("a", i64::MAX as u64, 8.0)])
         );
-        assert_eq!(out.malformed.lines, [2, 3, 4]);
+        assert_eq!(out.malformed.lines, [2, 3, 4, 6]);
         assert_eq!(out.tags, ["kept"]);
     }
 

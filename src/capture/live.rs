@@ -26,6 +26,8 @@ pub mod files {
     pub const PARAMS: &str = "params.json";
     /// The environment manifest, written once captured.
     pub const ENV: &str = "env.toml";
+    /// `<pid> <start time>` of the command, once started.
+    pub const CHILD: &str = "child";
 }
 
 /// What a tracker knows of its run before the command starts; enough to commit
@@ -205,10 +207,69 @@ pub fn try_adopt(dir: &Path) -> Option<Orphan> {
     Some(Orphan { dir: dir.to_path_buf(), _lock: lock })
 }
 
-/// Whether a tracker holds the lock of `dir` (the run is really running).
+/// Whether the run in `dir` is really running: its tracker holds the lock, or
+/// the tracker died but the command it started is still going (and may still log).
 pub fn is_alive(dir: &Path) -> bool {
-    match File::options().write(true).open(dir.join(files::LOCK)) {
+    let locked = match File::options().write(true).open(dir.join(files::LOCK)) {
         Ok(f) => f.try_lock().is_err(),
         Err(_) => false,
+    };
+    locked || child_alive(dir)
+}
+
+/// Records the command's process id and start time, so a later command can tell
+/// whether it still runs after its tracker died.
+pub fn record_child(dir: &Path, pid: u32) {
+    if let Some(start) = process_start(pid) {
+        let _ = fs_err::write(dir.join(files::CHILD), format!("{pid} {start}"));
+    }
+}
+
+/// Whether the command recorded in `dir` is still running (same pid, same start
+/// time, so a reused pid does not count).
+pub fn child_alive(dir: &Path) -> bool {
+    let Ok(text) = fs_err::read_to_string(dir.join(files::CHILD)) else { return false };
+    let mut parts = text.split_whitespace();
+    let (Some(Ok(pid)), Some(Ok(start))) =
+        (parts.next().map(str::parse::<u32>), parts.next().map(str::parse::<u64>))
+    else {
+        return false;
+    };
+    process_start(pid) == Some(start) && !is_zombie(pid)
+}
+
+/// The start time of a process in clock ticks since boot (`/proc/<pid>/stat` field 22).
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(19)?.parse().ok()
+}
+
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rfind(')').map(|i| s[i + 1..].trim_start().starts_with('Z')))
+        .unwrap_or(true)
+}
+
+/// Removes half-built live directories (`.new-*`) whose creator is gone; they
+/// never held a run's data (the command starts only after the rename).
+pub fn clean_unfinished(common_dir: &Path) {
+    let Ok(entries) = fs_err::read_dir(root(common_dir)) else { return };
+    let entries: Vec<_> = entries.flatten().collect();
+    if !entries.iter().any(|e| e.file_name().to_string_lossy().starts_with(".new-")) {
+        return;
+    }
+    // Creators build `.new-*` under the registry lock: holding it, none is half-way.
+    let Ok(_registry) = lock_registry(common_dir) else { return };
+    for entry in entries {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with(".new-") {
+            continue;
+        }
+        let lock = File::options().write(true).open(entry.path().join(files::LOCK));
+        if lock.is_ok_and(|f| f.try_lock().is_ok()) || !entry.path().join(files::LOCK).exists() {
+            let _ = fs_err::remove_dir_all(entry.path());
+        }
     }
 }

@@ -111,11 +111,15 @@ pub fn read_file(path: &Path) -> Result<toml::Table, Error> {
     let text = fs_err::read_to_string(path)
         .map_err(|source| Error::Read { path: shown.clone(), source })?;
     match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
-        Some("toml") => toml::from_str(&text).map_err(|e| Error::Parse {
-            path: shown,
-            kind: "TOML",
-            message: e.message().to_owned(),
-        }),
+        Some("toml") => {
+            let mut table: toml::Table = toml::from_str(&text).map_err(|e| Error::Parse {
+                path: shown,
+                kind: "TOML",
+                message: e.message().to_owned(),
+            })?;
+            dates_to_strings(&mut table);
+            Ok(table)
+        }
         Some("json") => {
             let value: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
                 .map_err(|e| Error::Parse { path: shown, kind: "JSON", message: e.to_string() })?;
@@ -123,6 +127,20 @@ pub fn read_file(path: &Path) -> Result<toml::Table, Error> {
         }
         _ => Err(Error::Kind(shown)),
     }
+}
+
+/// Turns TOML dates and times into their text: config reaches JSON and CSV,
+/// which have no such type.
+fn dates_to_strings(table: &mut toml::Table) {
+    fn fix(value: &mut toml::Value) {
+        match value {
+            toml::Value::Datetime(d) => *value = toml::Value::String(d.to_string()),
+            toml::Value::Table(t) => t.iter_mut().for_each(|(_, v)| fix(v)),
+            toml::Value::Array(a) => a.iter_mut().for_each(fix),
+            _ => {}
+        }
+    }
+    table.iter_mut().for_each(|(_, v)| fix(v));
 }
 
 /// The text of every leaf value of `table` by dotted key (strings unquoted).
@@ -211,5 +229,21 @@ mod tests {
             substitute(&argv, &values),
             ["--lr=1e-3", "4", "{1: 2}", "{unknown}", "{", "}1e-3{"]
         );
+    }
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    #[test]
+    fn toml_dates_become_strings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        std::fs::write(&path, "when = 2026-01-02\n[data]\nsnapshot = 2026-01-02T03:04:05Z\n")
+            .unwrap();
+        let t = read_file(&path).unwrap();
+        assert_eq!(t["when"].as_str(), Some("2026-01-02"));
+        assert_eq!(t["data"]["snapshot"].as_str(), Some("2026-01-02T03:04:05Z"));
     }
 }

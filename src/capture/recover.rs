@@ -27,7 +27,13 @@ pub struct Recovered {
 pub fn recover_orphans(store: &Store, vars: &[(String, String)]) -> (Vec<Recovered>, Vec<String>) {
     let mut recovered = Vec::new();
     let mut problems = Vec::new();
+    live::clean_unfinished(store.common_dir());
     for dir in live::list(store.common_dir()) {
+        if live::child_alive(&dir) {
+            // The tracker died but its command still runs and may still log:
+            // wait until it ends, so that nothing it logs is lost.
+            continue;
+        }
         let Some(orphan) = live::try_adopt(&dir) else { continue };
         match recover_one(store, &orphan.dir, vars) {
             Ok(r) => {
@@ -92,7 +98,8 @@ fn recover_one(
 
 /// Runs that are live right now (their tracker holds the lock), as records with
 /// status `running`, an empty commit id and what they have logged so far.
-pub fn running_runs(store: &Store) -> Vec<crate::store::RunRecord> {
+pub fn running_runs(store: &Store, vars: &[(String, String)]) -> Vec<crate::store::RunRecord> {
+    let redactor = Redactor::from_env(vars);
     let mut out = Vec::new();
     for dir in live::list(store.common_dir()) {
         if !live::is_alive(&dir) {
@@ -108,10 +115,12 @@ pub fn running_runs(store: &Store) -> Vec<crate::store::RunRecord> {
         let ingested = ingest.into_ingested();
         let mut config = meta.config.clone();
         finish::merge(&mut config, finish::json_to_toml_table(&ingested.config));
-        let summary = crate::store::format::SummaryFile {
+        redactor.redact_table(&mut config);
+        let mut summary = crate::store::format::SummaryFile {
             metrics: ingested.metrics.summary(),
             values: finish::json_to_toml_table(&ingested.summary_values),
         };
+        redactor.redact_table(&mut summary.values);
         let exp = crate::store::format::ExpFile {
             format: crate::store::format::FORMAT_VERSION,
             id: meta.id.clone(),

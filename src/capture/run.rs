@@ -36,6 +36,8 @@ pub struct Options {
     pub code: code::Options,
     /// The process environment (read once at the edge).
     pub vars: Vec<(String, String)>,
+    /// The directory the command runs in.
+    pub cwd: std::path::PathBuf,
 }
 
 /// Errors of `run`.
@@ -114,11 +116,22 @@ pub fn run(
                 if live_names.contains(name) {
                     return Err(Error::NameLive(name.clone()));
                 }
+                if store.name_conflicts(name)? || live_names.iter().any(|l| groups_clash(l, name)) {
+                    return Err(store::Error::InvalidName {
+                        name: name.clone(),
+                        reason:
+                            "a run group and a run cannot share a name (one is a prefix of the \
+                                 other)"
+                                .into(),
+                    }
+                    .into());
+                }
                 name.clone()
             }
             None => name::generate(crate::util::random_u64(), |candidate| {
-                live_names.iter().any(|n| n == candidate)
+                live_names.iter().any(|n| n == candidate || groups_clash(n, candidate))
                     || store.run_exists(candidate).unwrap_or(true)
+                    || store.name_conflicts(candidate).unwrap_or(true)
             }),
         };
         let meta = LiveMeta {
@@ -134,8 +147,8 @@ pub fn run(
             host,
             user,
             config,
-            tags: opts.tags.clone(),
-            note: opts.note.clone(),
+            tags: opts.tags.iter().map(|t| redactor.redact_text(t).into_owned()).collect(),
+            note: redactor.redact_text(&opts.note).into_owned(),
             output_limit: opts.output_limit,
         };
         LiveRun::create(store.common_dir(), meta)?
@@ -177,8 +190,14 @@ pub fn run(
     };
 
     let child_env = child_env(&live, &opts.vars);
-    let spec =
-        child::Spec { argv: &argv, env: &child_env, events: &live.path(live::files::EVENTS) };
+    let events = live.path(live::files::EVENTS);
+    let spec = child::Spec {
+        argv: &argv,
+        env: &child_env,
+        events: &events,
+        cwd: &opts.cwd,
+        live_dir: &live.dir,
+    };
     let result = child::run(&spec, Arc::clone(&log), out, err, Ingest::new());
     let _ = env_thread.join();
     let (exit, ingest) = match result {
@@ -208,6 +227,12 @@ pub fn run(
         exit_code: exit.process_code(),
         duration_s: ending.ended - started,
     })
+}
+
+/// Whether one name is a group of the other (`a` and `a/b`): git cannot hold both refs.
+fn groups_clash(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() < b.len() { (a, b) } else { (b, a) };
+    long.len() > short.len() && long.starts_with(short) && long.as_bytes()[short.len()] == b'/'
 }
 
 fn child_env(live: &LiveRun, vars: &[(String, String)]) -> Vec<(String, String)> {

@@ -39,7 +39,7 @@ pub fn cmd_list(
     let store = ctx.open_store(err)?;
     let (mut runs, problems) = store.load_runs(Detail::Listing)?;
     if !args.no_running {
-        runs.extend(crate::capture::recover::running_runs(&store));
+        runs.extend(crate::capture::recover::running_runs(&store, &ctx.vars));
         crate::store::spec::sort_newest_first(&mut runs);
     }
     for p in problems {

@@ -62,7 +62,13 @@ pub struct Context {
 impl Context {
     /// Opens the repository and commits any orphaned live runs first.
     pub fn open_store(&self, err: &mut dyn Write) -> Result<Store, CliError> {
-        let store = Store::discover(&self.cwd)?;
+        let overrides = self
+            .vars
+            .iter()
+            .find(|(k, _)| k == "GIT_CONFIG_PARAMETERS")
+            .map(|(_, v)| crate::store::repo::config_overrides(v))
+            .unwrap_or_default();
+        let store = Store::discover(&self.cwd, &overrides)?;
         let (recovered, problems) = recover::recover_orphans(&store, &self.vars);
         for r in recovered {
             let _ = writeln!(

@@ -79,6 +79,7 @@ pub fn cmd_run(args: RunArgs, ctx: &Context, err: &mut dyn Write) -> Result<u8, 
             max_total_bytes: limit(config_keys::CODE_MAX_TOTAL, defaults.max_total_bytes),
         },
         vars: ctx.vars.clone(),
+        cwd: ctx.cwd.clone(),
     };
     let outcome = run::run(&store, opts, Box::new(std::io::stdout()), Box::new(std::io::stderr()))?;
     let c = &outcome.committed;

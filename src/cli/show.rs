@@ -33,7 +33,17 @@ pub fn cmd_show(
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
     let store = ctx.open_store(err)?;
-    let run = store.resolve(&args.run, Detail::Full)?;
+    let run = match store.resolve(&args.run, Detail::Full) {
+        Ok(run) => run,
+        Err(crate::store::Error::UnknownRun { spec }) => {
+            // A run that is still running has no commit yet; show what it logged so far.
+            crate::capture::recover::running_runs(&store, &ctx.vars)
+                .into_iter()
+                .find(|r| r.name == spec || r.exp.id.starts_with(&spec))
+                .ok_or(crate::store::Error::UnknownRun { spec })?
+        }
+        Err(e) => return Err(e.into()),
+    };
     let format = args.format.resolve();
     let detail =
         RunDetail::new(&run, if format == OutputFormat::Json { 200 } else { args.log_lines });

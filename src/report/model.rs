@@ -58,8 +58,8 @@ pub struct RunView {
     pub code_dirty: bool,
     /// Start, RFC 3339.
     pub started: String,
-    /// End, RFC 3339.
-    pub ended: String,
+    /// End, RFC 3339; null while running.
+    pub ended: Option<String>,
     /// Duration in seconds.
     pub duration_s: f64,
     /// Tags.
@@ -143,7 +143,7 @@ impl RunView {
             code_commit: run.exp.code_commit.clone(),
             code_dirty: run.exp.code_dirty,
             started: run.exp.started.clone(),
-            ended: run.exp.ended.clone(),
+            ended: (!run.exp.ended.is_empty()).then(|| run.exp.ended.clone()),
             duration_s: run.exp.duration_s,
             tags: run.exp.tags.clone(),
             config: serde_json::to_value(&run.config).unwrap_or(serde_json::Value::Null),

@@ -73,9 +73,19 @@ pub struct RunRecord {
 
 impl Store {
     /// Opens the repository that contains `cwd` (a subdirectory or a linked worktree is fine).
-    pub fn discover(cwd: &Path) -> Result<Store> {
-        let mut repo = gix::discover(cwd)
-            .map_err(|_| Error::NotARepository { path: cwd.display().to_string() })?;
+    /// `overrides` are `key=value` settings given with `git -c` (see [`config_overrides`]).
+    pub fn discover(cwd: &Path, overrides: &[String]) -> Result<Store> {
+        let options =
+            gix::open::Options::default().cli_overrides(overrides.iter().map(String::as_str));
+        let trust = gix::sec::trust::Mapping { full: options.clone(), reduced: options };
+        let mut repo: gix::Repository =
+            gix::ThreadSafeRepository::discover_with_environment_overrides_opts(
+                cwd,
+                Default::default(),
+                trust,
+            )
+            .map_err(|_| Error::NotARepository { path: cwd.display().to_string() })?
+            .into();
         repo.object_cache_size_if_unset(4 * 1024 * 1024);
         let Some(workdir) = repo.workdir().map(Path::to_path_buf) else {
             return Err(Error::Bare { path: repo.git_dir().display().to_string() });
@@ -300,7 +310,12 @@ impl Store {
         }
     }
 
-    /// True when `name` would be a directory of an existing run ref or the other way round.
+    /// True when `name` would be a group of an existing run or the other way round
+    /// (`a` and `a/b`), which git cannot store side by side.
+    pub fn name_conflicts(&self, name: &str) -> Result<bool> {
+        self.ref_path_conflicts(name)
+    }
+
     fn ref_path_conflicts(&self, name: &str) -> Result<bool> {
         let mut prefix = String::new();
         for segment in
@@ -337,7 +352,64 @@ impl Store {
     }
 }
 
+/// The `key=value` settings git passes to a subcommand started as `git -c k=v exp ...`,
+/// read from the value of `GIT_CONFIG_PARAMETERS` (`'k'='v' 'k2'='v2'`, or the older
+/// `'k=v'`, each shell-quoted).
+pub fn config_overrides(parameters: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut chars = parameters.chars();
+    let mut in_entry = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_entry = true;
+                for q in chars.by_ref() {
+                    if q == '\'' {
+                        break;
+                    }
+                    current.push(q);
+                }
+            }
+            '\\' => {
+                in_entry = true;
+                if let Some(next) = chars.next() {
+                    current.push(next);
+                }
+            }
+            ' ' if in_entry => {
+                out.push(std::mem::take(&mut current));
+                in_entry = false;
+            }
+            ' ' => {}
+            other => {
+                in_entry = true;
+                current.push(other);
+            }
+        }
+    }
+    if in_entry {
+        out.push(current);
+    }
+    out
+}
+
 /// Parses a full hex object id.
 pub(super) fn parse_id(hex: &str) -> Option<gix::ObjectId> {
     gix::ObjectId::from_hex(hex.as_bytes()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_config_parameters_are_unquoted() {
+        assert_eq!(config_overrides("'exp.outputlimit'='100'"), ["exp.outputlimit=100"]);
+        assert_eq!(
+            config_overrides("'a.b'='x y' 'old.form=1' 'q.k'='it'\\''s'"),
+            ["a.b=x y", "old.form=1", "q.k=it's"]
+        );
+        assert!(config_overrides("").is_empty());
+    }
 }

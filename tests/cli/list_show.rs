@@ -148,8 +148,16 @@ fn grouped_names_list_and_resolve() {
     let names: Vec<String> =
         repo.list_json().iter().map(|r| r["name"].as_str().unwrap().to_owned()).collect();
     assert_eq!(names, ["sweep/lr-0.2", "sweep/lr-0.1"]);
-    let out = repo.exp(&["run", "-n", "sweep", "--", "true"]);
+    // A run cannot take a group's name, nor a group a run's: refused before the command runs.
+    let marker = repo.tmp.path().join("ran");
+    let touch = ["touch", marker.to_str().unwrap()];
+    let out = repo.exp(&[&["run", "-n", "sweep", "--"][..], &touch[..]].concat());
     assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(stderr(&out).contains("group"), "{}", stderr(&out));
+    let out = repo.exp(&[&["run", "-n", "sweep/lr-0.1/deeper", "--"][..], &touch[..]].concat());
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(!marker.exists());
+    assert!(repo.git(&["for-each-ref", "refs/experiments/"]).lines().count() == 2);
 }
 
 #[test]

@@ -301,6 +301,10 @@ fn secrets_never_reach_any_object_of_the_run() {
                 "leaky",
                 "-p",
                 "password=hunter2hunter2",
+                "-t",
+                argv_token,
+                "-m",
+                &format!("note {env_secret}"),
                 "--",
                 script.to_str().unwrap(),
                 argv_token,
@@ -430,4 +434,45 @@ fn untracked_virtualenvs_and_caches_stay_out_of_the_code_tree() {
     let skipped = exp["code_skipped"].as_array().unwrap();
     let venv = skipped.iter().find(|s| s["path"].as_str() == Some(".venv/")).expect("venv listed");
     assert!(venv["reason"].as_str().unwrap().contains("5 untracked files"), "{venv}");
+}
+
+#[test]
+fn dash_c_runs_the_command_there_and_git_dash_c_config_applies() {
+    let repo = TestRepo::new();
+    std::fs::create_dir_all(repo.root.join("sub")).unwrap();
+    let elsewhere = repo.tmp.path();
+    let out = repo
+        .cmd_in(
+            elsewhere,
+            &["-C", repo.root.join("sub").to_str().unwrap(), "run", "-n", "c", "--", "pwd"],
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).trim().ends_with("repo/sub"), "{}", stdout(&out));
+    // `git -c exp.outputLimit=...` reaches git-exp through GIT_CONFIG_PARAMETERS.
+    let bin_dir = crate::common::git_exp_bin().parent().unwrap().to_path_buf();
+    let mut cmd = std::process::Command::new("git");
+    repo.env(&mut cmd);
+    let body = "i=0; while [ $i -lt 3000 ]; do echo line-$i; i=$((i+1)); done";
+    let out = cmd
+        .env("PATH", format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()))
+        .args([
+            "-c",
+            "exp.outputLimit=2000",
+            "exp",
+            "run",
+            "-q",
+            "-n",
+            "capped",
+            "--",
+            "sh",
+            "-c",
+            body,
+        ])
+        .current_dir(&repo.root)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(repo.show_file("capped", "output.log").len() < 2200);
 }
