@@ -75,13 +75,7 @@ pub fn commit(
     redactor: &Redactor,
 ) -> Result<Committed, Error> {
     let io = |source| Error::Io { dir: dir.display().to_string(), source };
-    let mut config = meta.config.clone();
-    merge(&mut config, json_to_toml_table(&ingested.config));
-    redactor.redact_table(&mut config);
-
-    let mut summary = SummaryFile { metrics: ingested.metrics.summary(), ..Default::default() };
-    summary.values = json_to_toml_table(&ingested.summary_values);
-    redactor.redact_table(&mut summary.values);
+    let Record { exp, config, summary } = record(meta, &ingested, &ending, redactor);
 
     let mut metrics_csv = Vec::with_capacity(ingested.metrics.len() * 32 + 32);
     ingested.metrics.write_csv(&mut metrics_csv).map_err(io)?;
@@ -108,39 +102,6 @@ pub fn commit(
         std::borrow::Cow::Owned(text) => text.into_bytes(),
     };
 
-    let mut tags = meta.tags.clone();
-    for tag in &ingested.tags {
-        if !tags.contains(tag) {
-            tags.push(redactor.redact_text(tag).into_owned());
-        }
-    }
-    let note = match &ingested.note {
-        Some(n) if meta.note.is_empty() => redactor.redact_text(n).into_owned(),
-        Some(n) => format!("{}\n{}", meta.note, redactor.redact_text(n)),
-        None => meta.note.clone(),
-    };
-    let exp = ExpFile {
-        format: format::FORMAT_VERSION,
-        id: meta.id.clone(),
-        name: meta.name.clone(),
-        status: ending.status,
-        command: meta.command.clone(),
-        exit_code: ending.exit_code,
-        signal: ending.signal,
-        started: crate::util::rfc3339(meta.started),
-        ended: crate::util::rfc3339(ending.ended),
-        duration_s: ((ending.ended - meta.started).max(0.0) * 1000.0).round() / 1000.0,
-        host: meta.host.clone(),
-        user: meta.user.clone(),
-        tags,
-        note,
-        code_commit: meta.code_commit.clone(),
-        code_dirty: meta.code_dirty,
-        workdir: meta.workdir.clone(),
-        code_skipped: meta.code_skipped.clone(),
-        malformed_events: ingested.malformed.clone(),
-        git_exp_version: env!("CARGO_PKG_VERSION").to_owned(),
-    };
     let mut files = RunFiles {
         message: message(&exp, &summary),
         exp,
@@ -175,6 +136,67 @@ pub fn commit(
         malformed_samples: ingested.malformed_samples,
         renamed,
     })
+}
+
+/// The parts of a run that do not depend on the files in its live directory.
+pub struct Record {
+    /// exp.toml.
+    pub exp: ExpFile,
+    /// config.toml: command-line params merged with `_config` events, redacted.
+    pub config: toml::Table,
+    /// summary.toml, explicit values redacted.
+    pub summary: SummaryFile,
+}
+
+/// Builds a run's record from its live metadata, what was ingested and how it ended.
+pub fn record(
+    meta: &LiveMeta,
+    ingested: &Ingested,
+    ending: &Ending,
+    redactor: &Redactor,
+) -> Record {
+    let mut config = meta.config.clone();
+    merge(&mut config, json_to_toml_table(&ingested.config));
+    redactor.redact_table(&mut config);
+
+    let mut summary = SummaryFile { metrics: ingested.metrics.summary(), ..Default::default() };
+    summary.values = json_to_toml_table(&ingested.summary_values);
+    redactor.redact_table(&mut summary.values);
+
+    let mut tags = meta.tags.clone();
+    for tag in &ingested.tags {
+        if !tags.contains(tag) {
+            tags.push(redactor.redact_text(tag).into_owned());
+        }
+    }
+    let note = match &ingested.note {
+        Some(n) if meta.note.is_empty() => redactor.redact_text(n).into_owned(),
+        Some(n) => format!("{}\n{}", meta.note, redactor.redact_text(n)),
+        None => meta.note.clone(),
+    };
+    let exp = ExpFile {
+        format: format::FORMAT_VERSION,
+        id: meta.id.clone(),
+        name: meta.name.clone(),
+        status: ending.status,
+        command: meta.command.clone(),
+        exit_code: ending.exit_code,
+        signal: ending.signal,
+        started: crate::util::rfc3339(meta.started),
+        ended: crate::util::rfc3339(ending.ended),
+        duration_s: ((ending.ended - meta.started).max(0.0) * 1000.0).round() / 1000.0,
+        host: meta.host.clone(),
+        user: meta.user.clone(),
+        tags,
+        note,
+        code_commit: meta.code_commit.clone(),
+        code_dirty: meta.code_dirty,
+        workdir: meta.workdir.clone(),
+        code_skipped: meta.code_skipped.clone(),
+        malformed_events: ingested.malformed.clone(),
+        git_exp_version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    Record { exp, config, summary }
 }
 
 /// The commit message: subject, command, status line, key metrics, trailers.

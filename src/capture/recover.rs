@@ -113,36 +113,10 @@ pub fn running_runs(store: &Store, vars: &[(String, String)]) -> Vec<crate::stor
             ingest.finish(now);
         }
         let ingested = ingest.into_ingested();
-        let mut config = meta.config.clone();
-        finish::merge(&mut config, finish::json_to_toml_table(&ingested.config));
-        redactor.redact_table(&mut config);
-        let mut summary = crate::store::format::SummaryFile {
-            metrics: ingested.metrics.summary(),
-            values: finish::json_to_toml_table(&ingested.summary_values),
-        };
-        redactor.redact_table(&mut summary.values);
-        let exp = crate::store::format::ExpFile {
-            format: crate::store::format::FORMAT_VERSION,
-            id: meta.id.clone(),
-            name: meta.name.clone(),
-            status: Status::Running,
-            command: meta.command.clone(),
-            exit_code: None,
-            signal: None,
-            started: crate::util::rfc3339(meta.started),
-            ended: String::new(),
-            duration_s: ((now - meta.started).max(0.0) * 1000.0).round() / 1000.0,
-            host: meta.host.clone(),
-            user: meta.user.clone(),
-            tags: meta.tags.clone(),
-            note: meta.note.clone(),
-            code_commit: meta.code_commit.clone(),
-            code_dirty: meta.code_dirty,
-            workdir: meta.workdir.clone(),
-            code_skipped: meta.code_skipped.clone(),
-            malformed_events: ingested.malformed.clone(),
-            git_exp_version: env!("CARGO_PKG_VERSION").to_owned(),
-        };
+        let ending = Ending { status: Status::Running, exit_code: None, signal: None, ended: now };
+        let finish::Record { mut exp, config, summary } =
+            finish::record(&meta, &ingested, &ending, &redactor);
+        exp.ended = String::new();
         out.push(crate::store::RunRecord {
             name: meta.name,
             commit: String::new(),
