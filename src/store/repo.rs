@@ -162,52 +162,43 @@ impl Store {
 
     /// Reads a run from its commit.
     pub fn read_run(&self, name: &str, commit: &str, detail: Detail) -> Result<RunRecord> {
-        let corrupt = |what: &str| Error::Corrupt { run: name.to_owned(), what: what.to_owned() };
-        let id = parse_id(commit).ok_or_else(|| corrupt("commit id"))?;
-        let commit_obj = self.repo.find_commit(id).map_err(|_| corrupt("the commit"))?;
-        let tree_id = commit_obj.tree_id().map_err(|_| corrupt("the tree"))?;
-        let tree = self.repo.find_tree(tree_id).map_err(|_| corrupt("the tree"))?;
-        let blob = |file: &str| -> Result<Option<Vec<u8>>> {
-            let Some(entry) = tree.find_entry(file) else { return Ok(None) };
-            if !entry.mode().is_blob() {
-                return Err(corrupt(file));
-            }
-            let blob = self.repo.find_blob(entry.object_id()).map_err(|_| corrupt(file))?;
-            Ok(Some(blob.detach().data))
-        };
-        let text = |file: &'static str| -> Result<Option<String>> {
-            match blob(file)? {
-                Some(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| corrupt(file)),
-                None => Ok(None),
-            }
-        };
-        let exp_text = text(files::EXP)?.ok_or_else(|| corrupt(files::EXP))?;
-        let exp = format::parse_exp(&exp_text, name)?;
-        let config = match text(files::CONFIG)? {
-            Some(t) => format::parse_table(&t, files::CONFIG, name)?,
-            None => toml::Table::new(),
-        };
-        let summary = match text(files::SUMMARY)? {
-            Some(t) => format::parse_summary(&t, name)?,
-            None => SummaryFile::default(),
-        };
-        let (env, output) = if detail == Detail::Full {
-            let env = match text(files::ENV)? {
-                Some(t) => Some(format::parse_table(&t, files::ENV, name)?),
-                None => None,
-            };
-            (env, blob(files::OUTPUT)?)
-        } else {
-            (None, None)
-        };
-        Ok(RunRecord {
-            name: name.to_owned(),
-            commit: commit.to_owned(),
-            exp,
-            config,
-            summary,
-            env,
-            output,
+        read_run_in(&self.repo, name, commit, detail)
+    }
+
+    /// Reads many runs, on several threads when there are many; results keep the
+    /// order of `refs`.
+    pub fn read_runs(&self, refs: &[(String, String)], detail: Detail) -> Vec<Result<RunRecord>> {
+        const PER_THREAD_MIN: usize = 500;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        let threads = threads.min(refs.len() / PER_THREAD_MIN).max(1);
+        if threads == 1 {
+            return refs.iter().map(|(n, c)| self.read_run(n, c, detail)).collect();
+        }
+        // gix is built without its `parallel` feature (a lighter build), so each
+        // thread opens the repository itself; opening costs about a millisecond.
+        let git_dir = self.repo.git_dir().to_path_buf();
+        let chunk = refs.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = refs
+                .chunks(chunk)
+                .map(|part| {
+                    let git_dir = &git_dir;
+                    scope.spawn(move || {
+                        let mut repo = match gix::open(git_dir) {
+                            Ok(repo) => repo,
+                            Err(e) => return part.iter().map(|_| Err(Error::git(&e))).collect(),
+                        };
+                        repo.object_cache_size_if_unset(4 * 1024 * 1024);
+                        part.iter()
+                            .map(|(n, c)| read_run_in(&repo, n, c, detail))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("reading runs does not panic"))
+                .collect()
         })
     }
 
@@ -350,6 +341,62 @@ impl Store {
     pub fn short(id: &str) -> &str {
         id.get(..7).unwrap_or(id)
     }
+}
+
+/// Reads a run from its commit in `repo`.
+fn read_run_in(
+    repo: &gix::Repository,
+    name: &str,
+    commit: &str,
+    detail: Detail,
+) -> Result<RunRecord> {
+    let corrupt = |what: &str| Error::Corrupt { run: name.to_owned(), what: what.to_owned() };
+    let id = parse_id(commit).ok_or_else(|| corrupt("commit id"))?;
+    let commit_obj = repo.find_commit(id).map_err(|_| corrupt("the commit"))?;
+    let tree_id = commit_obj.tree_id().map_err(|_| corrupt("the tree"))?;
+    let tree = repo.find_tree(tree_id).map_err(|_| corrupt("the tree"))?;
+    let blob = |file: &str| -> Result<Option<Vec<u8>>> {
+        let Some(entry) = tree.find_entry(file) else { return Ok(None) };
+        if !entry.mode().is_blob() {
+            return Err(corrupt(file));
+        }
+        let blob = repo.find_blob(entry.object_id()).map_err(|_| corrupt(file))?;
+        Ok(Some(blob.detach().data))
+    };
+    let text = |file: &'static str| -> Result<Option<String>> {
+        match blob(file)? {
+            Some(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| corrupt(file)),
+            None => Ok(None),
+        }
+    };
+    let exp_text = text(files::EXP)?.ok_or_else(|| corrupt(files::EXP))?;
+    let exp = format::parse_exp(&exp_text, name)?;
+    let config = match text(files::CONFIG)? {
+        Some(t) => format::parse_table(&t, files::CONFIG, name)?,
+        None => toml::Table::new(),
+    };
+    let summary = match text(files::SUMMARY)? {
+        Some(t) => format::parse_summary(&t, name)?,
+        None => SummaryFile::default(),
+    };
+    let (env, output) = if detail == Detail::Full {
+        let env = match text(files::ENV)? {
+            Some(t) => Some(format::parse_table(&t, files::ENV, name)?),
+            None => None,
+        };
+        (env, blob(files::OUTPUT)?)
+    } else {
+        (None, None)
+    };
+    Ok(RunRecord {
+        name: name.to_owned(),
+        commit: commit.to_owned(),
+        exp,
+        config,
+        summary,
+        env,
+        output,
+    })
 }
 
 /// The `key=value` settings git passes to a subcommand started as `git -c k=v exp ...`,

@@ -16,8 +16,9 @@ impl Store {
     pub fn load_runs(&self, detail: Detail) -> Result<(Vec<RunRecord>, Vec<Error>)> {
         let mut runs = Vec::new();
         let mut errors = Vec::new();
-        for (name, commit) in self.list_refs()? {
-            match self.read_run(&name, &commit, detail) {
+        let refs = self.list_refs()?;
+        for result in self.read_runs(&refs, detail) {
+            match result {
                 Ok(run) => runs.push(run),
                 Err(e) => errors.push(e),
             }
@@ -98,5 +99,73 @@ pub fn pick<'a>(runs: &'a [RunRecord], spec: &str) -> Result<&'a RunRecord> {
             spec: spec.to_owned(),
             candidates: many.iter().take(5).map(|r| r.name.clone()).collect(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::format::{ExpFile, Status, FORMAT_VERSION};
+    use crate::store::RunFiles;
+
+    fn exp(i: usize) -> ExpFile {
+        ExpFile {
+            format: FORMAT_VERSION,
+            id: format!("{i:032x}"),
+            name: format!("run-{i}"),
+            status: Status::Finished,
+            command: vec!["true".into()],
+            exit_code: Some(0),
+            signal: None,
+            started: crate::util::rfc3339(1_700_000_000.0 + i as f64),
+            ended: crate::util::rfc3339(1_700_000_001.0 + i as f64),
+            duration_s: 1.0,
+            host: "h".into(),
+            user: "u".into(),
+            tags: vec![],
+            note: String::new(),
+            code_commit: None,
+            code_dirty: false,
+            workdir: ".".into(),
+            code_skipped: vec![],
+            malformed_events: Default::default(),
+            git_exp_version: "test".into(),
+        }
+    }
+
+    /// Enough runs to take the multi-threaded read path; order and content hold.
+    #[test]
+    fn many_runs_load_in_order_on_several_threads() {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = std::process::Command::new("git")
+            .args(["init", "-q", "-b", "main"])
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let store = Store::discover(dir.path(), &[]).unwrap();
+        let n = 1200;
+        for i in 0..n {
+            let files = RunFiles {
+                exp: exp(i),
+                config: format!("i = {i}\n"),
+                metrics: b"step,name,value,time\n".to_vec(),
+                summary: String::new(),
+                env: String::new(),
+                output: Vec::new(),
+                code_tree: None,
+                message: format!("exp: run-{i}"),
+                time: 1_700_000_000,
+            };
+            store.write_run(&files).unwrap();
+        }
+        let (runs, errors) = store.load_runs(Detail::Listing).unwrap();
+        assert!(errors.is_empty());
+        assert_eq!(runs.len(), n);
+        for (k, run) in runs.iter().enumerate() {
+            let i = n - 1 - k;
+            assert_eq!(run.name, format!("run-{i}"));
+            assert_eq!(run.config["i"].as_integer(), Some(i as i64));
+        }
     }
 }
