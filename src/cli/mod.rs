@@ -120,21 +120,25 @@ pub fn main() -> ExitCode {
 }
 
 fn dispatch(command: Command, ctx: &Context, err: &mut dyn Write) -> Result<u8, CliError> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let code = match command {
-        Command::Run(args) => {
-            drop(out);
-            return run::cmd_run(args, ctx, err);
+    // Data commands write through one buffer (a line-buffered stdout would make
+    // a system call per line); `run` and `demo` leave stdout to their children.
+    let buffered = || std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    match command {
+        Command::Run(args) => run::cmd_run(args, ctx, err),
+        Command::Demo(args) => demo::cmd_demo(args, ctx, err),
+        Command::List(args) => {
+            let mut out = buffered();
+            list::cmd_list(args, ctx, &mut out, err)?;
+            out.flush()?;
+            Ok(0)
         }
-        Command::List(args) => list::cmd_list(args, ctx, &mut out, err),
-        Command::Show(args) => show::cmd_show(args, ctx, &mut out, err),
-        Command::Demo(args) => {
-            drop(out);
-            return demo::cmd_demo(args, ctx, err);
+        Command::Show(args) => {
+            let mut out = buffered();
+            show::cmd_show(args, ctx, &mut out, err)?;
+            out.flush()?;
+            Ok(0)
         }
-    };
-    code.map(|()| 0)
+    }
 }
 
 fn is_broken_pipe(e: &CliError) -> bool {

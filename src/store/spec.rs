@@ -133,9 +133,9 @@ mod tests {
         }
     }
 
-    /// Enough runs to take the multi-threaded read path; order and content hold.
+    /// Many runs load newest first with the right content.
     #[test]
-    fn many_runs_load_in_order_on_several_threads() {
+    fn many_runs_load_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let ok = std::process::Command::new("git")
             .args(["init", "-q", "-b", "main"])
