@@ -223,7 +223,9 @@ impl Ingest {
     fn apply(&mut self, now: f64) {
         let (line, out) = (&mut self.line, &mut self.out);
         if !line.bad_step && !line.values.is_empty() {
-            let step = line.step.unwrap_or(self.last_step.map_or(0, |s| s.saturating_add(1)));
+            let step = line
+                .step
+                .unwrap_or(self.last_step.map_or(0, |s| s.saturating_add(1).min(i64::MAX as u64)));
             self.last_step = Some(step);
             let time = line.time.unwrap_or(now);
             for &(start, end, value) in &line.values {

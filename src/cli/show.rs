@@ -39,7 +39,7 @@ pub fn cmd_show(
             // A run that is still running has no commit yet; show what it logged so far.
             crate::capture::recover::running_runs(&store, &ctx.vars)
                 .into_iter()
-                .find(|r| r.name == spec || r.exp.id.starts_with(&spec))
+                .find(|r| r.name == spec || (spec.len() >= 4 && r.exp.id.starts_with(&spec)))
                 .ok_or(crate::store::Error::UnknownRun { spec })?
         }
         Err(e) => return Err(e.into()),
@@ -170,13 +170,9 @@ fn write_text(
             writeln!(out, "  {line}")?;
         }
     }
-    writeln!(
-        out,
-        "\n{}",
-        dim(&format!(
-            "git show {}:metrics.csv  # every point",
-            Store::short(r.commit.as_deref().unwrap_or_default())
-        ))
-    )?;
+    if let Some(commit) = &r.commit {
+        let hint = format!("git show {}:metrics.csv  # every point", Store::short(commit));
+        writeln!(out, "\n{}", dim(&hint))?;
+    }
     Ok(())
 }

@@ -1,0 +1,515 @@
+#!/usr/bin/env python3
+"""End-to-end benchmarks of the git-exp release binary (see docs/benchmarks.md).
+
+Figures:
+  (a) overhead  - `git-exp run -- true` against `true` run directly
+  (b) ingest    - turning an events file of 1,000,000 metric points into a committed run
+  (c) list      - `git-exp list` over 1,000 and 10,000 runs: loose refs, packed refs, loose objects
+  (d) build     - a clean debug build of the crate (only with --build-time)
+
+Every benchmark runs in its own temporary git repository, isolated from the user's and
+the system's git config. Prints a table and appends one CSV row per figure to
+benches/results.csv. Standard library only, Python 3.8+.
+"""
+
+import argparse
+import csv
+import datetime
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "benches", "results.csv")
+CSV_COLUMNS = ["date", "machine", "benchmark", "value", "unit", "target"]
+BENCHMARKS = ["overhead", "ingest", "list"]
+
+# (a)
+OVERHEAD_WARMUP = 2
+OVERHEAD_RUNS = 20
+OVERHEAD_TARGET_MS = 25.0
+# (b)
+INGEST_POINTS = 1_000_000
+INGEST_RUNS = 5
+INGEST_TARGET_S = 1.0
+# (c)
+LIST_COUNTS = (1_000, 10_000)
+LIST_REAL_RUNS = 3
+LIST_POINTS_PER_METRIC = 100
+LIST_RUNS = 5
+LIST_TARGET_S = 1.0
+# (d)
+BUILD_TARGET_S = 180.0
+
+
+# ---------------------------------------------------------------- machine and environment
+
+
+def machine():
+    """Returns (cores, cpu model, memory in GiB) read from /proc."""
+    cores = os.cpu_count() or 0
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() in ("model name", "Hardware", "cpu model") and value.strip():
+                    cpu = " ".join(value.split())
+                    break
+    except OSError:
+        pass
+    mem_gib = 0.0
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    mem_gib = int(line.split()[1]) / (1024 * 1024)
+                    break
+    except OSError:
+        pass
+    return cores, cpu, mem_gib
+
+
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+def isolated_env():
+    """The process environment with git pinned to no global or system config."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("GIT_") and k not in ("EMAIL",)
+    }
+    env.update(
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_AUTHOR_NAME="Bench",
+        GIT_AUTHOR_EMAIL="bench@example.com",
+        GIT_COMMITTER_NAME="Bench",
+        GIT_COMMITTER_EMAIL="bench@example.com",
+        GIT_AUTHOR_DATE="2024-01-01T00:00:00Z",
+        GIT_COMMITTER_DATE="2024-01-01T00:00:00Z",
+        LC_ALL="C",
+    )
+    return env
+
+
+class Repo:
+    """A temporary git repository with one commit, removed on exit."""
+
+    def __init__(self, label):
+        self.tmp = tempfile.mkdtemp(prefix="git-exp-bench-%s-" % label)
+        self.path = os.path.join(self.tmp, "repo")
+        os.mkdir(self.path)
+        self.env = isolated_env()
+        self.git("init", "-q", "-b", "main")
+        with open(os.path.join(self.path, "train.py"), "w") as f:
+            f.write("print('hello')\n")
+        self.git("add", "train.py")
+        self.git("commit", "-q", "-m", "init")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def git(self, *args, input=None):
+        """Runs git in the repository and returns its stdout (bytes)."""
+        p = subprocess.run(
+            ["git", *args], cwd=self.path, env=self.env, input=input,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        if p.returncode != 0:
+            raise SystemExit("git %s failed:\n%s" % (" ".join(args), p.stderr.decode(errors="replace")))
+        return p.stdout
+
+    def git_text(self, *args):
+        return self.git(*args).decode().strip()
+
+    def timed(self, argv, stdout=subprocess.DEVNULL):
+        """Runs argv once and returns its wall time in seconds; fails on a non-zero exit."""
+        start = time.perf_counter()
+        p = subprocess.run(argv, cwd=self.path, env=self.env, stdout=stdout, stderr=subprocess.PIPE)
+        elapsed = time.perf_counter() - start
+        if p.returncode != 0:
+            raise SystemExit("%s exited with %d:\n%s"
+                             % (" ".join(argv), p.returncode, p.stderr.decode(errors="replace")))
+        return elapsed
+
+
+# ---------------------------------------------------------------- results
+
+
+class Results:
+    """Collects figures, prints them, appends them to the CSV file."""
+
+    def __init__(self, machine_text):
+        self.machine = machine_text
+        self.date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+        self.rows = []  # (benchmark, value, unit, target, ok, detail)
+
+    def add(self, benchmark, value, unit, target="", ok=None, detail=""):
+        self.rows.append((benchmark, value, unit, target, ok, detail))
+        mark = {True: "ok", False: "MISS", None: ""}[ok]
+        print("  %-68s %14s %-9s %-12s %-4s %s"
+              % (benchmark, fmt(value), unit, target, mark, detail), flush=True)
+
+    def write_csv(self, path):
+        new = not os.path.exists(path) or os.path.getsize(path) == 0
+        with open(path, "a", newline="") as f:
+            w = csv.writer(f)
+            if new:
+                w.writerow(CSV_COLUMNS)
+            for benchmark, value, unit, target, _ok, _detail in self.rows:
+                w.writerow([self.date, self.machine, benchmark, fmt(value, plain=True), unit, target])
+
+    def print_table(self):
+        print()
+        print("%-68s %14s %-9s %-12s %s" % ("benchmark", "value", "unit", "target", "met"))
+        print("-" * 112)
+        for benchmark, value, unit, target, ok, _detail in self.rows:
+            mark = {True: "yes", False: "NO", None: ""}[ok]
+            print("%-68s %14s %-9s %-12s %s" % (benchmark, fmt(value), unit, target, mark))
+
+
+def fmt(value, plain=False):
+    if isinstance(value, int):
+        return str(value) if plain else "{:,}".format(value)
+    if abs(value) >= 1000:
+        return "%.0f" % value if plain else "{:,.0f}".format(value)
+    return "%.3f" % value if abs(value) < 10 else "%.1f" % value
+
+
+def spread(samples, scale=1.0, unit=""):
+    return "n=%d min %.3g max %.3g%s" % (len(samples), min(samples) * scale, max(samples) * scale, unit)
+
+
+# ---------------------------------------------------------------- (a) run overhead
+
+
+def bench_overhead(binary, res):
+    print("(a) overhead of `git-exp run -- true` (%d warm-up, median of %d, interleaved)"
+          % (OVERHEAD_WARMUP, OVERHEAD_RUNS), flush=True)
+    true_bin = shutil.which("true") or "/bin/true"
+    direct_cmd = [true_bin]
+    exp_cmd = [binary, "run", "--", "true"]
+    with Repo("overhead") as repo:
+        for _ in range(OVERHEAD_WARMUP):
+            repo.timed(direct_cmd)
+            repo.timed(exp_cmd)
+        direct, tracked = [], []
+        for _ in range(OVERHEAD_RUNS):
+            direct.append(repo.timed(direct_cmd))
+            tracked.append(repo.timed(exp_cmd))
+        runs = len(repo.git_text("for-each-ref", "refs/experiments/").splitlines())
+        if runs != OVERHEAD_WARMUP + OVERHEAD_RUNS:
+            raise SystemExit("expected %d runs, found %d" % (OVERHEAD_WARMUP + OVERHEAD_RUNS, runs))
+    d = statistics.median(direct) * 1000
+    t = statistics.median(tracked) * 1000
+    res.add("overhead: true, direct (median)", d, "ms", detail=spread(direct, 1000, " ms"))
+    res.add("overhead: git-exp run -- true (median)", t, "ms", detail=spread(tracked, 1000, " ms"))
+    res.add("overhead: difference", t - d, "ms", "< %g ms" % OVERHEAD_TARGET_MS,
+            t - d < OVERHEAD_TARGET_MS)
+
+
+# ---------------------------------------------------------------- (b) ingestion
+
+
+def write_events(path, n):
+    """Writes n lines {"loss": <float>, "_step": i}."""
+    with open(path, "w") as f:
+        chunk = []
+        for i in range(n):
+            chunk.append('{"loss": %r, "_step": %d}\n' % (2.0 / (1.0 + i * 1e-4) + (i % 97) * 1e-5, i))
+            if len(chunk) == 10_000:
+                f.write("".join(chunk))
+                chunk = []
+        f.write("".join(chunk))
+
+
+def bench_ingest(binary, res):
+    print("(b) ingestion of %s metric points (median of %d, minus the same run with an empty file)"
+          % ("{:,}".format(INGEST_POINTS), INGEST_RUNS), flush=True)
+    with Repo("ingest") as repo:
+        full = os.path.join(repo.tmp, "events-1m.jsonl")
+        empty = os.path.join(repo.tmp, "events-empty.jsonl")
+        write_events(full, INGEST_POINTS)
+        open(empty, "w").close()
+        size_mb = os.path.getsize(full) / 1e6
+
+        def cmd(name, events):
+            return [binary, "run", "-n", name, "--", "sh", "-c",
+                    'cat "%s" >> "$GIT_EXP_EVENTS"' % events]
+
+        with_events, without = [], []
+        for i in range(INGEST_RUNS):
+            without.append(repo.timed(cmd("empty-%d" % i, empty)))
+            with_events.append(repo.timed(cmd("full-%d" % i, full)))
+        # The figure is only worth something if the run holds every point.
+        lines = repo.git("show", "refs/experiments/full-0:metrics.csv").count(b"\n")
+        if lines != INGEST_POINTS + 1:
+            raise SystemExit("metrics.csv of full-0 has %d lines, expected %d"
+                             % (lines, INGEST_POINTS + 1))
+    w = statistics.median(with_events)
+    e = statistics.median(without)
+    diff = w - e
+    rate = INGEST_POINTS / diff if diff > 0 else float("inf")
+    res.add("ingest: run, 1M-point events file (median)", w, "s",
+            detail=spread(with_events, 1, " s") + ", file %.0f MB" % size_mb)
+    res.add("ingest: run, empty events file (median)", e, "s", detail=spread(without, 1, " s"))
+    res.add("ingest: time for 1M points (difference)", diff, "s", "< %g s" % INGEST_TARGET_S,
+            diff < INGEST_TARGET_S, "metrics.csv: %s lines" % "{:,}".format(lines))
+    res.add("ingest: rate", rate, "points/s", ">= 1000000", rate >= INGEST_POINTS)
+
+
+# ---------------------------------------------------------------- (c) list
+
+
+def write_small_events(path):
+    """100 points of each of 3 metrics."""
+    with open(path, "w") as f:
+        for i in range(LIST_POINTS_PER_METRIC):
+            f.write('{"loss": %r, "acc": %r, "grad_norm": %r, "_step": %d}\n'
+                    % (2.0 / (i + 1), i / LIST_POINTS_PER_METRIC, 1.0 + (i % 7) / 10, i))
+
+
+RFC3339 = "%Y-%m-%dT%H:%M:%S"
+
+
+def parse_started(text):
+    m = re.search(r'^started = "(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z"', text, re.M)
+    if not m:
+        raise SystemExit("cannot find `started` in exp.toml:\n" + text)
+    base = datetime.datetime.strptime(m.group(1), RFC3339).replace(tzinfo=datetime.timezone.utc)
+    millis = int((m.group(2) or "0").ljust(3, "0")[:3])
+    return base + datetime.timedelta(milliseconds=millis)
+
+
+def rfc3339(t):
+    return t.strftime(RFC3339) + ".%03dZ" % (t.microsecond // 1000)
+
+
+def copy_stream(repo, template, count, first):
+    """A git fast-import stream of `count` copies of the run `template`."""
+    tree_lines = repo.git_text("ls-tree", "refs/experiments/%s" % template).splitlines()
+    exp = repo.git("show", "refs/experiments/%s:exp.toml" % template).decode()
+    config = repo.git("show", "refs/experiments/%s:config.toml" % template).decode()
+    message = repo.git("log", "-1", "--format=%B", "refs/experiments/" + template).decode()
+    parent = repo.git_text("rev-parse", "refs/experiments/%s^" % template)
+    real_id = re.search(r'^id = "([0-9a-f]{32})"', exp, re.M).group(1)
+    started = parse_started(exp)
+    m = re.search(r'^duration_s = ([0-9.]+)', exp, re.M)
+    duration = datetime.timedelta(seconds=float(m.group(1)) if m else 0.0)
+    if not re.search(r"^lr = ", config, re.M):
+        raise SystemExit("config.toml of %s has no lr:\n%s" % (template, config))
+
+    kept = []  # tree entries copied as they are
+    for line in tree_lines:
+        meta, path = line.split("\t", 1)
+        mode, _kind, sha = meta.split()
+        if path not in ("exp.toml", "config.toml"):
+            kept.append("M %s %s %s\n" % (mode, sha, path))
+    kept = "".join(kept).encode()
+
+    def data(b):
+        return b"data %d\n" % len(b) + b + b"\n"
+
+    out = []
+    for k in range(count):
+        i = first + k
+        name = "copy-%05d" % i
+        # Older than the real runs, one second apart: a stable, unique order.
+        t = started - datetime.timedelta(seconds=i + 1)
+        millis = int(t.timestamp() * 1000)
+        run_id = "%012x%s" % (millis & 0xFFFFFFFFFFFF, os.urandom(10).hex())
+        e = exp
+        e = re.sub(r'^id = ".*"$', 'id = "%s"' % run_id, e, count=1, flags=re.M)
+        e = re.sub(r'^name = ".*"$', 'name = "%s"' % name, e, count=1, flags=re.M)
+        e = re.sub(r'^started = ".*"$', 'started = "%s"' % rfc3339(t), e, count=1, flags=re.M)
+        e = re.sub(r'^ended = ".*"$', 'ended = "%s"' % rfc3339(t + duration), e, count=1, flags=re.M)
+        c = re.sub(r"^lr = .*$", "lr = %r" % round(1e-4 * (i + 1), 10), config, count=1, flags=re.M)
+        msg = message.replace(template, name, 1).replace(real_id, run_id)
+        stamp = int(t.timestamp())
+        out.append(b"commit refs/experiments/%s\n" % name.encode())
+        out.append(b"author Bench <bench@example.com> %d +0000\n" % stamp)
+        out.append(b"committer Bench <bench@example.com> %d +0000\n" % stamp)
+        out.append(data(msg.encode()))
+        out.append(b"from %s\n" % parent.encode())
+        out.append(b"deleteall\n")
+        out.append(b"M 100644 inline exp.toml\n" + data(e.encode()))
+        out.append(b"M 100644 inline config.toml\n" + data(c.encode()))
+        out.append(kept)
+        out.append(b"\n")
+    return b"".join(out)
+
+
+def make_list_repo(binary, repo, total, loose_objects=False):
+    """LIST_REAL_RUNS real runs, then copies of the first one up to `total` runs.
+
+    fast-import writes the copies' objects into one pack (the state after `git gc` or a
+    fetch); with loose_objects it writes one file per object instead, as `git exp run`
+    does until something packs them.
+    """
+    events = os.path.join(repo.tmp, "events-small.jsonl")
+    write_small_events(events)
+    for i in range(LIST_REAL_RUNS):
+        subprocess.run(
+            [binary, "run", "-q", "-n", "real-%d" % i, "-p", "lr=0.0%d" % (i + 1), "-p", "epochs=10",
+             "--", "sh", "-c", 'cat "%s" >> "$GIT_EXP_EVENTS"' % events],
+            cwd=repo.path, env=repo.env, check=True, stdout=subprocess.DEVNULL,
+        )
+    unpack = ["-c", "fastimport.unpackLimit=%d" % (10 * total + 100)] if loose_objects else []
+    stream = copy_stream(repo, "real-0", total - LIST_REAL_RUNS, 0)
+    repo.git(*unpack, "fast-import", "--quiet", input=stream)
+
+
+def count_listed(binary, repo):
+    import json
+    p = subprocess.run([binary, "list", "--format", "json"], cwd=repo.path, env=repo.env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True)
+    if p.stderr.strip():
+        print("    git-exp list warned: %s" % p.stderr.decode(errors="replace")[:500])
+    return len(json.loads(p.stdout))
+
+
+def median_time(repo, argv, runs):
+    repo.timed(argv)  # warm the page cache
+    samples = [repo.timed(argv) for _ in range(runs)]
+    return statistics.median(samples), samples
+
+
+def bench_list(binary, res):
+    print("(c) `git-exp list` (median of %d, output to /dev/null)" % LIST_RUNS, flush=True)
+    for total in LIST_COUNTS:
+        # The figures asked for: objects in a pack, refs loose then packed. Then the
+        # state `git exp run` itself leaves behind: loose objects and loose refs.
+        for objects, ref_states in (("packed", ("loose", "packed")), ("loose", ("loose",))):
+            with Repo("list-%d" % total) as repo:
+                t0 = time.perf_counter()
+                make_list_repo(binary, repo, total, loose_objects=objects == "loose")
+                setup = time.perf_counter() - t0
+                listed = count_listed(binary, repo)
+                if listed != total:
+                    raise SystemExit("git-exp list shows %d runs, expected %d" % (listed, total))
+                count = dict(line.split(": ") for line in repo.git_text("count-objects", "-v").splitlines())
+                print("    %s runs set up in %.1f s (%s loose objects, %s in packs); "
+                      "list --format json shows %s"
+                      % ("{:,}".format(total), setup, count["count"], count["in-pack"],
+                         "{:,}".format(listed)), flush=True)
+                for refs in ref_states:
+                    if refs == "packed":
+                        repo.git("pack-refs", "--all")
+                    list_figures(binary, repo, res, total, objects, refs)
+
+
+def list_figures(binary, repo, res, total, objects, refs):
+    refs_dir = os.path.join(repo.path, ".git", "refs", "experiments")
+    loose = sum(len(f) for _, _, f in os.walk(refs_dir))
+    state = "%s refs" % refs if objects == "packed" else "loose objects+refs"
+    label = "list: %s runs, %s" % ("{:,}".format(total), state)
+    target = "< %g s" % LIST_TARGET_S if total == max(LIST_COUNTS) else ""
+    for fmt_name, extra in (("table", []), ("json", ["--format", "json"])):
+        m, samples = median_time(repo, [binary, "list", *extra], LIST_RUNS)
+        ok = (m < LIST_TARGET_S) if target else None
+        res.add("%s, --format %s" % (label, fmt_name), m, "s", target, ok,
+                spread(samples, 1, " s") + ", %d loose ref files" % loose)
+    # Reference points: what plain git needs to enumerate the refs, and to read one
+    # blob per run.
+    m, samples = median_time(repo, ["git", "for-each-ref", "refs/experiments/"], LIST_RUNS)
+    res.add("%s, git for-each-ref (ref.)" % label, m, "s", detail=spread(samples, 1, " s"))
+    m, samples = median_time(repo, ["sh", "-c",
+                                    "git for-each-ref --format='%(objectname):exp.toml' "
+                                    "refs/experiments/ | git cat-file --batch"], LIST_RUNS)
+    res.add("%s, git cat-file exp.toml (ref.)" % label, m, "s", detail=spread(samples, 1, " s"))
+
+
+# ---------------------------------------------------------------- (d) build time
+
+
+def bench_build(res):
+    print("(d) clean debug build: CARGO_TARGET_DIR=$(mktemp -d) cargo build", flush=True)
+    target = tempfile.mkdtemp(prefix="git-exp-bench-target-")
+    try:
+        env = dict(os.environ, CARGO_TARGET_DIR=target)
+        start = time.perf_counter()
+        p = subprocess.run(["cargo", "build"], cwd=ROOT, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        elapsed = time.perf_counter() - start
+        if p.returncode != 0:
+            raise SystemExit("cargo build failed:\n" + p.stdout.decode(errors="replace")[-3000:])
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+    res.add("build: clean debug build", elapsed, "s", "< %g s" % BUILD_TARGET_S,
+            elapsed < BUILD_TARGET_S, "%d cores" % (os.cpu_count() or 0))
+
+
+# ---------------------------------------------------------------- main
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build-time", action="store_true",
+                    help="also time a clean debug build (takes minutes)")
+    ap.add_argument("--only", metavar="LIST",
+                    help="comma-separated subset of: %s (and build)" % ",".join(BENCHMARKS))
+    ap.add_argument("--bin", metavar="PATH", help="the git-exp binary (default: the release build)")
+    ap.add_argument("--no-record", action="store_true", help="do not append to benches/results.csv")
+    args = ap.parse_args()
+
+    target_dir = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
+    binary = os.path.abspath(args.bin or os.environ.get("GIT_EXP_BIN")
+                             or os.path.join(target_dir, "release", "git-exp"))
+    if not os.access(binary, os.X_OK):
+        raise SystemExit("no git-exp binary at %s: run `cargo build --release` or benches/run.sh" % binary)
+    selected = args.only.split(",") if args.only else list(BENCHMARKS)
+    if args.build_time and "build" not in selected:
+        selected.append("build")
+    unknown = set(selected) - set(BENCHMARKS) - {"build"}
+    if unknown:
+        raise SystemExit("unknown benchmark(s): %s" % ", ".join(sorted(unknown)))
+
+    cores, cpu, mem = machine()
+    git_version = subprocess.run(["git", "--version"], stdout=subprocess.PIPE).stdout.decode().strip()
+    res = Results("%d cores; %s" % (cores, cpu))
+    print("git-exp benchmarks: %s" % res.date)
+    print("machine: %d cores, %s, %.1f GiB RAM; %s; load average %s"
+          % (cores, cpu, mem, git_version, loadavg()))
+    code = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout.decode().strip()
+    print("binary:  %s (source %s)" % (binary, code or "unknown"))
+    try:
+        busy = os.getloadavg()[0] > max(1, cores) / 2
+    except OSError:
+        busy = False
+    if busy:
+        print("warning: the machine is busy (load average %s); timings will be noisy" % loadavg())
+    print()
+    if "overhead" in selected:
+        bench_overhead(binary, res)
+    if "ingest" in selected:
+        bench_ingest(binary, res)
+    if "list" in selected:
+        bench_list(binary, res)
+    if "build" in selected:
+        bench_build(res)
+    res.print_table()
+    print("\nload average at the end: %s" % loadavg())
+    if not args.no_record:
+        res.write_csv(RESULTS)
+        print("appended %d rows to %s" % (len(res.rows), os.path.relpath(RESULTS)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
