@@ -1,6 +1,6 @@
 //! Small pieces shared by capture and the command layer: the clock, run ids,
 //! randomness, and time formatting. The clock and randomness are read here, at
-//! the edge, so tests can pin them (`GIT_EXP_TEST_NOW`).
+//! the edge, so callers pass them in rather than reading them deep inside.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
