@@ -2,10 +2,11 @@
 //! appends while the tracker tails it, turned into metric points, config,
 //! summary values, tags, a note and artifact paths.
 //!
-//! This module owns what an event line means. It never fails and never panics on
-//! any input: a line it cannot use is counted as malformed (with its 1-based line
-//! number and a short sample) and skipped. It does no I/O; the caller reads the
-//! file and passes the new bytes to [`Ingest::feed`].
+//! This module owns what an event line means; the JSON syntax is `json_line`'s.
+//! It never fails and never panics on any input: a line it cannot use is counted
+//! as malformed (with its 1-based line number and a short sample) and skipped. It
+//! does no I/O; the caller reads the file and passes the new bytes to
+//! [`Ingest::feed`].
 //!
 //! Rules, one JSON object per line (`{"loss": 0.3, "acc": 0.9, "_step": 12}`):
 //! - Keys not starting with `_` are metrics. Numbers are read as `f64` (rounded
@@ -37,11 +38,11 @@
 //!   malformed; a long line is dropped as it streams in, so at most 1 MiB of it is
 //!   ever held. `\r\n` line ends are accepted.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
 
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
+use crate::capture::json_line::{Fault, Scalar, Scanner, MAX_DEPTH};
 use crate::capture::metrics::{Metrics, Point};
 use crate::store::format::MalformedEvents;
 
@@ -53,8 +54,6 @@ const MAX_MALFORMED_LINES: usize = 100;
 const MAX_SAMPLES: usize = 20;
 /// How many characters of a malformed line its sample shows.
 const SAMPLE_CHARS: usize = 120;
-/// Deepest nesting of objects and arrays accepted (serde_json's limit too).
-const MAX_DEPTH: u32 = 128;
 
 /// Everything read from an events file once the stream has ended.
 #[derive(Debug, Clone, Default)]
@@ -198,7 +197,7 @@ impl Ingest {
             return self.malformed(|| sample("invalid UTF-8", raw));
         };
         self.line.clear();
-        let parsed = Parser { text, pos: 0, out: &mut self.line }.line();
+        let parsed = Parser { scan: Scanner::new(text), out: &mut self.line }.line();
         if let Err(fault) = parsed {
             return self.malformed(|| sample(&fault.message(), raw));
         }
@@ -405,55 +404,28 @@ impl Line {
     }
 }
 
-/// Why a line is not a JSON object.
-#[derive(Debug)]
-enum Fault {
-    NotObject,
-    Syntax { pos: usize, what: &'static str },
-}
-
-impl Fault {
-    fn message(&self) -> String {
-        match self {
-            Fault::NotObject => "not a JSON object".to_owned(),
-            Fault::Syntax { pos, what } => format!("invalid JSON at column {}: {what}", pos + 1),
-        }
-    }
-}
-
-/// A value that is not an object or array (those are skipped as `Composite`).
-enum Scalar<'a> {
-    Number(&'a str, bool),
-    Bool(bool),
-    Null,
-    Special(f64),
-    Str(Cow<'a, str>),
-    Composite,
-}
-
-/// A recursive-descent JSON parser for one line that writes metrics straight into
-/// a [`Line`] and builds `serde_json::Value`s only for the rare reserved keys.
+/// Parses one line with a [`Scanner`], writing metrics straight into a [`Line`];
+/// `serde_json::Value`s are built only for the rare reserved keys.
 struct Parser<'a, 'l> {
-    text: &'a str,
-    pos: usize,
+    scan: Scanner<'a>,
     out: &'l mut Line,
 }
 
-impl<'a> Parser<'a, '_> {
+impl Parser<'_, '_> {
     fn line(&mut self) -> Result<(), Fault> {
-        self.ws();
-        if self.peek() != Some(b'{') {
+        self.scan.ws();
+        if self.scan.peek() != Some(b'{') {
             return Err(Fault::NotObject);
         }
-        self.pos += 1;
-        let mut key = self.first_key()?;
+        self.scan.bump();
+        let mut key = self.scan.first_key()?;
         while let Some(k) = key {
             self.member(&k)?;
-            key = self.next_key()?;
+            key = self.scan.next_key()?;
         }
-        self.ws();
-        if self.pos < self.text.len() {
-            return self.fail("trailing characters after the object");
+        self.scan.ws();
+        if !self.scan.at_end() {
+            return self.scan.fail("trailing characters after the object");
         }
         Ok(())
     }
@@ -466,7 +438,7 @@ impl<'a> Parser<'a, '_> {
         }
         let reserved = match key {
             "_step" => {
-                let step = self.scalar(1)?;
+                let step = self.scan.scalar(1)?;
                 match step_of(step) {
                     Ok(step) => self.out.step = step.or(self.out.step),
                     Err(()) => {
@@ -477,7 +449,7 @@ impl<'a> Parser<'a, '_> {
                 return Ok(());
             }
             "_time" => {
-                let time = match self.scalar(1)? {
+                let time = match self.scan.scalar(1)? {
                     Scalar::Null => return Ok(()),
                     Scalar::Number(text, _) => text.parse::<f64>().ok().filter(|t| t.is_finite()),
                     _ => None,
@@ -494,11 +466,11 @@ impl<'a> Parser<'a, '_> {
             "_note" => Reserved::Note,
             "_artifact" => Reserved::Artifact,
             _ => {
-                self.value(1)?;
+                self.scan.value(1)?;
                 return Ok(());
             }
         };
-        let value = self.value(1)?;
+        let value = self.scan.value(1)?;
         if !value.is_null() {
             self.out.reserved.push((reserved, value));
         }
@@ -507,26 +479,26 @@ impl<'a> Parser<'a, '_> {
 
     /// Parses the value of the metric named `out.path`.
     fn metric(&mut self, depth: u32) -> Result<(), Fault> {
-        if self.peek() == Some(b'{') {
+        if self.scan.peek() == Some(b'{') {
             if depth > MAX_DEPTH {
-                return self.fail("nested too deeply");
+                return self.scan.fail("nested too deeply");
             }
-            self.pos += 1;
+            self.scan.bump();
             let len = self.out.path.len();
-            let mut key = self.first_key()?;
+            let mut key = self.scan.first_key()?;
             while let Some(k) = key {
                 self.out.path.truncate(len);
                 self.out.path.push('.');
                 self.out.path.push_str(&k);
                 self.metric(depth + 1)?;
-                key = self.next_key()?;
+                key = self.scan.next_key()?;
             }
             return Ok(());
         }
-        let value = match self.scalar(depth)? {
+        let value = match self.scan.scalar(depth)? {
             Scalar::Number(text, _) => match text.parse::<f64>() {
                 Ok(v) => v,
-                Err(_) => return self.fail("invalid number"),
+                Err(_) => return self.scan.fail("invalid number"),
             },
             Scalar::Bool(b) => f64::from(u8::from(b)),
             Scalar::Null => return Ok(()),
@@ -556,275 +528,6 @@ impl<'a> Parser<'a, '_> {
             out.problem = Some(format!("wrong type for key {}", out.path));
         }
     }
-
-    /// Parses any value into a `serde_json::Value`.
-    fn value(&mut self, depth: u32) -> Result<Value, Fault> {
-        if depth > MAX_DEPTH {
-            return self.fail("nested too deeply");
-        }
-        match self.peek() {
-            Some(b'{') => {
-                self.pos += 1;
-                let mut map = Map::new();
-                let mut key = self.first_key()?;
-                while let Some(k) = key {
-                    let value = self.value(depth + 1)?;
-                    map.insert(k.into_owned(), value);
-                    key = self.next_key()?;
-                }
-                Ok(Value::Object(map))
-            }
-            Some(b'[') => {
-                self.pos += 1;
-                let mut items = Vec::new();
-                self.ws();
-                if self.peek() == Some(b']') {
-                    self.pos += 1;
-                    return Ok(Value::Array(items));
-                }
-                loop {
-                    self.ws();
-                    items.push(self.value(depth + 1)?);
-                    self.ws();
-                    match self.peek() {
-                        Some(b',') => self.pos += 1,
-                        Some(b']') => {
-                            self.pos += 1;
-                            return Ok(Value::Array(items));
-                        }
-                        _ => return self.fail("expected `,` or `]`"),
-                    }
-                }
-            }
-            _ => Ok(match self.scalar(depth)? {
-                Scalar::Number(text, integer) => number_value(text, integer),
-                Scalar::Bool(b) => Value::Bool(b),
-                Scalar::Null | Scalar::Composite => Value::Null,
-                Scalar::Special(v) => Value::String(special_name(v).to_owned()),
-                Scalar::Str(s) => Value::String(s.into_owned()),
-            }),
-        }
-    }
-
-    fn scalar(&mut self, depth: u32) -> Result<Scalar<'a>, Fault> {
-        match self.peek() {
-            Some(b'"') => Ok(Scalar::Str(self.string()?)),
-            Some(b'-' | b'0'..=b'9') => self.number(),
-            Some(b't') if self.eat("true") => Ok(Scalar::Bool(true)),
-            Some(b'f') if self.eat("false") => Ok(Scalar::Bool(false)),
-            Some(b'n') if self.eat("null") => Ok(Scalar::Null),
-            Some(b'N') if self.eat("NaN") => Ok(Scalar::Special(f64::NAN)),
-            Some(b'I') if self.eat("Infinity") => Ok(Scalar::Special(f64::INFINITY)),
-            Some(b'{' | b'[') => {
-                self.value(depth)?;
-                Ok(Scalar::Composite)
-            }
-            _ => self.fail("expected a value"),
-        }
-    }
-
-    /// Parses a number per the JSON grammar (or `-Infinity`); the text is parsed
-    /// to a float only by its user.
-    fn number(&mut self) -> Result<Scalar<'a>, Fault> {
-        let start = self.pos;
-        if self.peek() == Some(b'-') {
-            self.pos += 1;
-            if self.eat("Infinity") {
-                return Ok(Scalar::Special(f64::NEG_INFINITY));
-            }
-        }
-        match self.peek() {
-            Some(b'0') => self.pos += 1,
-            Some(b'1'..=b'9') => self.digits(),
-            _ => return self.fail("invalid number"),
-        }
-        let mut integer = true;
-        if self.peek() == Some(b'.') {
-            self.pos += 1;
-            if !self.peek().is_some_and(|b| b.is_ascii_digit()) {
-                return self.fail("invalid number");
-            }
-            self.digits();
-            integer = false;
-        }
-        if let Some(b'e' | b'E') = self.peek() {
-            self.pos += 1;
-            if let Some(b'+' | b'-') = self.peek() {
-                self.pos += 1;
-            }
-            if !self.peek().is_some_and(|b| b.is_ascii_digit()) {
-                return self.fail("invalid number");
-            }
-            self.digits();
-            integer = false;
-        }
-        Ok(Scalar::Number(self.slice(start, self.pos), integer))
-    }
-
-    fn digits(&mut self) {
-        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
-            self.pos += 1;
-        }
-    }
-
-    /// Parses a string at its opening quote; borrowed unless it has escapes.
-    fn string(&mut self) -> Result<Cow<'a, str>, Fault> {
-        self.pos += 1;
-        let start = self.pos;
-        let bytes = self.text.as_bytes();
-        loop {
-            match bytes.get(self.pos) {
-                Some(b'"') => {
-                    self.pos += 1;
-                    return Ok(Cow::Borrowed(self.slice(start, self.pos - 1)));
-                }
-                Some(b'\\') => break,
-                Some(&c) if c < 0x20 => return self.fail("control character in string"),
-                Some(_) => self.pos += 1,
-                None => return self.fail("unterminated string"),
-            }
-        }
-        let mut s = self.slice(start, self.pos).to_owned();
-        loop {
-            let run = self.pos;
-            while bytes.get(self.pos).is_some_and(|&c| c != b'"' && c != b'\\' && c >= 0x20) {
-                self.pos += 1;
-            }
-            // Stops only at ASCII bytes, so the run is whole characters.
-            s.push_str(self.slice(run, self.pos));
-            match bytes.get(self.pos) {
-                Some(b'"') => {
-                    self.pos += 1;
-                    return Ok(Cow::Owned(s));
-                }
-                Some(b'\\') => {
-                    self.pos += 1;
-                    self.escape(&mut s)?;
-                }
-                Some(_) => return self.fail("control character in string"),
-                None => return self.fail("unterminated string"),
-            }
-        }
-    }
-
-    /// Parses the escape after a backslash into `s`; lone surrogates become U+FFFD.
-    fn escape(&mut self, s: &mut String) -> Result<(), Fault> {
-        let c = match self.peek() {
-            Some(b'"') => '"',
-            Some(b'\\') => '\\',
-            Some(b'/') => '/',
-            Some(b'b') => '\u{8}',
-            Some(b'f') => '\u{c}',
-            Some(b'n') => '\n',
-            Some(b'r') => '\r',
-            Some(b't') => '\t',
-            Some(b'u') => {
-                self.pos += 1;
-                let hi = self.hex4()?;
-                let mut code = hi;
-                if (0xD800..0xDC00).contains(&hi) {
-                    let back = self.pos;
-                    code = 0xFFFD;
-                    if self.eat("\\u") {
-                        match self.hex4()? {
-                            lo @ 0xDC00..0xE000 => {
-                                code = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-                            }
-                            _ => self.pos = back,
-                        }
-                    }
-                }
-                s.push(char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER));
-                return Ok(());
-            }
-            _ => return self.fail("invalid escape"),
-        };
-        self.pos += 1;
-        s.push(c);
-        Ok(())
-    }
-
-    fn hex4(&mut self) -> Result<u32, Fault> {
-        let mut code = 0;
-        for _ in 0..4 {
-            match self.peek().and_then(|b| char::from(b).to_digit(16)) {
-                Some(d) => code = code * 16 + d,
-                None => return self.fail("invalid \\u escape"),
-            }
-            self.pos += 1;
-        }
-        Ok(code)
-    }
-
-    /// After `{`: the first key, or `None` for an empty object.
-    fn first_key(&mut self) -> Result<Option<Cow<'a, str>>, Fault> {
-        self.ws();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            return Ok(None);
-        }
-        self.key().map(Some)
-    }
-
-    /// After a member: the next key, or `None` at `}`.
-    fn next_key(&mut self) -> Result<Option<Cow<'a, str>>, Fault> {
-        self.ws();
-        match self.peek() {
-            Some(b',') => {
-                self.pos += 1;
-                self.ws();
-                self.key().map(Some)
-            }
-            Some(b'}') => {
-                self.pos += 1;
-                Ok(None)
-            }
-            _ => self.fail("expected `,` or `}`"),
-        }
-    }
-
-    /// Parses `"key" :` and the whitespace after it.
-    fn key(&mut self) -> Result<Cow<'a, str>, Fault> {
-        if self.peek() != Some(b'"') {
-            return self.fail("expected a string key");
-        }
-        let key = self.string()?;
-        self.ws();
-        if self.peek() != Some(b':') {
-            return self.fail("expected `:`");
-        }
-        self.pos += 1;
-        self.ws();
-        Ok(key)
-    }
-
-    fn peek(&self) -> Option<u8> {
-        self.text.as_bytes().get(self.pos).copied()
-    }
-
-    fn ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
-            self.pos += 1;
-        }
-    }
-
-    fn eat(&mut self, word: &str) -> bool {
-        let found =
-            self.text.as_bytes().get(self.pos..).is_some_and(|b| b.starts_with(word.as_bytes()));
-        if found {
-            self.pos += word.len();
-        }
-        found
-    }
-
-    /// Returns the text between two positions at ASCII bytes (so on char boundaries).
-    fn slice(&self, start: usize, end: usize) -> &'a str {
-        self.text.get(start..end).unwrap_or_default()
-    }
-
-    fn fail<T>(&self, what: &'static str) -> Result<T, Fault> {
-        Err(Fault::Syntax { pos: self.pos, what })
-    }
 }
 
 /// Reads a `_step` value: `Ok(None)` for null, `Err` for anything but a
@@ -851,22 +554,6 @@ fn step_of(value: Scalar<'_>) -> Result<Option<u64>, ()> {
     }
 }
 
-fn number_value(text: &str, integer: bool) -> Value {
-    if integer {
-        if let Ok(n) = text.parse::<u64>() {
-            return Value::Number(n.into());
-        }
-        if let Ok(n) = text.parse::<i64>() {
-            return Value::Number(n.into());
-        }
-    }
-    let f = text.parse::<f64>().unwrap_or(f64::NAN);
-    match Number::from_f64(f) {
-        Some(n) => Value::Number(n),
-        None => Value::String(special_name(f).to_owned()),
-    }
-}
-
 /// The special float a metric string stands for, if any.
 fn special_float(s: &str) -> Option<f64> {
     let lower = |w: &str| s.eq_ignore_ascii_case(w);
@@ -878,16 +565,6 @@ fn special_float(s: &str) -> Option<f64> {
         Some(f64::NEG_INFINITY)
     } else {
         None
-    }
-}
-
-fn special_name(v: f64) -> &'static str {
-    if v.is_nan() {
-        "NaN"
-    } else if v > 0.0 {
-        "Infinity"
-    } else {
-        "-Infinity"
     }
 }
 
@@ -1172,19 +849,6 @@ mod tests {
         assert_eq!(points(&out.metrics), pts(&[("a", 0, 1.0), ("été", 1, 2.0)]));
         assert_eq!(out.malformed.lines, [5]);
         assert_eq!(out.malformed_samples[0].1, "invalid UTF-8: {\"a\": \"\u{fffd}\"}");
-    }
-
-    #[test]
-    fn escapes_in_keys_and_strings() {
-        let out = ingest(concat!(
-            r#"{"a\"b": 1, "\u00e9\ud83d\ude00": 2, "lone\ud800x": 3, "_note": "tab\there\/"}"#,
-            "\n",
-        ));
-        assert_eq!(
-            points(&out.metrics),
-            pts(&[("a\"b", 0, 1.0), ("é😀", 0, 2.0), ("lone\u{fffd}x", 0, 3.0)])
-        );
-        assert_eq!(out.note.as_deref(), Some("tab\there/"));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod child;
 pub mod events;
 pub mod finish;
+pub(crate) mod json_line;
 pub mod live;
 pub mod metrics;
 pub mod output;

@@ -7,6 +7,7 @@
 //! variables in. Nothing here prints, and nothing here touches git.
 
 pub mod manifest;
+mod probe;
 pub mod redact;
 
 pub use manifest::{capture, highlights, Manifest, Options};
