@@ -171,7 +171,7 @@ pub fn run(
             .as_deref()
             .map(|h| format!("{}{}", Store::short(h), if snapshot.dirty { "-dirty" } else { "" }));
         let env_path = live.path(live::files::ENV);
-        let redactor = Redactor::from_env(&opts.vars);
+        let redactor = redactor.clone();
         std::thread::spawn(move || {
             let m = manifest::capture(
                 &manifest::Options {

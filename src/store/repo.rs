@@ -241,7 +241,7 @@ impl Store {
                 name: name.to_owned(),
                 reason: "git rejects it as a ref name".into(),
             })?;
-        if self.ref_path_conflicts(name)? {
+        if self.name_conflicts(name)? {
             return Err(Error::InvalidName {
                 name: name.to_owned(),
                 reason: "a run group and a run cannot share a name (one is a prefix of the other)"
@@ -281,10 +281,6 @@ impl Store {
     /// True when `name` would be a group of an existing run or the other way round
     /// (`a` and `a/b`), which git cannot store side by side.
     pub fn name_conflicts(&self, name: &str) -> Result<bool> {
-        self.ref_path_conflicts(name)
-    }
-
-    fn ref_path_conflicts(&self, name: &str) -> Result<bool> {
         let mut prefix = String::new();
         for segment in
             name.split('/').collect::<Vec<_>>().split_last().map(|(_, p)| p).unwrap_or(&[])
