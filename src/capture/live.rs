@@ -225,6 +225,11 @@ pub fn record_child(dir: &Path, pid: u32) {
     }
 }
 
+/// Whether a process with this id exists (and is not a zombie).
+pub fn process_running(pid: u32) -> bool {
+    process_start(pid).is_some() && !is_zombie(pid)
+}
+
 /// Whether the command recorded in `dir` is still running (same pid, same start
 /// time, so a reused pid does not count).
 pub fn child_alive(dir: &Path) -> bool {

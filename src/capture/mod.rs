@@ -11,5 +11,7 @@ pub mod live;
 pub mod metrics;
 pub mod output;
 pub mod params;
+pub mod python;
 pub mod recover;
 pub mod run;
+pub mod standalone;

@@ -16,6 +16,9 @@ pub const DEFAULT_LIMIT: u64 = 2 << 20;
 const HEAD: &str = "output.head";
 const TAILS: [&str; 2] = ["output.tail.0", "output.tail.1"];
 const STATE: &str = "output.state";
+/// Output written by a process that tracks itself (the Python client outside
+/// `git exp run`), as one plain file.
+pub const CONSOLE: &str = "console.log";
 
 /// Writer of the capped log in a live directory.
 pub struct OutputLog {
@@ -96,6 +99,9 @@ pub fn assemble(dir: &Path, tail_cap: u64, extra: &[u8]) -> std::io::Result<Vec<
             Err(e) => Err(e),
         }
     };
+    if !dir.join(HEAD).exists() && dir.join(CONSOLE).exists() {
+        return assemble_plain(&dir.join(CONSOLE), tail_cap, extra);
+    }
     let mut out = read(HEAD)?;
     let current: usize = read(STATE)?.first().map(|b| usize::from(*b == b'1')).unwrap_or(0);
     let mut tail = read(TAILS[1 - current])?;
@@ -110,6 +116,24 @@ pub fn assemble(dir: &Path, tail_cap: u64, extra: &[u8]) -> std::io::Result<Vec<
         out.extend_from_slice(b"\n[git-exp: output cut here; the first and last part are kept]\n");
     }
     out.extend_from_slice(&tail[cut_in_tail..]);
+    out.extend_from_slice(extra);
+    Ok(out)
+}
+
+/// `output.log` from one plain file: its first and last `cap` bytes.
+fn assemble_plain(path: &Path, cap: u64, extra: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut out = Vec::new();
+    if len <= cap.saturating_mul(2) {
+        file.read_to_end(&mut out)?;
+    } else {
+        (&mut file).take(cap).read_to_end(&mut out)?;
+        out.extend_from_slice(b"\n[git-exp: output cut here; the first and last part are kept]\n");
+        file.seek(SeekFrom::Start(len - cap))?;
+        file.take(cap).read_to_end(&mut out)?;
+    }
     out.extend_from_slice(extra);
     Ok(out)
 }
@@ -144,5 +168,18 @@ mod tests {
         assert!(out.ends_with(&data[95..]));
         assert!(out.windows(7).any(|w| w == b"git-exp"));
         assert_eq!(log.total(), 100);
+    }
+
+    #[test]
+    fn a_console_file_is_capped_the_same_way() {
+        let dir = tempfile::tempdir().unwrap();
+        fs_err::write(dir.path().join(CONSOLE), b"0123456789").unwrap();
+        assert_eq!(assemble(dir.path(), 5, b"!").unwrap(), b"0123456789!");
+        let data: Vec<u8> = (0..100u8).map(|i| b'a' + i % 26).collect();
+        fs_err::write(dir.path().join(CONSOLE), &data).unwrap();
+        let out = assemble(dir.path(), 5, b"").unwrap();
+        assert!(out.starts_with(&data[..5]) && out.ends_with(&data[95..]));
+        assert!(out.windows(7).any(|w| w == b"git-exp"));
+        assert!(out.len() < 80);
     }
 }

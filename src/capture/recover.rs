@@ -52,14 +52,37 @@ fn recover_one(
     vars: &[(String, String)],
 ) -> Result<Recovered, finish::Error> {
     let meta = live::read_meta(dir)?;
-    let io = |source| finish::Error::Io { dir: dir.display().to_string(), source };
     // A previous recovery (or the tracker itself) may have committed the run and
     // died before removing the directory.
-    if let Ok(Some(run)) = store.find_by_name(&meta.name, crate::store::repo::Detail::Listing) {
-        if run.exp.id == meta.id {
-            return Ok(Recovered { name: run.name, commit: run.commit });
-        }
+    if let Some(done) = already_committed(store, &meta) {
+        return Ok(done);
     }
+    let (ingest, last_write) = ingest_file(dir, &meta)?;
+    let ending =
+        Ending { status: Status::Crashed, exit_code: None, signal: None, ended: last_write };
+    let redactor = Redactor::from_env(vars);
+    let committed = finish::commit(store, dir, &meta, ending, ingest.into_ingested(), &redactor)?;
+    Ok(Recovered { name: committed.name, commit: committed.commit })
+}
+
+/// The run of `meta` if it is committed already.
+pub(super) fn already_committed(store: &Store, meta: &live::LiveMeta) -> Option<Recovered> {
+    match store.find_by_name(&meta.name, crate::store::repo::Detail::Listing) {
+        Ok(Some(run)) if run.exp.id == meta.id => {
+            Some(Recovered { name: run.name, commit: run.commit })
+        }
+        _ => None,
+    }
+}
+
+/// Reads the whole events file of a live directory no process appends to any
+/// more. Points without `_time` get the file's modification time. Also returns
+/// the last time anything in the directory was written.
+pub(super) fn ingest_file(
+    dir: &std::path::Path,
+    meta: &live::LiveMeta,
+) -> Result<(Ingest, f64), finish::Error> {
+    let io = |source| finish::Error::Io { dir: dir.display().to_string(), source };
     let events = dir.join(live::files::EVENTS);
     let mut ingest = Ingest::new();
     let mut last_write = meta.started;
@@ -89,11 +112,7 @@ fn recover_one(
             }
         }
     }
-    let ending =
-        Ending { status: Status::Crashed, exit_code: None, signal: None, ended: last_write };
-    let redactor = Redactor::from_env(vars);
-    let committed = finish::commit(store, dir, &meta, ending, ingest.into_ingested(), &redactor)?;
-    Ok(Recovered { name: committed.name, commit: committed.commit })
+    Ok((ingest, last_write))
 }
 
 /// Runs that are live right now (their tracker holds the lock), as records with

@@ -15,6 +15,7 @@ use super::finish::{self, Committed, Ending};
 use super::live::{self, LiveMeta, LiveRun};
 use super::output::OutputLog;
 use super::params;
+use super::python;
 
 /// What to run and how to record it (validated by the command layer).
 pub struct Options {
@@ -38,6 +39,8 @@ pub struct Options {
     pub vars: Vec<(String, String)>,
     /// The directory the command runs in.
     pub cwd: std::path::PathBuf,
+    /// Put the `wandb` shim on the command's `PYTHONPATH`.
+    pub wandb_shim: bool,
 }
 
 /// Errors of `run`.
@@ -58,6 +61,17 @@ pub enum Error {
     /// A run with this name is live right now.
     #[error("a run named '{0}' is running now")]
     NameLive(String),
+    /// `start` was given a process that does not exist.
+    #[error("no process with id {0} is running")]
+    NoSuchProcess(u32),
+    /// `finish` was given an id that is not live.
+    #[error("no live run has the id '{0}'")]
+    NotLive(String),
+    /// Another process holds the live run.
+    #[error(
+        "the run '{0}' is held by another git-exp process (its tracker, or a finish in progress)"
+    )]
+    Busy(String),
     /// Output capture could not start.
     #[error("cannot capture output in {dir}")]
     Capture {
@@ -81,13 +95,19 @@ pub struct Outcome {
     pub duration_s: f64,
 }
 
-/// Runs `opts.command` as a tracked run.
-pub fn run(
-    store: &Store,
-    opts: Options,
-    out: Box<dyn Write + Send>,
-    err: Box<dyn Write + Send>,
-) -> Result<Outcome, Error> {
+/// A run that has gone live: its locked directory, the redactor its values
+/// pass through, the command after placeholder substitution and what the
+/// environment manifest needs.
+pub(super) struct Begun {
+    pub live: LiveRun,
+    pub redactor: Redactor,
+    pub argv: Vec<String>,
+    describe: Option<String>,
+}
+
+/// Reserves the name, snapshots the code and creates the live directory with
+/// `meta.toml`, an empty events file and `params.json`.
+pub(super) fn begin(store: &Store, opts: &Options) -> Result<Begun, Error> {
     let redactor = Redactor::from_env(&opts.vars);
     let argv = params::substitute(&opts.command, &opts.param_texts);
     let recorded_command = redactor.redact_argv(&argv);
@@ -137,7 +157,7 @@ pub fn run(
         let meta = LiveMeta {
             id: id.clone(),
             name,
-            command: recorded_command.clone(),
+            command: recorded_command,
             started,
             code_commit: snapshot.head.clone(),
             code_tree: snapshot.tree.clone(),
@@ -153,26 +173,34 @@ pub fn run(
         };
         LiveRun::create(store.common_dir(), meta)?
     };
-
-    // Everything after this point ends in a commit (or leaves the live dir for recovery).
+    let describe = snapshot
+        .head
+        .as_deref()
+        .map(|h| format!("{}{}", Store::short(h), if snapshot.dirty { "-dirty" } else { "" }));
+    let begun = Begun { live, redactor, argv, describe };
+    // From here on, a failure leaves the live directory for recovery.
     let params_json = serde_json::to_string(&opts.params).unwrap_or_else(|_| "{}".into());
-    let capture = |source| Error::Capture { dir: live.dir.display().to_string(), source };
-    fs_err::write(live.path(live::files::PARAMS), params_json).map_err(capture)?;
-    let log = OutputLog::create(&live.dir, opts.output_limit).map_err(capture)?;
-    let log = Arc::new(Mutex::new(log));
+    fs_err::write(begun.live.path(live::files::PARAMS), params_json)
+        .map_err(|e| begun.capture(e))?;
+    Ok(begun)
+}
 
-    let env_thread = {
-        let vars = opts.vars.clone();
-        let command = recorded_command.clone();
-        let workdir = live.meta.workdir.clone();
+impl Begun {
+    fn capture(&self, source: std::io::Error) -> Error {
+        Error::Capture { dir: self.live.dir.display().to_string(), source }
+    }
+
+    /// A job that captures the environment manifest into the live directory
+    /// (run on a thread while the command starts, or inline).
+    pub(super) fn env_job(&self, store: &Store, vars: &[(String, String)]) -> impl FnOnce() + Send {
+        let vars = vars.to_vec();
+        let command = self.live.meta.command.clone();
+        let workdir = self.live.meta.workdir.clone();
         let cache = store.common_dir().join("exp").join("cache");
-        let describe = snapshot
-            .head
-            .as_deref()
-            .map(|h| format!("{}{}", Store::short(h), if snapshot.dirty { "-dirty" } else { "" }));
-        let env_path = live.path(live::files::ENV);
-        let redactor = redactor.clone();
-        std::thread::spawn(move || {
+        let describe = self.describe.clone();
+        let env_path = self.live.path(live::files::ENV);
+        let redactor = self.redactor.clone();
+        move || {
             let m = manifest::capture(
                 &manifest::Options {
                     vars: &vars,
@@ -186,10 +214,25 @@ pub fn run(
             if let Ok(text) = toml::to_string(&m) {
                 let _ = fs_err::write(env_path, text);
             }
-        })
-    };
+        }
+    }
+}
 
-    let child_env = child_env(&live, &opts.vars);
+/// Runs `opts.command` as a tracked run.
+pub fn run(
+    store: &Store,
+    opts: Options,
+    out: Box<dyn Write + Send>,
+    err: Box<dyn Write + Send>,
+) -> Result<Outcome, Error> {
+    let begun = begin(store, &opts)?;
+    let log =
+        OutputLog::create(&begun.live.dir, opts.output_limit).map_err(|e| begun.capture(e))?;
+    let log = Arc::new(Mutex::new(log));
+    let env_thread = std::thread::spawn(begun.env_job(store, &opts.vars));
+    let Begun { live, redactor, argv, .. } = begun;
+
+    let child_env = child_env(store, &live, &opts.vars, opts.wandb_shim);
     let events = live.path(live::files::EVENTS);
     let spec = child::Spec {
         argv: &argv,
@@ -220,13 +263,9 @@ pub fn run(
     drop(log);
     let committed =
         finish::commit(store, &live.dir, &live.meta, ending, ingest.into_ingested(), &redactor)?;
+    let duration_s = ending.ended - live.meta.started;
     let _ = live.remove();
-    Ok(Outcome {
-        committed,
-        status,
-        exit_code: exit.process_code(),
-        duration_s: ending.ended - started,
-    })
+    Ok(Outcome { committed, status, exit_code: exit.process_code(), duration_s })
 }
 
 /// Whether one name is a group of the other (`a` and `a/b`): git cannot hold both refs.
@@ -235,7 +274,12 @@ fn groups_clash(a: &str, b: &str) -> bool {
     long.len() > short.len() && long.starts_with(short) && long.as_bytes()[short.len()] == b'/'
 }
 
-fn child_env(live: &LiveRun, vars: &[(String, String)]) -> Vec<(String, String)> {
+fn child_env(
+    store: &Store,
+    live: &LiveRun,
+    vars: &[(String, String)],
+    wandb_shim: bool,
+) -> Vec<(String, String)> {
     let path = |f: &str| live.path(f).display().to_string();
     let mut env = vec![
         ("GIT_EXP_RUN_ID".to_owned(), live.meta.id.clone()),
@@ -247,6 +291,12 @@ fn child_env(live: &LiveRun, vars: &[(String, String)]) -> Vec<(String, String)>
     // Pipes make Python buffer its output; keep the pass-through live.
     if !vars.iter().any(|(k, _)| k == "PYTHONUNBUFFERED") {
         env.push(("PYTHONUNBUFFERED".to_owned(), "1".to_owned()));
+    }
+    // The Python client that matches this binary, importable without installing it.
+    // A failure to unpack it costs the command nothing but `import git_exp`.
+    if let Ok(dirs) = python::unpack(store.common_dir()) {
+        let current = vars.iter().find(|(k, _)| k == "PYTHONPATH").map(|(_, v)| v.as_str());
+        env.push(("PYTHONPATH".to_owned(), python::python_path(&dirs, current, wandb_shim)));
     }
     env
 }

@@ -8,6 +8,7 @@ pub mod list;
 pub mod output;
 pub mod run;
 pub mod show;
+pub mod start;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -46,6 +47,10 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Track a few runs of a small example in a scratch repository
     Demo(demo::DemoArgs),
+    /// Start a run for a running process (plumbing: the Python client uses it)
+    Start(start::StartArgs),
+    /// Commit a run made with `git exp start`
+    Finish(start::FinishArgs),
 }
 
 /// What every command gets: the process environment (read once), the working
@@ -129,6 +134,18 @@ fn dispatch(command: Command, ctx: &Context, err: &mut dyn Write) -> Result<u8, 
         Command::List(args) => {
             let mut out = buffered();
             list::cmd_list(args, ctx, &mut out, err)?;
+            out.flush()?;
+            Ok(0)
+        }
+        Command::Start(args) => {
+            let mut out = buffered();
+            start::cmd_start(args, ctx, &mut out, err)?;
+            out.flush()?;
+            Ok(0)
+        }
+        Command::Finish(args) => {
+            let mut out = buffered();
+            start::cmd_finish(args, ctx, &mut out, err)?;
             out.flush()?;
             Ok(0)
         }

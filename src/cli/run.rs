@@ -9,16 +9,36 @@ use clap::Args;
 
 use super::error::{CliError, EXIT_RUN_OWN};
 use super::Context;
+use crate::capture::finish::Committed;
 use crate::capture::{output, params, run};
+use crate::store::format::Status;
 use crate::store::{code, Store};
 
 /// Run a command as a tracked run
 #[derive(Debug, Args)]
 #[command(after_help = "The command gets GIT_EXP_RUN_ID, GIT_EXP_RUN_NAME, GIT_EXP_DIR, \
 GIT_EXP_EVENTS and GIT_EXP_PARAMS; it logs metrics by appending JSON lines to $GIT_EXP_EVENTS. \
-`{key}` in the command is replaced by the param's value. Exit status: the command's own; \
-125 if git-exp failed, 126 if the command is not executable, 127 if it was not found.")]
+`{key}` in the command is replaced by the param's value. Python commands can `import git_exp` \
+without installing it. Exit status: the command's own; 125 if git-exp failed, 126 if the \
+command is not executable, 127 if it was not found.")]
 pub struct RunArgs {
+    /// What to record about the run
+    #[command(flatten)]
+    pub record: RecordArgs,
+    /// Make `import wandb` load git-exp's W&B-compatible module, so W&B scripts log here
+    #[arg(long)]
+    pub wandb: bool,
+    /// Say nothing on stderr when the run ends
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// The command to run, after `--`
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+/// The options `run` and `start` share.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
     /// Name of the run (default: a generated one such as brave-otter)
     #[arg(short, long)]
     pub name: Option<String>,
@@ -34,12 +54,6 @@ pub struct RunArgs {
     /// A note about the run
     #[arg(short = 'm', long = "note", value_name = "TEXT")]
     pub note: Option<String>,
-    /// Say nothing on stderr when the run ends
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// The command to run, after `--`
-    #[arg(last = true, required = true, value_name = "COMMAND")]
-    pub command: Vec<String>,
 }
 
 /// Config keys read by `run`.
@@ -52,27 +66,30 @@ pub mod config_keys {
     pub const CODE_MAX_TOTAL: &str = "exp.codeMaxTotalSize";
 }
 
-/// Runs `git exp run`; returns the command's exit code.
-pub fn cmd_run(args: RunArgs, ctx: &Context, err: &mut dyn Write) -> Result<u8, CliError> {
-    let own = |e: CliError| e.with_exit(EXIT_RUN_OWN);
-    let store = ctx.open_store(err).map_err(own)?;
-    let mut table = match &args.params_file {
-        Some(path) => params::read_file(&ctx.cwd.join(path)).map_err(|e| own(e.into()))?,
+/// The run options from the command line and the repository's config.
+pub fn options(
+    record: RecordArgs,
+    command: Vec<String>,
+    store: &Store,
+    ctx: &Context,
+) -> Result<run::Options, CliError> {
+    let mut table = match &record.params_file {
+        Some(path) => params::read_file(&ctx.cwd.join(path))?,
         None => toml::Table::new(),
     };
     let mut texts: BTreeMap<String, String> = params::texts(&table);
-    params::apply_args(&mut table, &args.params, &mut texts).map_err(|e| own(e.into()))?;
+    params::apply_args(&mut table, &record.params, &mut texts)?;
     let limit = |key: &str, default: u64| {
         store.config_integer(key).filter(|v| *v > 0).map(|v| v as u64).unwrap_or(default)
     };
     let defaults = code::Options::default();
-    let opts = run::Options {
-        name: args.name,
+    Ok(run::Options {
+        name: record.name,
         params: table,
         param_texts: texts,
-        tags: args.tags,
-        note: args.note.unwrap_or_default(),
-        command: args.command,
+        tags: record.tags,
+        note: record.note.unwrap_or_default(),
+        command,
         output_limit: limit(config_keys::OUTPUT_LIMIT, output::DEFAULT_LIMIT),
         code: code::Options {
             max_file_bytes: limit(config_keys::CODE_MAX_FILE, defaults.max_file_bytes),
@@ -80,21 +97,35 @@ pub fn cmd_run(args: RunArgs, ctx: &Context, err: &mut dyn Write) -> Result<u8, 
         },
         vars: ctx.vars.clone(),
         cwd: ctx.cwd.clone(),
-    };
+        wandb_shim: false,
+    })
+}
+
+/// Runs `git exp run`; returns the command's exit code.
+pub fn cmd_run(args: RunArgs, ctx: &Context, err: &mut dyn Write) -> Result<u8, CliError> {
+    let own = |e: CliError| e.with_exit(EXIT_RUN_OWN);
+    let store = ctx.open_store(err).map_err(own)?;
+    let mut opts = options(args.record, args.command, &store, ctx).map_err(own)?;
+    opts.wandb_shim = args.wandb;
     let outcome = run::run(&store, opts, Box::new(std::io::stdout()), Box::new(std::io::stderr()))?;
-    let c = &outcome.committed;
     if !args.quiet {
-        let _ = writeln!(
-            err,
-            "git-exp: run {} {} in {} ({} points, {} metrics) -> {}",
-            c.name,
-            outcome.status,
-            crate::util::human_duration(outcome.duration_s),
-            c.points,
-            c.metrics,
-            Store::short(&c.commit),
-        );
+        report(err, &outcome.committed, outcome.status, outcome.duration_s);
     }
+    Ok(outcome.exit_code.clamp(0, 255) as u8)
+}
+
+/// Reports a committed run on stderr: the summary line and any warnings.
+pub fn report(err: &mut dyn Write, c: &Committed, status: Status, duration_s: f64) {
+    let _ = writeln!(
+        err,
+        "git-exp: run {} {} in {} ({} points, {} metrics) -> {}",
+        c.name,
+        status,
+        crate::util::human_duration(duration_s),
+        c.points,
+        c.metrics,
+        Store::short(&c.commit),
+    );
     if c.renamed {
         let _ =
             writeln!(err, "warning: the name was taken meanwhile; the run was saved as {}", c.name);
@@ -109,5 +140,4 @@ pub fn cmd_run(args: RunArgs, ctx: &Context, err: &mut dyn Write) -> Result<u8, 
             if c.malformed.count > 10 { ", ..." } else { "" }
         );
     }
-    Ok(outcome.exit_code.clamp(0, 255) as u8)
 }

@@ -8,3 +8,4 @@ mod list_show;
 mod remote;
 mod run;
 mod signals;
+mod standalone;
