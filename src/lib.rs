@@ -5,6 +5,7 @@
 //! `cli` (list, show). See docs/architecture.md.
 #![warn(missing_docs)]
 
+pub mod artifacts;
 pub mod capture;
 pub mod cli;
 pub mod env;

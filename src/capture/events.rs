@@ -27,9 +27,10 @@
 //!   `now` passed to [`Ingest::feed`]. A bad `_time` is replaced by `now` and makes
 //!   the line malformed. `null` counts as absent for both.
 //! - `_config` objects are deep-merged into the config, later values winning;
-//!   `_summary` objects are flattened to dotted keys and merged; `_tag` and
-//!   `_artifact` take a string or an array of strings (both deduplicated, order
-//!   kept); `_note` takes a string, the last one winning. `null` values are ignored
+//!   `_summary` objects are flattened to dotted keys and merged; `_tag` takes a
+//!   string or an array of strings, `_artifact` a path, a `{"path", "name"}`
+//!   object or an array of these (both deduplicated, order kept); `_note` takes a
+//!   string, the last one winning. `null` values are ignored
 //!   there too, also inside `_config` and `_summary` objects (TOML has no null).
 //!   Other types make the line malformed. Unknown `_`-keys are ignored, so newer
 //!   clients can add keys.
@@ -68,8 +69,8 @@ pub struct Ingested {
     pub tags: Vec<String>,
     /// The last `_note`.
     pub note: Option<String>,
-    /// `_artifact` paths, deduplicated, in first-logged order.
-    pub artifacts: Vec<String>,
+    /// `_artifact` references, deduplicated, in first-logged order.
+    pub artifacts: Vec<ArtifactRef>,
     /// How many lines were malformed, and the first line numbers.
     pub malformed: MalformedEvents,
     /// The first 20 malformed lines: line number and `reason: first 120 characters`.
@@ -92,7 +93,16 @@ pub struct Ingest {
     line: Line,
     /// Per metric name index: the line it was last logged on and the point's index.
     seen: Vec<(u64, usize)>,
-    artifact_set: HashSet<String>,
+    artifact_set: HashSet<ArtifactRef>,
+}
+
+/// A file or directory the command asked to keep with `_artifact`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ArtifactRef {
+    /// Where it is (absolute, or relative to the command's directory).
+    pub path: String,
+    /// Where it goes inside the run's `artifacts/` (default: its file name).
+    pub name: Option<String>,
 }
 
 impl Default for Ingest {
@@ -261,9 +271,9 @@ impl Ingest {
                         out.tags.push(tag);
                     }
                 }),
-                (Reserved::Artifact, value) => add_strings(value, |path| {
-                    if self.artifact_set.insert(path.clone()) {
-                        out.artifacts.push(path);
+                (Reserved::Artifact, value) => add_artifacts(value, |r| {
+                    if self.artifact_set.insert(r.clone()) {
+                        out.artifacts.push(r);
                     }
                 }),
                 _ => false,
@@ -307,6 +317,33 @@ fn add_strings(value: Value, mut add: impl FnMut(String)) -> bool {
             ok
         }
         _ => false,
+    }
+}
+
+/// Calls `add` for each artifact reference of an `_artifact` value; false if any
+/// part has the wrong shape (the usable parts are still added).
+fn add_artifacts(value: Value, mut add: impl FnMut(ArtifactRef)) -> bool {
+    let mut one = |item: Value| match item {
+        Value::String(path) => {
+            add(ArtifactRef { path, name: None });
+            true
+        }
+        Value::Object(mut map) => match (map.remove("path"), map.remove("name")) {
+            (Some(Value::String(path)), None | Some(Value::Null)) => {
+                add(ArtifactRef { path, name: None });
+                true
+            }
+            (Some(Value::String(path)), Some(Value::String(name))) => {
+                add(ArtifactRef { path, name: Some(name) });
+                true
+            }
+            _ => false,
+        },
+        _ => false,
+    };
+    match value {
+        Value::Array(items) => items.into_iter().fold(true, |ok, item| one(item) && ok),
+        other => one(other),
     }
 }
 
@@ -652,6 +689,7 @@ mod tests {
             "{\"_summary\": {\"epochs\": 4, \"gone\": null}, \"_tag\": [\"a\", \"base\", \"b\"]}\n",
             "{\"_note\": \"first\", \"_artifact\": \"model.pt\", \"_future\": {\"x\": [1]}}\n",
             "{\"_note\": \"second\", \"_artifact\": [\"model.pt\", \"log.txt\"], \"_note2\": 1}\n",
+            "{\"_artifact\": [{\"path\": \"/m.pt\", \"name\": \"best/m.pt\"}, {\"path\": \"log.txt\"}]}\n",
             "{\"_note\": null, \"_tag\": null, \"_step\": null, \"_time\": null}\n",
         ));
         assert_eq!(
@@ -661,7 +699,9 @@ mod tests {
         assert_eq!(Value::Object(out.summary_values), json!({"best.acc": 0.9, "epochs": 4}));
         assert_eq!(out.tags, ["base", "a", "b"]);
         assert_eq!(out.note.as_deref(), Some("second"));
-        assert_eq!(out.artifacts, ["model.pt", "log.txt"]);
+        let refs: Vec<(&str, Option<&str>)> =
+            out.artifacts.iter().map(|r| (r.path.as_str(), r.name.as_deref())).collect();
+        assert_eq!(refs, [("model.pt", None), ("log.txt", None), ("/m.pt", Some("best/m.pt"))]);
         assert_eq!(out.malformed.count, 0);
         assert!(out.metrics.is_empty());
     }
@@ -673,7 +713,7 @@ mod tests {
             "{\"_summary\": [1]}\n",
             "{\"_tag\": [\"ok\", 1]}\n",
             "{\"_note\": 5}\n",
-            "{\"_artifact\": {\"p\": \"x\"}}\n",
+            "{\"_artifact\": [{\"p\": \"x\"}, \"kept.txt\"]}\n",
             "{\"_tag\": \"fine\"}\n",
         ));
         assert_eq!(out.malformed.lines, [1, 2, 3, 4, 5]);
@@ -690,6 +730,8 @@ mod tests {
             ]
         );
         assert_eq!(out.tags, ["ok", "fine"]);
+        assert_eq!(out.artifacts.len(), 1);
+        assert_eq!(out.artifacts[0].path, "kept.txt");
         assert_eq!(points(&out.metrics), pts(&[("a", 0, 1.0)]));
     }
 

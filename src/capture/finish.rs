@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use crate::artifacts;
 use crate::env::redact::Redactor;
 use crate::store::format::{self, files, ExpFile, MalformedEvents, Status, SummaryFile};
 use crate::store::{self, RunFiles, Store};
@@ -43,6 +44,8 @@ pub struct Committed {
     pub malformed_samples: Vec<(u64, String)>,
     /// Whether the live name was taken and a fallback name used.
     pub renamed: bool,
+    /// Number of artifacts kept, and of those that could not be.
+    pub artifacts: (usize, usize),
 }
 
 /// Errors while committing.
@@ -96,12 +99,28 @@ pub fn commit(
             format!("[git-exp] ... and {more} more malformed lines\n").as_bytes(),
         );
     }
+    let inline_max = store
+        .config_integer(artifacts::CONFIG_INLINE_MAX)
+        .filter(|v| *v >= 0)
+        .map_or(artifacts::DEFAULT_INLINE_MAX, |v| v as u64);
+    let base = store.workdir().join(&meta.workdir);
+    let kept = artifacts::collect(store, dir, &base, &ingested.artifacts, inline_max);
+    for skipped in kept.file.skipped.iter().take(20) {
+        let line = format!("[git-exp] artifact {} not kept: {}\n", skipped.path, skipped.reason);
+        extra.extend_from_slice(line.as_bytes());
+    }
+    let artifacts_toml = if kept.file.artifacts.is_empty() && kept.file.skipped.is_empty() {
+        None
+    } else {
+        Some(format::to_toml(&kept.file, files::ARTIFACTS).map_err(store::Error::from)?)
+    };
     let output = output::assemble(dir, meta.output_limit / 2, &extra).map_err(io)?;
     let output = match redactor.redact_text(&String::from_utf8_lossy(&output)) {
         std::borrow::Cow::Borrowed(_) => output,
         std::borrow::Cow::Owned(text) => text.into_bytes(),
     };
 
+    let artifact_counts = (kept.file.artifacts.len(), kept.file.skipped.len());
     let mut files = RunFiles {
         message: message(&exp, &summary),
         exp,
@@ -111,6 +130,8 @@ pub fn commit(
         env,
         output,
         code_tree: meta.code_tree.clone(),
+        artifacts: artifacts_toml,
+        artifact_blobs: kept.blobs,
         time: ending.ended as i64,
     };
     let mut renamed = false;
@@ -135,6 +156,7 @@ pub fn commit(
         malformed: ingested.malformed,
         malformed_samples: ingested.malformed_samples,
         renamed,
+        artifacts: artifact_counts,
     })
 }
 

@@ -94,6 +94,7 @@ pub fn finish(
             malformed: MalformedEvents::default(),
             malformed_samples: Vec::new(),
             renamed: false,
+            artifacts: (0, 0),
         };
         return Ok((committed, duration));
     }

@@ -27,6 +27,10 @@ pub mod files {
     pub const OUTPUT: &str = "output.log";
     /// The tree of the code the run used.
     pub const CODE: &str = "code";
+    /// Artifact list (see `crate::artifacts`).
+    pub const ARTIFACTS: &str = "artifacts.toml";
+    /// Inline artifacts.
+    pub const ARTIFACTS_DIR: &str = "artifacts";
     /// The header line of `metrics.csv`.
     pub const METRICS_HEADER: &str = "step,name,value,time\n";
 }

@@ -37,6 +37,10 @@ pub struct RunFiles {
     pub output: Vec<u8>,
     /// The `code` tree (hex id), if any.
     pub code_tree: Option<String>,
+    /// `artifacts.toml` text, when the run has artifacts.
+    pub artifacts: Option<String>,
+    /// Inline artifacts: path under `artifacts/` and blob id (from [`Store::put_blob`]).
+    pub artifact_blobs: Vec<(String, String)>,
     /// The commit message.
     pub message: String,
     /// Commit time, unix seconds.
@@ -217,6 +221,22 @@ impl Store {
                 .upsert(files::CODE, gix::object::tree::EntryKind::Tree, code)
                 .map_err(Error::git)?;
         }
+        if let Some(text) = &run.artifacts {
+            editor
+                .upsert(
+                    files::ARTIFACTS,
+                    gix::object::tree::EntryKind::Blob,
+                    blob(text.as_bytes())?,
+                )
+                .map_err(Error::git)?;
+        }
+        for (path, id) in &run.artifact_blobs {
+            let id = parse_id(id).ok_or_else(|| Error::git("bad artifact blob id"))?;
+            let path = format!("{}/{path}", files::ARTIFACTS_DIR);
+            editor
+                .upsert(path.as_str(), gix::object::tree::EntryKind::Blob, id)
+                .map_err(Error::git)?;
+        }
         let tree = editor.write().map_err(Error::git)?.detach();
         let signature = self.signature(run.time);
         let parents = run.exp.code_commit.as_deref().and_then(parse_id).into_iter().collect();
@@ -308,6 +328,11 @@ impl Store {
     /// Writes a blob, returning its hex id (used for the `code` tree).
     pub(super) fn write_blob(&self, bytes: &[u8]) -> Result<gix::ObjectId> {
         Ok(self.repo.write_blob(bytes).map_err(Error::git)?.detach())
+    }
+
+    /// Writes a blob (for a run's tree) and returns its id as hex.
+    pub fn put_blob(&self, bytes: &[u8]) -> Result<String> {
+        Ok(self.write_blob(bytes)?.to_string())
     }
 
     /// Abbreviates a commit id the way `git log --oneline` would (7 hex digits).

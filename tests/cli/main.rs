@@ -1,10 +1,12 @@
 //! End-to-end tests of the `git-exp` binary on temporary real repositories,
 //! checked with the real `git` CLI.
 
+mod artifacts;
 mod common;
 mod demo;
 mod errors;
 mod list_show;
+mod python;
 mod remote;
 mod run;
 mod signals;
