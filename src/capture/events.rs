@@ -342,7 +342,14 @@ fn add_artifacts(value: Value, mut add: impl FnMut(ArtifactRef)) -> bool {
         _ => false,
     };
     match value {
-        Value::Array(items) => items.into_iter().fold(true, |ok, item| one(item) && ok),
+        Value::Array(items) => {
+            // Every item is tried, so the usable ones count even after a bad one.
+            let mut ok = true;
+            for item in items {
+                ok &= one(item);
+            }
+            ok
+        }
         other => one(other),
     }
 }

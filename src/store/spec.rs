@@ -154,6 +154,8 @@ mod tests {
                 env: String::new(),
                 output: Vec::new(),
                 code_tree: None,
+                artifacts: None,
+                artifact_blobs: Vec::new(),
                 message: format!("exp: run-{i}"),
                 time: 1_700_000_000,
             };
