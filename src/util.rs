@@ -49,17 +49,22 @@ pub fn random_u64() -> u64 {
     u64::from_le_bytes(b)
 }
 
+/// Bytes as lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
 /// A new run id: 48 bits of milliseconds since the epoch then 80 random bits,
 /// as 32 lowercase hex digits, so ids sort by creation time.
 pub fn new_run_id(unix: f64) -> String {
     let millis = (unix * 1000.0) as u64 & 0xFFFF_FFFF_FFFF;
     let mut rand = [0u8; 10];
     random_bytes(&mut rand);
-    let mut out = format!("{millis:012x}");
-    for b in rand {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    format!("{millis:012x}{}", hex(&rand))
 }
 
 /// Formats a duration in seconds for people: `850ms`, `12.3s`, `4m05s`, `2h13m`, `3d04h`.
@@ -79,6 +84,21 @@ pub fn human_duration(secs: f64) -> String {
         3600..=86_399 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
         _ => format!("{}d{:02}h", s / 86_400, (s % 86_400) / 3600),
     }
+}
+
+/// Formats a size in bytes for people: `512 B`, `3.0 KiB`, `1.5 MiB`, `2.0 GiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }
 
 /// Formats how long ago `then` was, relative to `now`: `just now`, `5m ago`, `3h ago`, `2d ago`.

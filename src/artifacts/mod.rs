@@ -12,11 +12,12 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::capture::events::ArtifactRef;
+pub use crate::store::format::{ArtifactsFile, Entry, Skipped, Storage};
 use crate::store::Store;
+use crate::util::hex;
 
 /// Files up to this size are stored inline by default (`exp.artifacts.inlineMax`).
 pub const DEFAULT_INLINE_MAX: u64 = 1 << 20;
@@ -26,51 +27,6 @@ pub const CONFIG_INLINE_MAX: &str = "exp.artifacts.inlineMax";
 pub const MAX_ARTIFACTS: usize = 10_000;
 /// Directory of the live run whose files become artifacts.
 pub const LIVE_DIR: &str = "artifacts";
-
-/// `artifacts.toml`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ArtifactsFile {
-    /// One entry per stored file, by path.
-    #[serde(rename = "artifact", default)]
-    pub artifacts: Vec<Entry>,
-    /// Files that were asked for but could not be kept, and why.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub skipped: Vec<Skipped>,
-}
-
-/// One artifact.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
-    /// Path inside the run's artifacts (`artifacts/<path>` when inline).
-    pub path: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// SHA-256 of the content, lowercase hex.
-    pub sha256: String,
-    /// Media type guessed from the file name.
-    pub media_type: String,
-    /// Where the content is.
-    pub storage: Storage,
-}
-
-/// Where an artifact's content is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Storage {
-    /// A blob in the run's tree, under `artifacts/`.
-    Inline,
-    /// The content-addressed store, by `sha256`.
-    Store,
-}
-
-/// A file asked for that could not be kept.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Skipped {
-    /// Its name inside the run's artifacts (or the path asked for).
-    pub path: String,
-    /// Why.
-    pub reason: String,
-}
 
 /// The artifacts of a run, ready to commit.
 #[derive(Debug, Default)]
@@ -293,14 +249,6 @@ fn put_in_store(common_dir: &Path, path: &Path, sha256: &str) -> Result<u64, Str
     // Another run may have stored the same content meanwhile: either copy is right.
     tmp.persist(&dest).map_err(|e| fail(e.error))?;
     Ok(size)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 /// The media type of a file name, by extension.

@@ -144,6 +144,7 @@ pub fn running_runs(store: &Store, vars: &[(String, String)]) -> Vec<crate::stor
             summary,
             env: None,
             output: None,
+            artifacts: Default::default(),
         });
     }
     out

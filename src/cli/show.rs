@@ -8,8 +8,10 @@ use super::output::{self, paint, sanitize, FormatArgs, OutputFormat};
 use super::{CliError, Context};
 use crate::env::manifest;
 use crate::report::model::{flatten, format_value, RunDetail};
+use crate::store::format::Storage;
 use crate::store::repo::Detail;
 use crate::store::Store;
+use crate::util::human_bytes;
 
 /// Show one run
 #[derive(Debug, Args)]
@@ -159,6 +161,21 @@ fn write_text(
                 "  {}",
                 sanitize(&format!("{} ({} bytes): {}", s.path, s.size, s.reason))
             )?;
+        }
+    }
+    if !d.artifacts.is_empty() || !d.artifacts_skipped.is_empty() {
+        writeln!(out, "\n{}", bold("artifacts"))?;
+        let width = d.artifacts.iter().map(|a| a.path.chars().count()).max().unwrap_or(0);
+        for a in &d.artifacts {
+            let storage = match a.storage {
+                Storage::Inline => "inline",
+                Storage::Store => "store",
+            };
+            let line = format!("{:width$}  {:>9}  {storage}", a.path, human_bytes(a.size));
+            writeln!(out, "  {}", sanitize(&line))?;
+        }
+        for s in &d.artifacts_skipped {
+            writeln!(out, "  {}", sanitize(&format!("{}: not kept: {}", s.path, s.reason)))?;
         }
     }
     if d.malformed_events.count > 0 {

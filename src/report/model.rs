@@ -98,6 +98,10 @@ pub struct RunDetail {
     pub malformed_events: MalformedEvents,
     /// Last lines of output.log.
     pub log_tail: String,
+    /// Artifacts kept (artifacts.toml).
+    pub artifacts: Vec<crate::store::format::Entry>,
+    /// Artifacts asked for but not kept.
+    pub artifacts_skipped: Vec<crate::store::format::Skipped>,
     /// git-exp version that wrote the run.
     pub git_exp_version: String,
 }
@@ -175,6 +179,8 @@ impl RunDetail {
             code_skipped: run.exp.code_skipped.clone(),
             malformed_events: run.exp.malformed_events.clone(),
             log_tail: tail,
+            artifacts: run.artifacts.artifacts.clone(),
+            artifacts_skipped: run.artifacts.skipped.clone(),
             git_exp_version: run.exp.git_exp_version.clone(),
         }
     }

@@ -255,6 +255,51 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// `artifacts.toml`: the files a run kept (see `crate::artifacts`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ArtifactsFile {
+    /// One entry per stored file, by path.
+    #[serde(rename = "artifact", default)]
+    pub artifacts: Vec<Entry>,
+    /// Files that were asked for but could not be kept, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
+}
+
+/// One artifact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Path inside the run's artifacts (`artifacts/<path>` when inline).
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256 of the content, lowercase hex.
+    pub sha256: String,
+    /// Media type guessed from the file name.
+    pub media_type: String,
+    /// Where the content is.
+    pub storage: Storage,
+}
+
+/// Where an artifact's content is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Storage {
+    /// A blob in the run's tree, under `artifacts/`.
+    Inline,
+    /// The content-addressed store, by `sha256`.
+    Store,
+}
+
+/// A file asked for that could not be kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// Its name inside the run's artifacts (or the path asked for).
+    pub path: String,
+    /// Why.
+    pub reason: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

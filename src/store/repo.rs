@@ -73,6 +73,8 @@ pub struct RunRecord {
     pub env: Option<toml::Table>,
     /// output.log, with [`Detail::Full`].
     pub output: Option<Vec<u8>>,
+    /// artifacts.toml, with [`Detail::Full`] (empty when the run has none).
+    pub artifacts: format::ArtifactsFile,
 }
 
 impl Store {
@@ -386,6 +388,16 @@ fn read_run_in(
     } else {
         (None, None)
     };
+    let artifacts = match (detail, text(files::ARTIFACTS)?) {
+        (Detail::Full, Some(t)) => toml::from_str(&t).map_err(|e| {
+            Error::from(format::Error::Parse {
+                file: files::ARTIFACTS,
+                run: name.to_owned(),
+                message: e.to_string().split_whitespace().collect::<Vec<_>>().join(" "),
+            })
+        })?,
+        _ => format::ArtifactsFile::default(),
+    };
     Ok(RunRecord {
         name: name.to_owned(),
         commit: commit.to_owned(),
@@ -394,6 +406,7 @@ fn read_run_in(
         summary,
         env,
         output,
+        artifacts,
     })
 }
 

@@ -85,6 +85,16 @@ fn artifacts_are_kept_inline_or_in_the_store_with_their_hashes() {
     assert!(!repo.tmp.path().join("escape.txt").exists());
     repo.fsck();
 
+    // show lists them; its JSON carries artifacts.toml's entries.
+    let shown = repo.exp_ok(&["show", "a1"]);
+    assert!(shown.contains("model/weights.bin    4.9 KiB  store"), "{shown}");
+    assert!(shown.contains("missing.bin: not kept: "), "{shown}");
+    let json: serde_json::Value =
+        serde_json::from_str(&repo.exp_ok(&["show", "a1", "--format", "json"])).unwrap();
+    assert_eq!(json["artifacts"].as_array().unwrap().len(), 5);
+    assert_eq!(json["artifacts"][2]["sha256"], sha);
+    assert_eq!(json["artifacts_skipped"].as_array().unwrap().len(), 2);
+
     // The same large content logged by another run is stored once.
     let out = repo.exp(&["run", "-q", "-n", "a2", "--", "sh", "-c", LOG_ARTIFACTS]);
     assert!(out.status.success(), "{}", stderr(&out));
