@@ -15,6 +15,7 @@ benches/results.csv. Standard library only, Python 3.8+.
 import argparse
 import csv
 import datetime
+import json
 import os
 import re
 import shutil
@@ -27,7 +28,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benches", "results.csv")
 CSV_COLUMNS = ["date", "machine", "benchmark", "value", "unit", "target"]
-BENCHMARKS = ["overhead", "ingest", "list"]
+BENCHMARKS = ["overhead", "ingest", "list", "standalone", "artifact"]
 
 # (a)
 OVERHEAD_WARMUP = 2
@@ -45,6 +46,9 @@ LIST_RUNS = 5
 LIST_TARGET_S = 1.0
 # (d)
 BUILD_TARGET_S = 180.0
+
+STANDALONE_RUNS = 10
+ARTIFACT_BYTES = 1 << 30
 
 
 # ---------------------------------------------------------------- machine and environment
@@ -437,6 +441,65 @@ def list_figures(binary, repo, res, total, objects, refs):
 # ---------------------------------------------------------------- (d) build time
 
 
+# ---------------------------------------------------------------- (e) start/finish
+
+
+def bench_standalone(binary, res):
+    print("(e) `git-exp start` + `finish` (what git_exp.init()/finish() cost outside `git exp run`;"
+          " median of %d)" % STANDALONE_RUNS, flush=True)
+    with Repo("standalone") as repo:
+        owner = subprocess.Popen(["sleep", "600"])
+        try:
+            starts, finishes = [], []
+            for i in range(STANDALONE_RUNS + 1):
+                t0 = time.perf_counter()
+                p = subprocess.run([binary, "start", "--format", "json", "--pid", str(owner.pid),
+                                    "-n", "s-%d" % i, "--", "python3", "train.py"],
+                                   cwd=repo.path, env=repo.env, stdout=subprocess.PIPE, check=True)
+                t1 = time.perf_counter()
+                run_id = json.loads(p.stdout)["id"]
+                subprocess.run([binary, "finish", "-q", run_id], cwd=repo.path, env=repo.env,
+                               stdout=subprocess.DEVNULL, check=True)
+                t2 = time.perf_counter()
+                if i > 0:  # the first start fills the probe cache
+                    starts.append(t1 - t0)
+                    finishes.append(t2 - t1)
+        finally:
+            owner.kill()
+            owner.wait()
+    res.add("standalone: git-exp start (median)", statistics.median(starts) * 1000, "ms",
+            detail=spread(starts, 1000, " ms"))
+    res.add("standalone: git-exp finish (median)", statistics.median(finishes) * 1000, "ms",
+            detail=spread(finishes, 1000, " ms"))
+
+
+# ---------------------------------------------------------------- (f) artifacts
+
+
+def bench_artifact(binary, res):
+    gib = ARTIFACT_BYTES / (1 << 30)
+    print("(f) a %.0f GiB artifact: first run hashes and stores it, the second only hashes it"
+          % gib, flush=True)
+    with Repo("artifact") as repo:
+        big = os.path.join(repo.tmp, "model.bin")
+        with open(big, "wb") as f:
+            block = os.urandom(1 << 20)
+            for _ in range(ARTIFACT_BYTES >> 20):
+                f.write(block)
+        cmd = lambda name: [binary, "run", "-q", "-n", name, "--", "sh", "-c",
+                            'printf \'{"_artifact": "%s"}\\n\' >> "$GIT_EXP_EVENTS"' % big]
+        empty = repo.timed([binary, "run", "-q", "-n", "empty", "--", "true"])
+        first = repo.timed(cmd("first"))
+        second = repo.timed(cmd("second"))
+        listed = repo.git("show", "refs/experiments/second:artifacts.toml").decode()
+        if 'storage = "store"' not in listed or str(ARTIFACT_BYTES) not in listed:
+            raise SystemExit("the artifact was not stored:\n" + listed)
+    res.add("artifact: first run, hash + store (minus an empty run)", first - empty, "s",
+            detail="%.2f GB/s" % (ARTIFACT_BYTES / 1e9 / max(first - empty, 1e-9)))
+    res.add("artifact: unchanged re-log, hash only (minus an empty run)", second - empty, "s",
+            detail="%.2f GB/s" % (ARTIFACT_BYTES / 1e9 / max(second - empty, 1e-9)))
+
+
 def bench_build(res):
     print("(d) clean debug build: CARGO_TARGET_DIR=$(mktemp -d) cargo build", flush=True)
     target = tempfile.mkdtemp(prefix="git-exp-bench-target-")
@@ -501,6 +564,10 @@ def main():
         bench_ingest(binary, res)
     if "list" in selected:
         bench_list(binary, res)
+    if "standalone" in selected:
+        bench_standalone(binary, res)
+    if "artifact" in selected:
+        bench_artifact(binary, res)
     if "build" in selected:
         bench_build(res)
     res.print_table()
