@@ -1,0 +1,323 @@
+"""The framework integrations and the examples, each trained for real under `git exp run`.
+
+Every test works in its own temporary repository and checks the committed run with git
+(`metrics.csv`) and `git exp show --format json` (config, summary). A test whose framework
+is not importable here is skipped with the reason; `python3 -m unittest discover -s
+python/tests -t python -v` prints them.
+"""
+
+import importlib
+import math
+import os
+import unittest
+
+from tests._repo import ROOT, TempRepo, flatten
+
+
+def require(test, *modules):
+    """Skips `test` unless every module imports; the reason names the first that does not."""
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except Exception as error:  # noqa: BLE001  a broken install is as good as a missing one
+            test.skipTest(f"{module} not importable: {error.__class__.__name__}: {error}")
+
+
+class RepoTest(unittest.TestCase):
+    def setUp(self):
+        self.repo = TempRepo()
+        self.addCleanup(self.repo.cleanup)
+
+    def assertSteps(self, series, name, steps):
+        self.assertEqual([s for s, _ in series[name]], steps, f"steps of {name}")
+
+
+class SklearnAutologTest(RepoTest):
+    DATA = """
+        from sklearn.datasets import make_classification
+        X, y = make_classification(n_samples=120, n_features=5, random_state=0)
+    """
+
+    def setUp(self):
+        require(self, "sklearn")
+        super().setUp()
+
+    def test_outermost_fit_of_a_pipeline_records_its_params_and_training_score(self):
+        self.repo.run_script("pipe", self.DATA + """
+        import git_exp.sklearn
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+        git_exp.sklearn.autolog()
+        StandardScaler().fit(X)  # preprocessing on its own: not recorded
+        make_pipeline(StandardScaler(), LogisticRegression(C=0.5)).fit(X, y)
+        """)
+        from sklearn.pipeline import Pipeline
+
+        config = self.repo.show("pipe")["config"]
+        expected = {"class"} | set(Pipeline([("x", None)]).get_params(deep=False))
+        self.assertEqual(set(config["estimator"]), expected)
+        self.assertEqual(config["estimator"]["class"], "Pipeline")
+        self.assertEqual(config["estimator"]["memory"], "None")
+        self.assertEqual(
+            config["estimator"]["steps"],
+            [["standardscaler", "StandardScaler()"],
+             ["logisticregression", "LogisticRegression(C=0.5)"]],
+        )
+        # The pipeline's inner fits (scaler, logistic regression) log nothing.
+        series = self.repo.metrics("pipe")
+        self.assertEqual(set(series), {"training_score"})
+        self.assertSteps(series, "training_score", [0])
+        self.assertTrue(0.5 < series["training_score"][0][1] <= 1.0)
+
+    def test_a_search_records_best_cv_score_and_best_params(self):
+        self.repo.run_script("grid", self.DATA + """
+        import git_exp.sklearn
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import GridSearchCV
+        git_exp.sklearn.autolog()
+        GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=3).fit(X, y)
+        """)
+        run = self.repo.show("grid")
+        self.assertEqual(run["config"]["estimator"]["class"], "GridSearchCV")
+        self.assertEqual(run["config"]["estimator"]["estimator"], "LogisticRegression()")
+        self.assertEqual(run["config"]["estimator"]["param_grid"], {"C": [0.1, 1.0]})
+        series = self.repo.metrics("grid")
+        self.assertEqual(set(series), {"training_score", "best_cv_score"})
+        self.assertSteps(series, "training_score", [0])
+        self.assertSteps(series, "best_cv_score", [0])
+        self.assertIn(run["summary"]["best_params.C"]["value"], (0.1, 1.0))
+
+    def test_one_model_class_per_run(self):
+        out = self.repo.run_script("two", self.DATA + """
+        import git_exp.sklearn
+        from sklearn.ensemble import RandomForestClassifier
+        from sklearn.linear_model import LogisticRegression
+        git_exp.sklearn.autolog(log_training_score=True)
+        LogisticRegression(C=2.0).fit(X, y)
+        LogisticRegression(C=3.0).fit(X, y)  # same class: updates the params, logs a step
+        RandomForestClassifier(n_estimators=5).fit(X, y)  # another class: not recorded
+        """)
+        self.assertIn("already records a LogisticRegression", out.stderr)
+        config = flatten(self.repo.show("two")["config"])
+        self.assertEqual(config["estimator.class"], "LogisticRegression")
+        self.assertEqual(config["estimator.C"], 3.0)
+        self.assertNotIn("estimator.n_estimators", config)
+        self.assertSteps(self.repo.metrics("two"), "training_score", [0, 1])
+
+    def test_disable_restores_the_original_fit(self):
+        import git_exp.sklearn
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import Pipeline
+
+        before = (LogisticRegression.fit, Pipeline.fit)
+        git_exp.sklearn.autolog()
+        try:
+            self.assertIsNot(LogisticRegression.fit, before[0])
+        finally:
+            git_exp.sklearn.autolog(disable=True)
+        self.assertEqual((LogisticRegression.fit, Pipeline.fit), before)
+
+
+class KerasCallbackTest(RepoTest):
+    DATA = """
+        import numpy as np
+        import keras
+        from git_exp.keras import GitExpCallback
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(40, 4)).astype("float32")
+        y = (x[:, 0] > 0).astype("float32")
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential(
+            [keras.Input(shape=(4,)), keras.layers.Dense(3, activation="relu"),
+             keras.layers.Dense(1, activation="sigmoid")], name="tiny")
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01),
+                      loss="binary_crossentropy", metrics=["accuracy"])
+    """
+
+    def setUp(self):
+        require(self, "keras")
+        super().setUp()
+
+    def test_epochs_config_and_best_value(self):
+        self.repo.run_script("keras", self.DATA + """
+        model.fit(x, y, epochs=3, batch_size=16, validation_split=0.25, verbose=0,
+                  callbacks=[GitExpCallback()])
+        """)
+        run = self.repo.show("keras")
+        config = flatten(run["config"])
+        self.assertEqual(config["epochs"], 3)
+        self.assertEqual(config["batch_size"], 16)
+        self.assertEqual(config["steps"], 2)  # 30 training rows in batches of 16
+        self.assertEqual(config["model.name"], "tiny")
+        self.assertEqual(config["model.param_count"], 4 * 3 + 3 + 3 + 1)
+        self.assertEqual(config["optimizer.class"], "Adam")
+        self.assertEqual(config["optimizer.learning_rate"], 0.01)  # not float32's 0.0099999997
+        self.assertEqual(config["optimizer.name"], "adam")
+        series = self.repo.metrics("keras")
+        self.assertEqual(set(series), {"loss", "accuracy", "val_loss", "val_accuracy"})
+        for name in series:
+            self.assertSteps(series, name, [0, 1, 2])
+        summary = run["summary"]
+        self.assertEqual(summary["epochs_trained"]["value"], 3)
+        best = min(v for _, v in series["val_loss"])
+        self.assertAlmostEqual(summary["best_val_loss"]["value"], best, places=6)
+        self.assertIn(summary["best_epoch"]["value"], (0, 1, 2))
+
+    def test_batch_steps_and_config_the_script_set_is_kept(self):
+        self.repo.run_script("batches", self.DATA + """
+        model.fit(x, y, epochs=2, batch_size=10, verbose=0,
+                  callbacks=[GitExpCallback(log_every_n_batches=2)])
+        """, "-p", "model.name=mine")
+        config = flatten(self.repo.show("batches")["config"])
+        self.assertEqual(config["model.name"], "mine")  # -p wins over the callback
+        self.assertEqual(config["model.param_count"], 4 * 3 + 3 + 3 + 1)
+        series = self.repo.metrics("batches")
+        self.assertEqual(set(series), {"batch/loss", "batch/accuracy", "loss", "accuracy", "epoch"})
+        # 4 batches per epoch, a batch line every 2: steps count batches trained.
+        self.assertSteps(series, "batch/loss", [2, 4, 6, 8])
+        self.assertSteps(series, "loss", [4, 8])
+        self.assertEqual(series["epoch"], [(4, 0.0), (8, 1.0)])
+
+
+class LightningLoggerTest(RepoTest):
+    def setUp(self):
+        require(self, "torch")
+        try:
+            importlib.import_module("lightning.pytorch")
+        except ImportError:
+            require(self, "pytorch_lightning")
+        super().setUp()
+
+    SCRIPT = """
+        import torch
+        from torch.utils.data import DataLoader, TensorDataset
+        try:
+            import lightning.pytorch as pl
+        except ImportError:
+            import pytorch_lightning as pl
+        from git_exp.lightning import GitExpLogger
+
+        class Tiny(pl.LightningModule):
+            def __init__(self, lr=0.05, hidden=4):
+                super().__init__()
+                self.save_hyperparameters()
+                self.net = torch.nn.Sequential(torch.nn.Linear(3, hidden), torch.nn.ReLU(),
+                                               torch.nn.Linear(hidden, 1))
+
+            def training_step(self, batch, _):
+                x, y = batch
+                loss = torch.nn.functional.mse_loss(self.net(x), y)
+                self.log("train_loss", loss)
+                return loss
+
+            def validation_step(self, batch, _):
+                x, y = batch
+                self.log("val_loss", torch.nn.functional.mse_loss(self.net(x), y))
+
+            def configure_optimizers(self):
+                return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
+
+        torch.manual_seed(0)
+        x = torch.randn(32, 3)
+        data = TensorDataset(x, x.sum(dim=1, keepdim=True))
+        logger = GitExpLogger()
+        trainer = pl.Trainer(max_epochs=2, logger=logger, log_every_n_steps=1,
+                             accelerator="cpu", devices=1, enable_checkpointing=False,
+                             enable_progress_bar=False, enable_model_summary=False,
+                             default_root_dir="lightning_logs")
+        trainer.fit(Tiny(), DataLoader(data, batch_size=8), DataLoader(data, batch_size=16))
+        print("version", logger.version)
+    """
+
+    def test_hyperparams_and_metrics_at_lightning_steps(self):
+        out = self.repo.run_script("pl", self.SCRIPT)
+        self.assertIn("version pl", out.stdout)
+        run = self.repo.show("pl")
+        self.assertEqual(run["config"], {"lr": 0.05, "hidden": 4})
+        self.assertEqual(run["status"], "finished")
+        series = self.repo.metrics("pl")
+        self.assertEqual(set(series), {"train_loss", "val_loss", "epoch"})
+        # 4 batches per epoch, logged every step; validation at the end of each epoch.
+        self.assertSteps(series, "train_loss", [0, 1, 2, 3, 4, 5, 6, 7])
+        self.assertSteps(series, "val_loss", [3, 7])
+
+
+class HuggingFaceCallbackTest(RepoTest):
+    def setUp(self):
+        require(self, "torch", "transformers", "accelerate")
+        super().setUp()
+
+    SCRIPT = """
+        import torch
+        from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainingArguments
+        from git_exp.huggingface import GitExpCallback
+
+        torch.manual_seed(0)
+        config = BertConfig(vocab_size=30, hidden_size=8, num_hidden_layers=1,
+                            num_attention_heads=2, intermediate_size=16,
+                            max_position_embeddings=16)
+        model = BertForSequenceClassification(config)
+        ids = torch.randint(0, 30, (16, 6))
+        data = [{"input_ids": ids[i], "labels": int(ids[i, 0] % 2)} for i in range(16)]
+        args = TrainingArguments(output_dir="hf-out", num_train_epochs=2,
+                                 per_device_train_batch_size=4, per_device_eval_batch_size=8,
+                                 learning_rate=1e-3, logging_steps=1, eval_strategy="epoch",
+                                 save_strategy="no", report_to=[], use_cpu=True,
+                                 disable_tqdm=True)
+        Trainer(model=model, args=args, train_dataset=data, eval_dataset=data[:8],
+                callbacks=[GitExpCallback()]).train()
+    """
+
+    def test_args_model_config_and_prefixed_metrics(self):
+        self.repo.run_script("hf", self.SCRIPT, "-p", "learning_rate=0.001")
+        run = self.repo.show("hf")
+        config = flatten(run["config"])
+        self.assertEqual(config["learning_rate"], 0.001)
+        self.assertEqual(config["num_train_epochs"], 2)
+        self.assertEqual(config["per_device_train_batch_size"], 4)
+        self.assertEqual(config["model.hidden_size"], 8)
+        self.assertEqual(config["model.model_type"], "bert")
+        series = self.repo.metrics("hf")
+        # 16 rows in batches of 4: 4 steps per epoch, a log at every step.
+        self.assertSteps(series, "train/loss", list(range(1, 9)))
+        self.assertSteps(series, "eval/loss", [4, 8])
+        self.assertIn("train/learning_rate", series)
+        self.assertIn("train/epoch", series)
+        self.assertFalse([n for n in series if not n.startswith(("train/", "eval/"))], series)
+        summary = run["summary"]
+        for key in ("train_runtime", "train_loss", "global_step", "epoch"):
+            self.assertIn(key, summary)
+        self.assertEqual(summary["global_step"]["value"], 8)
+        self.assertNotIn("train/train_runtime", series)
+
+
+class SklearnExampleTest(RepoTest):
+    """examples/sklearn_random_forest/train.py trains for real on the fixture CSV."""
+
+    def setUp(self):
+        require(self, "sklearn", "pandas")
+        super().setUp()
+
+    def test_random_forest_example_logs_accuracy_and_config(self):
+        for relpath in ("examples/sklearn_random_forest/train.py",
+                        "fixtures/data/classification.csv"):
+            self.repo.copy_in(os.path.join(ROOT, relpath), relpath)
+        import sys
+
+        out = self.repo.exp(
+            "run", "-n", "rf", "-p", "n_estimators=20", "--",
+            sys.executable, "examples/sklearn_random_forest/train.py",
+            "--n-estimators", "{n_estimators}",
+        )
+        self.assertIn("run rf: accuracy", out.stdout)
+        run = self.repo.show("rf")
+        self.assertEqual(run["config"]["n_estimators"], 20)
+        self.assertEqual(run["config"]["data"], "fixtures/data/classification.csv")
+        accuracy = run["summary"]["accuracy"]["last"]
+        self.assertTrue(0.7 < accuracy <= 1.0, accuracy)
+        self.assertFalse(math.isnan(accuracy))
+
+
+if __name__ == "__main__":
+    unittest.main()
