@@ -18,6 +18,43 @@ def active_run():
     return git_exp.run if git_exp.run is not None else git_exp.init()
 
 
+class Steps:
+    """Maps a framework's step counter (an epoch, a global step) onto the run's steps.
+
+    A run's steps never go back (git_exp drops a log at a step below the current one), but
+    a framework's counter does when a second training starts in the same run. So steps
+    stay the framework's own while they can (step = epoch in a fresh run), and when the
+    counter goes back or would land below the run's current step, they shift to continue
+    after what the run already has.
+    """
+
+    def __init__(self):
+        self._offset = 0
+        self._framework_last = None
+        self._last = -1
+
+    def __call__(self, run, step):
+        """Returns the run step for framework step `step`."""
+        went_back = self._framework_last is not None and step < self._framework_last
+        mapped = step + self._offset
+        if went_back or mapped < run.step:
+            self._offset = max(run.step, self._last + 1) - step
+            mapped = step + self._offset
+        self._framework_last = step
+        self._last = mapped
+        return mapped
+
+
+def close_step(run):
+    """Commits the run's open row, so what the script logs next gets a step of its own.
+
+    A log at an explicit step keeps that step's row open for more values (W&B's rule);
+    after training, a `git_exp.log({"test_loss": ...})` would otherwise join the last
+    epoch's row.
+    """
+    run.log({}, commit=True)
+
+
 def config_value(value):
     """Returns `value` as JSON-ready config: dicts, lists, str, int, float, bool or None.
 

@@ -7,7 +7,8 @@ Records into the current run (started with `git_exp.init()` if there is none):
   (`args.to_sanitized_dict()`: `learning_rate`, `num_train_epochs`, `train_batch_size`,
   ...; values that are not numbers, strings or bools as text, None as "None") at the top
   level, and the model's `config.to_dict()` under `model` (when the model has one);
-- metrics, on every Trainer log, at step = `state.global_step`, named as the W&B
+- metrics, on every Trainer log, at step = `state.global_step` (shifted past the run's
+  last step when a second training in the same run starts over), named as the W&B
   integration names them, so charts and habits carry over: `eval_<x>` as `eval/<x>`,
   `test_<x>` as `test/<x>`, everything else as `train/<x>` (`train/loss`,
   `train/learning_rate`, `train/grad_norm`, `train/epoch`);
@@ -36,6 +37,7 @@ class GitExpCallback(transformers.TrainerCallback):
 
     def __init__(self):
         self._run = None
+        self._steps = _integrations.Steps()
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         if not state.is_world_process_zero:
@@ -58,12 +60,13 @@ class GitExpCallback(transformers.TrainerCallback):
             else:
                 data[metric_name(key)] = value
         if data:
-            run.log(data, step=state.global_step)
+            run.log(data, step=self._steps(run, state.global_step))
 
     def on_train_end(self, args, state, control, **kwargs):
         if not state.is_world_process_zero:
             return
         run = self._run or _integrations.active_run()
+        _integrations.close_step(run)
         run.summary["global_step"] = state.global_step
         if state.epoch is not None:
             run.summary["epoch"] = state.epoch

@@ -10,7 +10,10 @@ Records into the current run (started with `git_exp.init()` if there is none):
 - metrics, at the end of each epoch: everything in Keras' epoch logs (`loss`, `accuracy`,
   `val_loss`, ...) at step = the epoch number (0-based, as Keras counts);
   with `log_every_n_batches=N`: also `batch/<name>` every N training batches, and every
-  step is then the number of batches trained so far (epoch lines add an `epoch` metric);
+  step is then the number of batches this fit has trained (epoch lines add an `epoch`
+  metric). A second fit in the same run, or a fit after the script logged at higher
+  steps, continues after the run's last step instead (a run's steps never go back);
+  what the script logs after the fit gets the next step;
 - summary, when training ends: `epochs_trained`, and `best_<monitor>` with `best_epoch`
   (monitor defaults to `val_loss`; skipped when the logs never had it).
 
@@ -51,6 +54,7 @@ class GitExpCallback(keras.callbacks.Callback):
         self.monitor = monitor
         self.mode = mode if mode != "auto" else _auto_mode(monitor)
         self._run = None
+        self._steps = _integrations.Steps()
         self._batches = 0
         self._epochs = 0
         self._best = None
@@ -71,7 +75,7 @@ class GitExpCallback(keras.callbacks.Callback):
             return
         data = {f"batch/{k}": v for k, v in _integrations.metrics(logs).items()}
         if data:
-            self._run.log(data, step=self._batches)
+            self._run.log(data, step=self._steps(self._run, self._batches))
 
     def on_epoch_end(self, epoch, logs=None):
         data = _integrations.metrics(logs)
@@ -82,12 +86,13 @@ class GitExpCallback(keras.callbacks.Callback):
             step = self._batches
             data["epoch"] = epoch
         if data:
-            self._run.log(data, step=step)
+            self._run.log(data, step=self._steps(self._run, step))
         value = data.get(self.monitor)
         if value is not None and (self._best is None or self._better(value, self._best)):
             self._best, self._best_epoch = value, epoch
 
     def on_train_end(self, logs=None):
+        _integrations.close_step(self._run)
         summary = {"epochs_trained": self._epochs}
         if self._best is not None:
             summary[f"best_{self.monitor}"] = self._best

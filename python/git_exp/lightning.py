@@ -7,7 +7,8 @@ first use if there is none, i.e. outside `git exp run` and before any `git_exp.i
   DataModule's `save_hyperparameters()`), as nested tables; an `argparse.Namespace` is
   read as a dict, values that are not numbers, strings or bools become text;
 - metrics: what `self.log(...)` produces, as Lightning hands it over (names such as
-  `train_loss`, `val_loss`, and `epoch`), at Lightning's step (the global step);
+  `train_loss`, `val_loss`, and `epoch`), at Lightning's step (the global step; shifted
+  past the run's last step when a later `fit` starts counting from 0 again);
 - nothing else: summaries are the metrics' last/min/max, which git-exp computes.
 
 Only rank 0 logs (Lightning's `rank_zero_only`); other ranks see a dummy experiment.
@@ -45,6 +46,7 @@ class GitExpLogger(Logger):
         self._init_args = {"name": name, "config": config, "tags": tags, "notes": notes}
         self._run = None
         self._owns_run = False
+        self._steps = _integrations.Steps()
 
     @property
     @rank_zero_experiment
@@ -81,12 +83,20 @@ class GitExpLogger(Logger):
         """Logs the numeric entries of `metrics` at `step` (the next step when None)."""
         data = _integrations.metrics(metrics)
         if data:
-            self.experiment.log(data, step=step)
+            run = self.experiment
+            run.log(data, step=None if step is None else self._steps(run, step))
 
     @rank_zero_only
     def finalize(self, status):
-        """Finishes the run if this logger started it ("success"/"finished" as exit code 0)."""
-        if not self._owns_run or self._run is None:
+        """Finishes the run if this logger started it ("success"/"finished" as exit code 0).
+
+        A run it did not start stays open; its last row is committed, so a later stage
+        (`trainer.test`) or the script's own logs get steps of their own.
+        """
+        if self._run is None:
+            return
+        if not self._owns_run:
+            _integrations.close_step(self._run)
             return
         run, self._run, self._owns_run = self._run, None, False
         run.finish(exit_code=0 if status in ("success", "finished") else 1)
