@@ -121,6 +121,16 @@ class TempRepo:
         self.write(f"train_{name}.py", script)
         return self.exp("run", "-n", name, *options, "--", PYTHON, f"train_{name}.py")
 
+    def python(self, name, script):
+        """Writes `script` to train_NAME.py and runs it with Python directly (no `git exp run`)."""
+        self.write(f"train_{name}.py", script)
+        out = subprocess.run([PYTHON, f"train_{name}.py"], cwd=self.path, env=self.env,
+                             capture_output=True, text=True, timeout=600,
+                             stdin=subprocess.DEVNULL)
+        if out.returncode != 0:
+            raise AssertionError(f"train_{name}.py exited {out.returncode}\n{out.stderr}")
+        return out
+
     def show(self, name):
         """Returns `git exp show NAME --format json` as a dict."""
         return json.loads(self.exp("show", name, "--format", "json").stdout)

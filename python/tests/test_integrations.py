@@ -179,6 +179,17 @@ class KerasCallbackTest(RepoTest):
         self.assertSteps(series, "loss", [4, 8])
         self.assertEqual(series["epoch"], [(4, 0.0), (8, 1.0)])
 
+    def test_a_second_fit_and_later_logs_continue_the_steps(self):
+        self.repo.run_script("twice", self.DATA + """
+        import git_exp
+        model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[GitExpCallback()])
+        model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[GitExpCallback()])
+        git_exp.log({"test_loss": 0.5})
+        """)
+        series = self.repo.metrics("twice")
+        self.assertSteps(series, "loss", [0, 1, 2, 3])
+        self.assertSteps(series, "test_loss", [4])
+
 
 class LightningLoggerTest(RepoTest):
     def setUp(self):
@@ -189,13 +200,14 @@ class LightningLoggerTest(RepoTest):
             require(self, "pytorch_lightning")
         super().setUp()
 
-    SCRIPT = """
+    MODEL = """
         import torch
         from torch.utils.data import DataLoader, TensorDataset
         try:
             import lightning.pytorch as pl
         except ImportError:
             import pytorch_lightning as pl
+        import git_exp
         from git_exp.lightning import GitExpLogger
 
         class Tiny(pl.LightningModule):
@@ -205,15 +217,20 @@ class LightningLoggerTest(RepoTest):
                 self.net = torch.nn.Sequential(torch.nn.Linear(3, hidden), torch.nn.ReLU(),
                                                torch.nn.Linear(hidden, 1))
 
-            def training_step(self, batch, _):
+            def loss(self, batch):
                 x, y = batch
-                loss = torch.nn.functional.mse_loss(self.net(x), y)
+                return torch.nn.functional.mse_loss(self.net(x), y)
+
+            def training_step(self, batch, _):
+                loss = self.loss(batch)
                 self.log("train_loss", loss)
                 return loss
 
             def validation_step(self, batch, _):
-                x, y = batch
-                self.log("val_loss", torch.nn.functional.mse_loss(self.net(x), y))
+                self.log("val_loss", self.loss(batch))
+
+            def test_step(self, batch, _):
+                self.log("test_loss", self.loss(batch))
 
             def configure_optimizers(self):
                 return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
@@ -221,26 +238,46 @@ class LightningLoggerTest(RepoTest):
         torch.manual_seed(0)
         x = torch.randn(32, 3)
         data = TensorDataset(x, x.sum(dim=1, keepdim=True))
-        logger = GitExpLogger()
-        trainer = pl.Trainer(max_epochs=2, logger=logger, log_every_n_steps=1,
-                             accelerator="cpu", devices=1, enable_checkpointing=False,
-                             enable_progress_bar=False, enable_model_summary=False,
-                             default_root_dir="lightning_logs")
-        trainer.fit(Tiny(), DataLoader(data, batch_size=8), DataLoader(data, batch_size=16))
-        print("version", logger.version)
+        train, val = DataLoader(data, batch_size=8), DataLoader(data, batch_size=16)
+
+        def trainer(logger):
+            return pl.Trainer(max_epochs=2, logger=logger, log_every_n_steps=1,
+                              accelerator="cpu", devices=1, enable_checkpointing=False,
+                              enable_progress_bar=False, enable_model_summary=False,
+                              default_root_dir="lightning_logs")
     """
 
     def test_hyperparams_and_metrics_at_lightning_steps(self):
-        out = self.repo.run_script("pl", self.SCRIPT)
+        out = self.repo.run_script("pl", self.MODEL + """
+        logger = GitExpLogger()
+        t = trainer(logger)
+        t.fit(Tiny(), train, val)
+        t.test(Tiny(), val)
+        print("version", logger.version)
+        """)
         self.assertIn("version pl", out.stdout)
         run = self.repo.show("pl")
         self.assertEqual(run["config"], {"lr": 0.05, "hidden": 4})
         self.assertEqual(run["status"], "finished")
         series = self.repo.metrics("pl")
-        self.assertEqual(set(series), {"train_loss", "val_loss", "epoch"})
-        # 4 batches per epoch, logged every step; validation at the end of each epoch.
+        self.assertEqual(set(series), {"train_loss", "val_loss", "test_loss", "epoch"})
+        # 4 batches per epoch, logged every step; validation at the end of each epoch;
+        # the test after fit gets the step after the last one.
         self.assertSteps(series, "train_loss", [0, 1, 2, 3, 4, 5, 6, 7])
         self.assertSteps(series, "val_loss", [3, 7])
+        self.assertSteps(series, "test_loss", [8])
+
+    def test_a_run_the_logger_started_is_finished_by_it(self):
+        out = self.repo.python("alone", self.MODEL + """
+        trainer(GitExpLogger(name="pl-alone", tags=["lightning"])).fit(Tiny(), train, val)
+        print("after fit:", git_exp.run)
+        """)
+        self.assertIn("after fit: None", out.stdout)
+        run = self.repo.show("pl-alone")
+        self.assertEqual(run["status"], "finished")
+        self.assertEqual(run["tags"], ["lightning"])
+        self.assertEqual(run["config"], {"lr": 0.05, "hidden": 4})
+        self.assertSteps(self.repo.metrics("pl-alone"), "train_loss", list(range(8)))
 
 
 class HuggingFaceCallbackTest(RepoTest):
