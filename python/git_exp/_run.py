@@ -39,9 +39,9 @@ class Run:
     _locked_params = False  # W&B keeps the values a sweep (here: the run's params) sets
 
     def __init__(self, info, mode, sink, params):
-        self.id = info["id"]
-        self.name = info["name"]
-        self.dir = info["dir"]
+        self._id = info["id"]
+        self._name = info["name"]
+        self._live_dir = info["dir"]
         self._mode = mode  # "attach", "standalone" or "disabled"
         self._sink = sink
         self._buf = sink.buf
@@ -76,6 +76,21 @@ class Run:
         else:
             self._end("finished" if kind is None else "failed", 0 if kind is None else 1, None)
         return False
+
+    @property
+    def id(self):
+        """The run id (32 hex digits; shorter for disabled runs)."""
+        return self._id
+
+    @property
+    def name(self):
+        """The run name (refs/experiments/<name> once committed)."""
+        return self._name
+
+    @property
+    def dir(self):
+        """The run's live directory ($GIT_EXP_DIR); files under its artifacts/ are stored."""
+        return self._live_dir
 
     # -- metrics ---------------------------------------------------------------
 
@@ -209,7 +224,7 @@ class Run:
             image.save(os.path.join(folder, "%s.%s" % (stem, image.format)))
 
     def _artifacts_dir(self):
-        return os.path.join(self.dir, "artifacts")
+        return os.path.join(self._live_dir, "artifacts")
 
     def log_artifact(self, path, name=None):
         """Stores the file or directory at path with the run when it ends (a directory

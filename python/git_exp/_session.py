@@ -128,7 +128,7 @@ def _detach(run):
                 else:
                     os.environ[key] = value
         if run._mode == "disabled":
-            shutil.rmtree(run.dir, ignore_errors=True)
+            shutil.rmtree(run._live_dir, ignore_errors=True)
         if current is run:
             current = None
 

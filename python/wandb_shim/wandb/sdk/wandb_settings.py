@@ -1,0 +1,3 @@
+"""`wandb.sdk.wandb_settings.Settings` (keeps its arguments; none has an effect)."""
+
+from git_exp.wandb import Settings  # noqa: F401

@@ -1,0 +1,3 @@
+"""`wandb.wandb_run.Run`, for isinstance checks in integrations."""
+
+from git_exp.wandb import Run  # noqa: F401
