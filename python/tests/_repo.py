@@ -113,6 +113,15 @@ class TempRepo:
             )
         return out
 
+    def with_wandb_shim(self):
+        """Puts this tree's `wandb` shim on the PYTHONPATH of what runs here.
+
+        `git exp run --wandb` puts the binary's embedded copy first anyway; this one is
+        behind it, for a binary built before the shim changed.
+        """
+        shim = os.path.join(CLIENT_DIR, "wandb_shim")
+        self.env["PYTHONPATH"] = self.env["PYTHONPATH"] + os.pathsep + shim
+
     def run_script(self, name, script, *options):
         """Writes `script` to train_NAME.py, runs it as `git exp run -n NAME [options] -- python ...`.
 

@@ -329,23 +329,60 @@ class HuggingFaceCallbackTest(RepoTest):
         self.assertNotIn("train/train_runtime", series)
 
 
-class SklearnExampleTest(RepoTest):
-    """examples/sklearn_random_forest/train.py trains for real on the fixture CSV."""
+class WandbSwitchTest(RepoTest):
+    """Frameworks' own W&B integrations, unchanged, under `git exp run --wandb`."""
 
     def setUp(self):
-        require(self, "sklearn", "pandas")
         super().setUp()
+        self.repo.with_wandb_shim()
 
-    def test_random_forest_example_logs_accuracy_and_config(self):
-        for relpath in ("examples/sklearn_random_forest/train.py",
-                        "fixtures/data/classification.csv"):
-            self.repo.copy_in(os.path.join(ROOT, relpath), relpath)
+    def test_lightning_wandb_logger(self):
+        require(self, "torch")
+        try:
+            importlib.import_module("lightning.pytorch")
+        except ImportError:
+            self.skipTest("lightning not importable (WandbLogger is tested with lightning.pytorch)")
+        self.repo.run_script("plw", LightningLoggerTest.MODEL + """
+        from lightning.pytorch.loggers import WandbLogger
+        trainer(WandbLogger(project="demo")).fit(Tiny(), train, val)
+        """, "--wandb")
+        run = self.repo.show("plw")
+        self.assertEqual(run["config"]["lr"], 0.05)
+        self.assertEqual(run["config"]["hidden"], 4)
+        series = self.repo.metrics("plw")
+        self.assertEqual(len(series["train_loss"]), 8)
+        self.assertEqual(len(series["val_loss"]), 2)
+        self.assertEqual([v for _, v in series["trainer/global_step"]][-1], 7)
+
+    def test_huggingface_report_to_wandb(self):
+        require(self, "torch", "transformers", "accelerate")
+        script = HuggingFaceCallbackTest.SCRIPT.replace('report_to=[]', 'report_to="wandb"')
+        script = script.replace("callbacks=[GitExpCallback()]", "callbacks=[]")
+        self.repo.run_script("hfw", script, "--wandb")
+        run = self.repo.show("hfw")
+        self.assertEqual(run["config"]["learning_rate"], 0.001)
+        series = self.repo.metrics("hfw")
+        self.assertEqual(len(series["train/loss"]), 8)
+        self.assertEqual(len(series["eval/loss"]), 2)
+        self.assertIn("train_runtime", run["summary"])
+
+
+class ExampleTest(RepoTest):
+    """The examples train for real on the fixture CSV, in a copy of their tree."""
+
+    def copy_example(self, *relpaths):
         import sys
 
+        for relpath in relpaths + ("fixtures/data/classification.csv",):
+            self.repo.copy_in(os.path.join(ROOT, relpath), relpath)
+        return sys.executable
+
+    def test_random_forest_example_logs_accuracy_and_config(self):
+        require(self, "sklearn", "pandas")
+        python = self.copy_example("examples/sklearn_random_forest/train.py")
         out = self.repo.exp(
             "run", "-n", "rf", "-p", "n_estimators=20", "--",
-            sys.executable, "examples/sklearn_random_forest/train.py",
-            "--n-estimators", "{n_estimators}",
+            python, "examples/sklearn_random_forest/train.py", "--n-estimators", "{n_estimators}",
         )
         self.assertIn("run rf: accuracy", out.stdout)
         run = self.repo.show("rf")
@@ -354,6 +391,28 @@ class SklearnExampleTest(RepoTest):
         accuracy = run["summary"]["accuracy"]["last"]
         self.assertTrue(0.7 < accuracy <= 1.0, accuracy)
         self.assertFalse(math.isnan(accuracy))
+
+    def test_random_forest_wandb_example_under_the_wandb_switch(self):
+        require(self, "sklearn", "pandas")
+        self.repo.with_wandb_shim()
+        python = self.copy_example("examples/sklearn_random_forest/train_wandb.py")
+        self.repo.exp("run", "-n", "rf-wandb", "--wandb", "--",
+                      python, "examples/sklearn_random_forest/train_wandb.py")
+        accuracy = self.repo.show("rf-wandb")["summary"]["accuracy"]["last"]
+        self.assertTrue(0.7 < accuracy <= 1.0, accuracy)
+
+    def test_keras_example_logs_epochs_and_test_accuracy(self):
+        require(self, "keras", "sklearn", "pandas")
+        python = self.copy_example("examples/keras_dense/train.py")
+        self.repo.exp("run", "-n", "dense", "-p", "epochs=2", "--",
+                      python, "examples/keras_dense/train.py", "--epochs", "{epochs}")
+        run = self.repo.show("dense")
+        self.assertEqual(run["config"]["epochs"], 2)
+        self.assertEqual(run["config"]["optimizer"]["learning_rate"], 0.001)
+        series = self.repo.metrics("dense")
+        self.assertSteps(series, "loss", [0, 1])
+        self.assertSteps(series, "val_accuracy", [0, 1])
+        self.assertSteps(series, "test_accuracy", [2])
 
 
 if __name__ == "__main__":
