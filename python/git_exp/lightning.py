@@ -9,6 +9,9 @@ first use if there is none, i.e. outside `git exp run` and before any `git_exp.i
 - metrics: what `self.log(...)` produces, as Lightning hands it over (names such as
   `train_loss`, `val_loss`, and `epoch`), at Lightning's step (the global step; shifted
   past the run's last step when a later `fit` starts counting from 0 again);
+- with `log_model=True`: when training ends, the best checkpoint of the trainer's
+  `ModelCheckpoint` (its last one when it tracks no best) as the run's artifact
+  `checkpoints/<file name>`;
 - nothing else: summaries are the metrics' last/min/max, which git-exp computes.
 
 Only rank 0 logs (Lightning's `rank_zero_only`); other ranks see a dummy experiment.
@@ -22,6 +25,7 @@ Works with `lightning` (`lightning.pytorch`) and, where that is not installed, t
 """
 
 import argparse
+import os
 
 try:
     from lightning.pytorch.loggers.logger import Logger, rank_zero_experiment
@@ -37,16 +41,19 @@ from git_exp import _integrations
 class GitExpLogger(Logger):
     """A Lightning logger that writes to a git-exp run.
 
-    The arguments are passed to `git_exp.init()` when this logger has to start the run
-    itself; they are ignored when a run is already active.
+    name, config, tags, notes: passed to `git_exp.init()` when this logger has to start
+    the run itself; ignored when a run is already active.
+    log_model: store the best checkpoint with the run when training ends.
     """
 
-    def __init__(self, name=None, config=None, tags=None, notes=None):
+    def __init__(self, name=None, config=None, tags=None, notes=None, log_model=False):
         super().__init__()
         self._init_args = {"name": name, "config": config, "tags": tags, "notes": notes}
         self._run = None
         self._owns_run = False
         self._steps = _integrations.Steps()
+        self._log_model = log_model
+        self._checkpoint = None
 
     @property
     @rank_zero_experiment
@@ -86,6 +93,10 @@ class GitExpLogger(Logger):
             run = self.experiment
             run.log(data, step=None if step is None else self._steps(run, step))
 
+    def after_save_checkpoint(self, checkpoint_callback):
+        """Remembers the checkpoint callback whose best file log_model stores."""
+        self._checkpoint = checkpoint_callback
+
     @rank_zero_only
     def finalize(self, status):
         """Finishes the run if this logger started it ("success"/"finished" as exit code 0).
@@ -95,11 +106,21 @@ class GitExpLogger(Logger):
         """
         if self._run is None:
             return
+        self._store_checkpoint()
         if not self._owns_run:
             _integrations.close_step(self._run)
             return
         run, self._run, self._owns_run = self._run, None, False
         run.finish(exit_code=0 if status in ("success", "finished") else 1)
+
+
+    def _store_checkpoint(self):
+        callback, self._checkpoint = self._checkpoint, None
+        if not self._log_model or callback is None:
+            return
+        path = getattr(callback, "best_model_path", "") or getattr(callback, "last_model_path", "")
+        if path and os.path.isfile(path):
+            self._run.log_artifact(path, name="checkpoints/" + os.path.basename(path))
 
 
 def _as_dict(params):

@@ -240,9 +240,9 @@ class LightningLoggerTest(RepoTest):
         data = TensorDataset(x, x.sum(dim=1, keepdim=True))
         train, val = DataLoader(data, batch_size=8), DataLoader(data, batch_size=16)
 
-        def trainer(logger):
+        def trainer(logger, checkpoints=False):
             return pl.Trainer(max_epochs=2, logger=logger, log_every_n_steps=1,
-                              accelerator="cpu", devices=1, enable_checkpointing=False,
+                              accelerator="cpu", devices=1, enable_checkpointing=checkpoints,
                               enable_progress_bar=False, enable_model_summary=False,
                               default_root_dir="lightning_logs")
     """
@@ -269,7 +269,8 @@ class LightningLoggerTest(RepoTest):
 
     def test_a_run_the_logger_started_is_finished_by_it(self):
         out = self.repo.python("alone", self.MODEL + """
-        trainer(GitExpLogger(name="pl-alone", tags=["lightning"])).fit(Tiny(), train, val)
+        logger = GitExpLogger(name="pl-alone", tags=["lightning"], log_model=True)
+        trainer(logger, checkpoints=True).fit(Tiny(), train, val)
         print("after fit:", git_exp.run)
         """)
         self.assertIn("after fit: None", out.stdout)
@@ -278,6 +279,9 @@ class LightningLoggerTest(RepoTest):
         self.assertEqual(run["tags"], ["lightning"])
         self.assertEqual(run["config"], {"lr": 0.05, "hidden": 4})
         self.assertSteps(self.repo.metrics("pl-alone"), "train_loss", list(range(8)))
+        # The best checkpoint, from lightning_logs/git-exp/<run name>/checkpoints/.
+        self.assertEqual([a["path"] for a in run["artifacts"]],
+                         ["checkpoints/epoch=1-step=8.ckpt"])
 
 
 class HuggingFaceCallbackTest(RepoTest):
