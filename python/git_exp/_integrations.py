@@ -1,9 +1,9 @@
 """Helpers shared by the framework integrations (keras, lightning, huggingface, sklearn).
 
-Owns three things the integrations all need: getting the active run (starting one when
-there is none), turning framework objects into values the events protocol can carry, and
-adding config without overwriting what the script or `-p` already set. It imports no
-framework, so importing it costs nothing.
+Owns what the integrations all need: getting the active run (starting one when there is
+none), mapping a framework's step counter onto the run's steps, turning framework objects
+into values the events protocol can carry, and adding config without overwriting what the
+script or `-p` already set. It imports no framework, so importing it costs nothing.
 """
 
 import enum
@@ -77,9 +77,9 @@ def config_value(value):
         return config_value(value.value)
     if isinstance(value, os.PathLike):
         return os.fspath(value)
-    number = scalar(value)
-    if number is not None:
-        return config_value(number)
+    item = _item(value)
+    if item is not None:
+        return config_value(item)
     if isinstance(value, type) or callable(value) and hasattr(value, "__qualname__"):
         return getattr(value, "__qualname__", type(value).__qualname__)
     if type(value).__repr__ is object.__repr__ and type(value).__str__ is object.__str__:
@@ -97,19 +97,27 @@ def scalar(value):
         return int(value)
     if isinstance(value, (int, float)):
         return value
-    size = getattr(value, "size", None)
-    if callable(getattr(value, "item", None)) and (size is None or size == 1 or callable(size)):
-        try:
-            item = value.item()
-        except (TypeError, ValueError, RuntimeError):
-            return None
-        return item if isinstance(item, (int, float)) and not isinstance(item, bool) else None
+    item = _item(value)
+    if item is not None:
+        return scalar(item) if isinstance(item, (bool, int, float)) else None
     if hasattr(value, "__float__") and not isinstance(value, str):
         try:
             return float(value)
         except (TypeError, ValueError):
             return None
     return None
+
+
+def _item(value):
+    """Returns the Python value of a numpy scalar or one-element array or tensor, else None."""
+    item = getattr(value, "item", None)
+    size = getattr(value, "size", None)
+    if not callable(item) or not (size is None or size == 1 or callable(size)):
+        return None
+    try:
+        return item()
+    except (TypeError, ValueError, RuntimeError):  # more than one element
+        return None
 
 
 def metrics(logs):

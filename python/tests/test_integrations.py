@@ -105,6 +105,20 @@ class SklearnAutologTest(RepoTest):
         self.assertNotIn("estimator.n_estimators", config)
         self.assertSteps(self.repo.metrics("two"), "training_score", [0, 1])
 
+    def test_without_git_exp_run_the_first_fit_starts_a_run(self):
+        out = self.repo.python("alone", self.DATA + """
+        import git_exp, git_exp.sklearn
+        from sklearn.linear_model import LogisticRegression
+        git_exp.sklearn.autolog()
+        LogisticRegression().fit(X, y)
+        print("run", git_exp.run.name)
+        """)
+        name = out.stdout.split("run ", 1)[1].split()[0]
+        run = self.repo.show(name)  # committed when the script exited
+        self.assertEqual(run["status"], "finished")
+        self.assertEqual(run["config"]["estimator"]["class"], "LogisticRegression")
+        self.assertEqual(run["summary"]["training_score"]["count"], 1)
+
     def test_disable_restores_the_original_fit(self):
         import git_exp.sklearn
         from sklearn.linear_model import LogisticRegression
