@@ -78,7 +78,8 @@ class GitExpCallback(transformers.TrainerCallback):
 
 
 def metric_name(key):
-    """Returns the run's name for a Trainer log key: eval_x -> eval/x, test_x -> test/x, x -> train/x."""
+    """Returns the run's name for a Trainer log key: eval_x as eval/x, test_x as test/x,
+    anything else x as train/x (the names W&B's integration uses)."""
     for prefix in ("eval", "test"):
         if key.startswith(prefix + "_"):
             return f"{prefix}/{key[len(prefix) + 1:]}"

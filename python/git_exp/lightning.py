@@ -113,7 +113,6 @@ class GitExpLogger(Logger):
         run, self._run, self._owns_run = self._run, None, False
         run.finish(exit_code=0 if status in ("success", "finished") else 1)
 
-
     def _store_checkpoint(self):
         callback, self._checkpoint = self._checkpoint, None
         if not self._log_model or callback is None:

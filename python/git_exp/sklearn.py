@@ -42,6 +42,8 @@ _originals = {}
 _settings = {"log_training_score": True}
 # run id -> the class name whose fits that run records.
 _recorded = {}
+# (run id, class name) pairs already warned about.
+_warned = set()
 # Number of patched fits running in this process; > 0 means a fit is nested.
 _depth = 0
 _depth_lock = threading.Lock()
@@ -103,11 +105,12 @@ def _record(estimator, args, kwargs):
     name = type(estimator).__name__
     recorded = _recorded.setdefault(run.id, name)
     if recorded != name:
-        print(
-            f"git_exp.sklearn: this run already records a {recorded}; not recording the"
-            f" fit of a {name} (autolog keeps one model per run: start a new run for it)",
-            file=sys.stderr,
-        )
+        if (run.id, name) not in _warned:
+            _warned.add((run.id, name))
+            sys.stderr.write(
+                f"git-exp: warning: this run already records a {recorded}; fits of a {name}"
+                " are not recorded (autolog keeps one model per run: start a new run for it)\n"
+            )
         return
     run.config.update({"estimator": estimator_config(estimator)})
     data = {}
