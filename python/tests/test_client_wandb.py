@@ -1,0 +1,198 @@
+"""W&B compatibility: an unmodified W&B script under `git exp run --wandb`
+(`import wandb` gets the shim) and the same script with
+`import git_exp.wandb as wandb` on its own; disabled mode; what integrations
+import from wandb."""
+
+import unittest
+
+from tests._client import RepoTest
+
+WANDB_SCRIPT = """
+    import argparse, os
+    import wandb
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--epochs", type=int, default=3)
+    args = parser.parse_args()
+
+    run = wandb.init(project="mnist", entity="team", name="baseline run", config=args,
+                     tags=["wb"], notes="a W&B script", group="g1", job_type="train",
+                     save_code=True)
+    assert wandb.run is run
+    wandb.config.update({"batch_size": 32})
+    wandb.define_metric("val/acc", summary="max")
+    wandb.define_metric("train/loss", summary="min")
+    for epoch in range(wandb.config.epochs):
+        wandb.log({"train/loss": [0.9, 0.5, 0.7][epoch], "val/acc": [0.6, 0.8, 0.7][epoch],
+                   "epoch": epoch})
+    wandb.log({"examples": [wandb.Image([[0, 128, 255]], caption="a row")]}, commit=False)
+    wandb.log({"test/acc": 0.75})
+    wandb.run.summary["test_acc"] = 0.75
+    with open("model.pt", "wb") as f:
+        f.write(b"weights")
+    artifact = wandb.Artifact("model", type="model", metadata={"acc": 0.75})
+    artifact.add_file("model.pt")
+    with artifact.new_file("card.md", mode="w") as f:
+        f.write("# model")
+    run.log_artifact(artifact, aliases=["best"])
+    with open(os.path.join(wandb.run.dir, "notes.txt"), "w") as f:
+        f.write("in run dir")
+    wandb.log({"table": wandb.Table(columns=["a"], data=[[1]]), "hist": wandb.Histogram([1, 2])})
+    print("lr", wandb.config.lr, "name", run.name, "summary", sorted(dict(wandb.summary).items()))
+    wandb.finish()
+"""
+
+SUMMARY = ("summary [('epoch', 2), ('test/acc', 0.75), ('test_acc', 0.75), ('train/loss', 0.5), "
+           "('val/acc', 0.8)]")
+
+
+class WandbScript(RepoTest):
+    def check_run(self, name, config):
+        shown = self.repo.show(name)
+        self.assertEqual(shown["status"], "finished")
+        self.assertEqual(shown["config"], config)
+        self.assertEqual(shown["tags"], ["wb"])
+        self.assertEqual(shown["note"], "a W&B script")
+        self.assertEqual(self.repo.rows(name), [
+            (0, "train/loss", "0.9"), (0, "val/acc", "0.6"), (0, "epoch", "0"),
+            (1, "train/loss", "0.5"), (1, "val/acc", "0.8"), (1, "epoch", "1"),
+            (2, "train/loss", "0.7"), (2, "val/acc", "0.7"), (2, "epoch", "2"),
+            (3, "test/acc", "0.75"),
+        ])
+        values = {k: v["value"] for k, v in shown["summary"].items() if "value" in v}
+        self.assertEqual(values, {"val/acc": 0.8, "train/loss": 0.5, "test_acc": 0.75})
+        self.assertTrue(self.repo.blob(name, "artifacts/media/examples/3.png")
+                        .startswith(b"\x89PNG"))
+        self.assertEqual(self.repo.blob(name, "artifacts/model/model.pt"), b"weights")
+        self.assertEqual(self.repo.file(name, "artifacts/model/card.md"), "# model")
+        self.assertEqual(self.repo.file(name, "artifacts/files/notes.txt"), "in run dir")
+        self.repo.fsck()
+
+    def test_an_unmodified_script_under_git_exp_run_wandb(self):
+        out = self.repo.attach("wb", WANDB_SCRIPT, "--wandb", "-p", "lr=0.1")
+        self.assertIn("lr 0.1 name wb %s\n" % SUMMARY, out.stdout)
+        self.assertIn("git-exp: warning: 'table' is not a number (Table)", out.stderr)
+        self.assertIn("git-exp: warning: 'hist' is not a number (Histogram)", out.stderr)
+        wandb = {"project": "mnist", "entity": "team", "group": "g1", "job_type": "train",
+                 "name": "baseline run"}
+        self.check_run("wb", {"lr": 0.1, "epochs": 3, "batch_size": 32, "wandb": wandb})
+
+    def test_the_same_script_with_git_exp_wandb_on_its_own(self):
+        script = WANDB_SCRIPT.replace("    import wandb\n", "    import git_exp.wandb as wandb\n")
+        out = self.repo.standalone(script, "--epochs", "3")
+        self.assertIn("lr 0.01 name baseline-run %s\n" % SUMMARY, out.stdout)
+        wandb = {"project": "mnist", "entity": "team", "group": "g1", "job_type": "train"}
+        self.check_run("baseline-run",
+                       {"lr": 0.01, "epochs": 3, "batch_size": 32, "wandb": wandb})
+        self.assertIn("name baseline-run", self.repo.file("baseline-run", "output.log"))
+        # W&B names need not be unique: a second run gets a suffix.
+        out = self.repo.standalone(script)
+        self.assertIn("name baseline-run-2 ", out.stdout)
+
+
+class WandbBehaviour(RepoTest):
+    def test_disabled_mode_stores_nothing_and_the_script_still_works(self):
+        script = """
+            import wandb
+            run = wandb.init(name="off", config={"lr": 0.1}, mode=MODE)
+            wandb.config.bs = 8
+            wandb.log({"loss": 1.0})
+            run.summary["best"] = 2
+            print(type(run).__name__, wandb.config.lr, wandb.config.bs, run.summary["best"],
+                  run.summary["loss"])
+            wandb.finish()
+            print(wandb.run)
+        """
+        plain = script.replace("import wandb", "import git_exp.wandb as wandb")
+        out = self.repo.standalone(plain.replace("MODE", "'disabled'"))
+        self.assertEqual(out.stdout, "RunDisabled 0.1 8 2 1.0\nNone\n")
+        out = self.repo.standalone(plain.replace("MODE", "None"), env={"WANDB_MODE": "disabled"})
+        self.assertEqual(out.stdout, "RunDisabled 0.1 8 2 1.0\nNone\n")
+        self.assertEqual(self.repo.git("for-each-ref", "refs/experiments"), "")
+        # Under git exp run the run exists (the binary made it) but gets nothing from wandb.
+        self.repo.attach("outer", script.replace("MODE", "None"), "--wandb",
+                         env={"WANDB_MODE": "disabled"})
+        shown = self.repo.show("outer")
+        self.assertEqual((shown["config"], shown["summary"]), ({}, {}))
+
+    def test_an_exception_in_a_with_block_fails_the_run(self):
+        out = self.repo.standalone("""
+            import git_exp.wandb as wandb
+            with wandb.init(name="ctx") as run:
+                wandb.log({"a": 1})
+                raise ValueError("inside")
+        """, code=1)
+        self.assertIn("ValueError: inside", out.stderr)
+        shown = self.repo.show("ctx")
+        self.assertEqual((shown["status"], shown["exit_code"]), ("failed", 1))
+        self.assertEqual(self.repo.rows("ctx"), [(0, "a", "1")])
+
+    def test_reinit_starts_a_new_run_only_outside_git_exp_run(self):
+        script = """
+            import git_exp.wandb as wandb
+            first = wandb.init(name="re")
+            wandb.log({"a": 1})
+            second = wandb.init(name="re", reinit=True)
+            wandb.log({"b": 2})
+            print(first.name, second.name, first is second)
+        """
+        out = self.repo.standalone(script)
+        self.assertEqual(out.stdout, "re re-2 False\n")
+        self.assertEqual(self.repo.show("re")["status"], "finished")
+        self.assertEqual((self.repo.rows("re"), self.repo.rows("re-2")),
+                         ([(0, "a", "1")], [(0, "b", "2")]))
+        out = self.repo.attach("inner", script)
+        self.assertEqual(out.stdout, "inner inner True\n")
+        self.assertIn("git-exp: warning: under `git exp run` there is one run per process; "
+                      "wandb.init(reinit=...) returns the same run\n", out.stderr)
+        self.assertEqual(self.repo.rows("inner"), [(0, "a", "1"), (1, "b", "2")])
+
+    def test_what_integrations_import_from_wandb_is_there(self):
+        out = self.repo.attach("compat", """
+            import importlib.metadata, importlib.util, os
+            import wandb
+            from wandb.sdk.lib import RunDisabled
+            from wandb.sdk.lib.config_util import ConfigError
+            from wandb.sdk.wandb_run import Run as SdkRun
+            from wandb.wandb_run import Run
+            assert importlib.util.find_spec("wandb") is not None
+            print("version", importlib.metadata.version("wandb"), wandb.__version__)
+            os.environ.setdefault("WANDB_PROJECT", "lightning_logs")
+            assert wandb.run is None
+            wandb.require("service")
+            run = wandb.init(project=os.environ["WANDB_PROJECT"], dir=".", id=None, resume="allow",
+                             anonymous=None)
+            assert isinstance(run, (Run, RunDisabled)) and SdkRun is Run
+            run._label(code="lightning_logger")
+            run.define_metric("trainer/global_step")
+            run.define_metric("*", step_metric="trainer/global_step", step_sync=True)
+            run.config.update({"lr": 0.1, "hidden": 64}, allow_val_change=True)
+            run.config.update({"lr": 0.2}, allow_val_change=True)
+            try:
+                wandb.config["hidden"] = 128
+            except ConfigError as e:
+                print("refused", str(e).splitlines()[0])
+            run.watch(None, log="gradients", log_freq=100)
+            run.log({"train/loss": 0.5, "trainer/global_step": 10})
+            run.summary["train_runtime"] = 1.5
+            print("summary", sorted(dict(wandb.summary).items()))
+            wandb.termwarn("only once", repeat=False)
+            wandb.termwarn("only once", repeat=False)
+            print("url", run.get_url(), len(wandb.util.generate_id()))
+            print("errors", issubclass(wandb.errors.CommError, wandb.Error))
+        """, "--wandb", "-p", "lr=0.05")
+        self.assertEqual(out.stdout, "\n".join([
+            "version 0.19.0 0.19.0",
+            'refused Attempted to change value of key "hidden" from 64 to 128',
+            "summary [('train/loss', 0.5), ('train_runtime', 1.5), ('trainer/global_step', 10)]",
+            "url None 8",
+            "errors True",
+        ]) + "\n")
+        self.assertEqual(out.stderr.count("wandb: WARNING only once\n"), 1)
+        self.assertEqual(self.repo.show("compat")["config"],
+                         {"lr": 0.05, "hidden": 64, "wandb": {"project": "lightning_logs"}})
+
+
+if __name__ == "__main__":
+    unittest.main()
