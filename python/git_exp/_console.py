@@ -22,8 +22,9 @@ class Tee:
 
     def write(self, text):
         written = self._stream.write(text)
-        if isinstance(text, str):
-            self._log.buf.append(text)
+        log = self._log
+        if log is not None and isinstance(text, str):
+            log.buf.append(text)
         return written
 
     def writelines(self, lines):
@@ -60,5 +61,8 @@ class Console:
                 pass
             if getattr(sys, name) is tee:
                 setattr(sys, name, stream)
+            # Objects that kept a reference (a logging handler made after init) still
+            # write through, without copying into the closed log.
+            tee._log = None
         self._saved = {}
         self.log.close()

@@ -3,9 +3,14 @@
 `import git_exp.wandb as wandb` on its own; disabled mode; what integrations
 import from wandb."""
 
+import importlib.util
 import unittest
 
 from tests._client import RepoTest
+
+
+def _missing(*modules):
+    return [m for m in modules if importlib.util.find_spec(m) is None]
 
 WANDB_SCRIPT = """
     import argparse, os
@@ -192,6 +197,74 @@ class WandbBehaviour(RepoTest):
         self.assertEqual(out.stderr.count("wandb: WARNING only once\n"), 1)
         self.assertEqual(self.repo.show("compat")["config"],
                          {"lr": 0.05, "hidden": 64, "wandb": {"project": "lightning_logs"}})
+
+
+class WandbIntegrations(RepoTest):
+    """The frameworks' own W&B integrations, unmodified, under `git exp run --wandb`."""
+
+    @unittest.skipIf(_missing("lightning", "torch"), "needs lightning and torch")
+    def test_lightning_wandb_logger(self):
+        self.repo.attach("pl", """
+            import torch, lightning as L
+            from lightning.pytorch.loggers import WandbLogger
+            from torch.utils.data import DataLoader, TensorDataset
+
+            class Model(L.LightningModule):
+                def __init__(self, lr=0.1):
+                    super().__init__()
+                    self.save_hyperparameters()
+                    self.layer = torch.nn.Linear(2, 1)
+                def training_step(self, batch, index):
+                    x, y = batch
+                    loss = torch.nn.functional.mse_loss(self.layer(x), y)
+                    self.log("train_loss", loss)
+                    return loss
+                def configure_optimizers(self):
+                    return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
+
+            torch.manual_seed(0)
+            data = DataLoader(TensorDataset(torch.randn(32, 2), torch.randn(32, 1)), batch_size=8)
+            logger = WandbLogger(project="pl", log_model=True)
+            trainer = L.Trainer(max_epochs=2, logger=logger, log_every_n_steps=2,
+                                enable_progress_bar=False, enable_model_summary=False)
+            trainer.fit(Model(), data)
+        """, "--wandb")
+        shown = self.repo.show("pl")
+        self.assertEqual(shown["config"], {"lr": 0.1, "wandb": {"project": "pl"}})
+        self.assertEqual(sorted(shown["summary"]), ["epoch", "train_loss", "trainer/global_step"])
+        steps = [v for _, name, v in self.repo.rows("pl") if name == "trainer/global_step"]
+        self.assertEqual(steps, ["1", "3", "5", "7"])
+        self.assertTrue(self.repo.blob("pl", "artifacts/model-%s/model.ckpt" % shown["id"]))
+
+    @unittest.skipIf(_missing("transformers", "torch"), "needs transformers and torch")
+    def test_hugging_face_wandb_callback(self):
+        self.repo.attach("hf", """
+            import torch
+            from transformers import (BertConfig, BertForSequenceClassification, Trainer,
+                                      TrainingArguments)
+
+            class Data(torch.utils.data.Dataset):
+                def __len__(self):
+                    return 16
+                def __getitem__(self, i):
+                    return {"input_ids": torch.tensor([1, 2, 3, i]), "labels": torch.tensor(i % 2)}
+
+            torch.manual_seed(0)
+            config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
+                                num_attention_heads=2, intermediate_size=16)
+            args = TrainingArguments(output_dir="out", num_train_epochs=2, logging_steps=2,
+                                     per_device_train_batch_size=4, report_to=["wandb"],
+                                     run_name="tiny", save_strategy="no", use_cpu=True,
+                                     disable_tqdm=True)
+            Trainer(model=BertForSequenceClassification(config), args=args,
+                    train_dataset=Data()).train()
+        """, "--wandb")
+        shown = self.repo.show("hf")
+        self.assertEqual(shown["config"]["wandb"], {"project": "huggingface", "name": "tiny"})
+        self.assertEqual(shown["config"]["num_train_epochs"], 2)
+        steps = [v for _, name, v in self.repo.rows("hf") if name == "train/global_step"]
+        self.assertEqual(steps, ["2", "4", "6", "8", "8"])
+        self.assertIn("train_runtime", {k for k, v in shown["summary"].items() if "value" in v})
 
 
 if __name__ == "__main__":
