@@ -48,10 +48,11 @@ def start(cwd, name=None, tags=(), notes=None):
     out = _run(argv, cwd)
     try:
         info = json.loads(out.stdout.decode("utf-8"))
-        for key in ("id", "name", "dir", "events", "params"):
-            info[key]  # noqa: B018 - presence check
-    except (ValueError, KeyError, TypeError):
-        raise Error("git-exp start printed no run: %r" % out.stdout[:200]) from None
+    except ValueError:
+        info = None
+    if not isinstance(info, dict) or any(k not in info for k in ("id", "name", "dir", "events",
+                                                                 "params")):
+        raise Error("git-exp start printed no run: %r" % out.stdout[:200])
     return info
 
 

@@ -10,6 +10,8 @@ import math
 import numbers
 from collections.abc import Mapping
 
+from ._errors import Error
+
 _MAX_DEPTH = 64
 
 
@@ -123,8 +125,8 @@ def as_dict(obj):
     fields = getattr(obj, "__dict__", None)
     if isinstance(fields, dict):
         return {k: v for k, v in fields.items() if not str(k).startswith("_")}
-    raise TypeError("expected a dict, an argparse.Namespace or an object with attributes, got %s"
-                    % type(obj).__name__)
+    raise Error("config must be a dict, an argparse.Namespace or an object with attributes, "
+                "got %s" % type(obj).__name__)
 
 
 def deep_merge(base, update):

@@ -52,6 +52,18 @@ class Run(_CoreRun):
 
     def __init__(self, info, mode, sink, params):
         super().__init__(info, mode, sink, params)
+        self._init_wandb_fields()
+
+    @classmethod
+    def _adopt(cls, run):
+        """Gives a run made by git_exp.init() W&B's attributes, so integrations that call
+        wandb.init() while it is current (and then run._label(), run.project, ...) work."""
+        if not isinstance(run, cls):
+            run.__class__ = cls
+            run._init_wandb_fields()
+        return run
+
+    def _init_wandb_fields(self):
         self.project = None
         self.entity = None
         self.group = None
@@ -217,7 +229,7 @@ def init(project=None, entity=None, config=None, name=None, tags=None, notes=Non
                                "wandb.init(reinit=...) returns the same run")
             if config is not None:
                 existing.config.setdefaults(_select(config, include, exclude))
-            return existing
+            return Run._adopt(existing)
     cls = RunDisabled if disabled else Run
     run, _ = _session.open_run(cls, name=_git_name(name), tags=tags, notes=notes,
                                unique_name=True, disabled=disabled)

@@ -6,11 +6,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 from tests._client import RepoTest
-from tests._repo import git_exp_bin
 
 TRAIN = """
     import os, sys

@@ -15,7 +15,6 @@ import unittest
 import zlib
 
 import git_exp
-from git_exp import _media
 from git_exp._events import Appender
 from git_exp._run import Run
 from git_exp.wandb import Run as WandbRun
@@ -297,6 +296,8 @@ class Configs(RunTest):
             del run.config["lr"]
         with self.assertRaises(AttributeError):
             run.config.missing
+        with self.assertRaisesRegex(git_exp.Error, "config must be a dict, an argparse.Namespace"):
+            run.config.update(5)
 
     def test_the_wandb_config_refuses_changes_and_keeps_params(self):
         from git_exp._errors import ConfigError
@@ -315,6 +316,17 @@ class Configs(RunTest):
             "git-exp: warning: config 'lr' is set by the run's params (git exp run -p); the "
             "script's value is ignored",
         ])
+
+
+    def test_a_run_of_git_exp_init_becomes_a_wandb_run_for_wandb_init(self):
+        run = self.make()
+        self.assertIs(WandbRun._adopt(run), run)
+        self.assertIsInstance(run, WandbRun)
+        run._label(code="transformers_trainer")
+        self.assertEqual((run.project, run.url, run.get_url()), (None, None, None))
+        run.config.lr = 1
+        run.config.lr = 2  # made by git_exp.init: its config stays permissive
+        self.assertEqual(run.config.lr, 2)
 
 
 class Images(RunTest):
