@@ -42,7 +42,10 @@ def init(name=None, config=None, tags=None, notes=None, *, capture_output=True):
         if notes is not None:
             run.notes = notes
     if config is not None:
-        run.config._apply_defaults(config)
+        if created:
+            run.config._apply_defaults(config)
+        else:
+            run.config.setdefaults(config)
     return run
 
 
