@@ -128,7 +128,8 @@ class Run:
                 with self._lock:
                     if not self._row:
                         now = time.time()
-                        if now - self._time_at >= 0.001:
+                        elapsed = now - self._time_at
+                        if elapsed >= 0.001 or elapsed < 0:  # < 0: the clock was set back
                             self._time_at = now
                             self._time_text = "%.3f" % now
                         step = self._step
