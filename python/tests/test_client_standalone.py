@@ -192,22 +192,20 @@ class Standalone(RepoTest):
         self.assertEqual(out.stdout, "GIT_EXP_BIN=%s is not an executable file; point it at "
                                      "git-exp\n" % env["GIT_EXP_BIN"], out.stderr)
 
-    def test_log_is_fast(self):
-        # A loose floor (the target is 200,000 calls/s; see docs/python.md for figures):
-        # catches a slow path taken by mistake, not a slower machine.
-        out = self.repo.standalone("""
-            import time
+    def test_a_hundred_thousand_logs_all_land(self):
+        # Speed is measured by python/bench/bench_log.py, not here; this checks
+        # that the fast path loses nothing.
+        self.repo.standalone("""
             import git_exp
-            run = git_exp.init(name="fast", capture_output=False)
-            run.log({"loss": 0.5})
-            start = time.perf_counter()
-            for _ in range(100000):
-                git_exp.log({"loss": 0.5})
-            print(100000 / (time.perf_counter() - start))
+            run = git_exp.init(name="many", capture_output=False)
+            for i in range(100000):
+                git_exp.log({"loss": i * 0.5})
         """)
-        self.assertGreater(float(out.stdout), 50000)
-        self.assertEqual(len(self.repo.rows("fast")), 100001)
-
+        rows = self.repo.rows("many")
+        self.assertEqual(len(rows), 100000)
+        self.assertEqual(rows[0], (0, "loss", "0"))
+        self.assertEqual(rows[-1], (99999, "loss", "49999.5"))
+        self.assertEqual([r[0] for r in rows], list(range(100000)))
 
 if __name__ == "__main__":
     unittest.main()

@@ -4,8 +4,12 @@
 //!
 //! Ctrl-C in a terminal reaches the whole foreground process group, so the
 //! child already has it: SIGINT and SIGQUIT that the kernel sent (from the tty)
-//! are not forwarded, those sent by another process (`kill -INT`) are. SIGTERM
-//! and SIGHUP are always forwarded. Any of them marks the run `killed`.
+//! are not forwarded, those sent by another process (`kill -INT`) are. When
+//! git-exp runs as `git exp`, git relays the terminal's signal to it too, and
+//! that copy can even arrive first; so a SIGINT or SIGQUIT from the parent
+//! process while git-exp is in the terminal's foreground process group is
+//! taken as that relay and not forwarded either. SIGTERM and SIGHUP are always
+//! forwarded. Any of them marks the run `killed`.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -31,6 +35,14 @@ const TTY_ECHO: Duration = Duration::from_secs(2);
 /// How long to wait for the output pipes to close after the command exits
 /// (a background grandchild may keep them open forever).
 const PIPE_GRACE: Duration = Duration::from_secs(2);
+
+/// Whether this process belongs to the foreground process group of the
+/// terminal on stdin, stdout or stderr (where a Ctrl-C reaches every process).
+fn in_terminal_foreground() -> bool {
+    // SAFETY: getpgrp and tcgetpgrp have no preconditions; a non-terminal fd gives -1.
+    let own = unsafe { libc::getpgrp() };
+    (0..3).any(|fd| unsafe { libc::tcgetpgrp(fd) } == own)
+}
 
 /// What to run.
 pub struct Spec<'a> {
@@ -132,6 +144,12 @@ pub fn run(
                 // `git exp` runs under git, which relays the Ctrl-C it got from the
                 // terminal; the child got the terminal's own copy already.
                 if interactive && last_from_tty.is_some_and(|t| t.elapsed() < TTY_ECHO) {
+                    continue;
+                }
+                let from_parent = origin
+                    .process
+                    .is_some_and(|p| p.pid == std::os::unix::process::parent_id() as i32);
+                if interactive && from_parent && in_terminal_foreground() {
                     continue;
                 }
                 // SAFETY: kill(2) with a pid we spawned and a valid signal number.
