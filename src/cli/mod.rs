@@ -125,37 +125,24 @@ pub fn main() -> ExitCode {
 }
 
 fn dispatch(command: Command, ctx: &Context, err: &mut dyn Write) -> Result<u8, CliError> {
-    // Data commands write through one buffer (a line-buffered stdout would make
-    // a system call per line); `run` and `demo` leave stdout to their children.
-    let buffered = || std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     match command {
         Command::Run(args) => run::cmd_run(args, ctx, err),
         Command::Demo(args) => demo::cmd_demo(args, ctx, err),
-        Command::List(args) => {
-            let mut out = buffered();
-            list::cmd_list(args, ctx, &mut out, err)?;
-            out.flush()?;
-            Ok(0)
-        }
-        Command::Start(args) => {
-            let mut out = buffered();
-            start::cmd_start(args, ctx, &mut out, err)?;
-            out.flush()?;
-            Ok(0)
-        }
-        Command::Finish(args) => {
-            let mut out = buffered();
-            start::cmd_finish(args, ctx, &mut out, err)?;
-            out.flush()?;
-            Ok(0)
-        }
-        Command::Show(args) => {
-            let mut out = buffered();
-            show::cmd_show(args, ctx, &mut out, err)?;
-            out.flush()?;
-            Ok(0)
-        }
+        Command::List(args) => buffered(|out| list::cmd_list(args, ctx, out, err)),
+        Command::Show(args) => buffered(|out| show::cmd_show(args, ctx, out, err)),
+        Command::Start(args) => buffered(|out| start::cmd_start(args, ctx, out, err)),
+        Command::Finish(args) => buffered(|out| start::cmd_finish(args, ctx, out, err)),
     }
+}
+
+/// Runs a data command with stdout behind one buffer (a line-buffered stdout
+/// would make a system call per line); `run` and `demo` leave stdout to their
+/// children.
+fn buffered(command: impl FnOnce(&mut dyn Write) -> Result<(), CliError>) -> Result<u8, CliError> {
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    command(&mut out)?;
+    out.flush()?;
+    Ok(0)
 }
 
 fn is_broken_pipe(e: &CliError) -> bool {

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::git_exp_bin;
+use crate::common::{git_exp_bin, isolated_git};
 
 /// The interpreter: `GIT_EXP_TEST_PYTHON` (CI points it at a virtual environment
 /// with scikit-learn and pandas), else `python3`.
@@ -26,21 +26,15 @@ fn python_client_test_suite_passes() {
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
     let home = tmp.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
-    let out = Command::new(python())
+    let mut cmd = Command::new(python());
+    isolated_git(&mut cmd, &home, tmp.path());
+    let out = cmd
         .args(["-m", "unittest", "discover", "-s", "python/tests", "-t", "python", "-v"])
         .current_dir(root)
         .env("PATH", path)
         .env("GIT_EXP_BIN", git_exp_bin())
         .env("PYTHONPATH", root.join("python"))
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("HOME", &home)
-        .env("TMPDIR", tmp.path())
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Test Author")
-        .env("GIT_AUTHOR_EMAIL", "author@example.com")
-        .env("GIT_COMMITTER_NAME", "Test Author")
-        .env("GIT_COMMITTER_EMAIL", "author@example.com")
         .env_remove("GIT_EXP_EVENTS")
         .env_remove("GIT_EXP_RUN_ID")
         .env_remove("GIT_EXP_DIR")

@@ -46,17 +46,9 @@ impl TestRepo {
 
     /// The environment every command gets: cleared, PATH kept, git isolated.
     pub fn env(&self, cmd: &mut Command) {
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", &self.home)
-            .env("TMPDIR", self.tmp.path())
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "Test Author")
-            .env("GIT_AUTHOR_EMAIL", "author@example.com")
-            .env("GIT_COMMITTER_NAME", "Test Author")
-            .env("GIT_COMMITTER_EMAIL", "author@example.com")
-            .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+        cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        isolated_git(cmd, &self.home, self.tmp.path());
+        cmd.env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
             .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
             .env("USER", "tester")
             .env("LANG", "C.UTF-8");
@@ -152,6 +144,19 @@ impl TestRepo {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// git with no user or system config, a fixed identity, and HOME and TMPDIR in
+/// the test's own directory.
+pub fn isolated_git(cmd: &mut Command, home: &Path, tmp: &Path) {
+    cmd.env("HOME", home)
+        .env("TMPDIR", tmp)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Test Author")
+        .env("GIT_AUTHOR_EMAIL", "author@example.com")
+        .env("GIT_COMMITTER_NAME", "Test Author")
+        .env("GIT_COMMITTER_EMAIL", "author@example.com");
 }
 
 /// stderr of an output as text.
