@@ -1,6 +1,7 @@
 """W&B's data classes as git_exp.wandb offers them: Artifact (files stored
 with the run), and stand-ins that scripts can build and log without effect
-(Table, Histogram, Audio, Video, Html, ...), plus Settings and Api.
+(Table, Histogram, Audio, Video, Html, ...), plus Settings and Api, and the
+step_metric rules of define_metric.
 
 git-exp stores numbers, images and files; a logged Table or Histogram is
 skipped with one warning per key.
@@ -176,9 +177,61 @@ class Api:
 class _Metric:
     """What define_metric returns (W&B returns a metric handle)."""
 
-    def __init__(self, name, step_metric=None, summary=None, goal=None, hidden=None):
+    def __init__(self, name, step_metric=None, summary=None, goal=None, hidden=None,
+                 step_sync=None):
         self.name = name
         self.step_metric = step_metric
+        self.step_sync = step_sync
         self.summary = summary
         self.goal = goal
         self.hidden = hidden
+
+
+class _StepMetrics:
+    """define_metric's step_metric bindings, with W&B's rules for which one applies.
+
+    A name ending in "*" is a glob matching every name that starts with the rest (W&B
+    allows "*" only there); other names are exact. An exact definition wins over the
+    globs, even one without a step_metric: W&B defines the step metric itself that way,
+    so `define_metric("*", step_metric="s")` never binds "s" to itself. Among globs, the
+    first one defined wins. Defining a name again merges with what it had (a step_metric
+    or step_sync not given keeps its earlier value) unless overwrite=True. step_sync
+    defaults to True when a step_metric is given. Names starting with "_" match no glob.
+    """
+
+    def __init__(self):
+        self.active = False  # True once a rule has a step metric: log() then looks rules up
+        self.step_metrics = set()  # the names some rule has as its step metric
+        self._exact = {}  # name -> (step metric or None, step_sync)
+        self._globs = {}  # prefix -> (step metric or None, step_sync), in definition order
+        self._cache = {}
+
+    def define(self, name, step_metric=None, step_sync=None, overwrite=False):
+        """Adds or merges the rule for `name` (a glob if it ends in "*")."""
+        table, key = (self._globs, name[:-1]) if name.endswith("*") else (self._exact, name)
+        sync = bool(step_sync) if step_sync is not None else step_metric is not None
+        old = table.get(key)
+        if old is not None and not overwrite:
+            step_metric = step_metric if step_metric is not None else old[0]
+            sync = sync or old[1]
+        table[key] = (step_metric, sync)
+        if step_metric is not None:
+            self._exact.setdefault(step_metric, (None, False))
+            self.step_metrics.add(step_metric)
+            self.active = True
+        self._cache.clear()
+
+    def rule(self, name):
+        """Returns (step metric, step_sync) for metric `name`, or None when it has no
+        step metric."""
+        try:
+            return self._cache[name]
+        except KeyError:
+            pass
+        found = self._exact.get(name)
+        if found is None and not name.startswith("_"):
+            found = next((r for p, r in self._globs.items() if name.startswith(p)), None)
+        if found is not None and found[0] is None:
+            found = None
+        self._cache[name] = found
+        return found

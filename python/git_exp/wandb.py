@@ -16,8 +16,9 @@ from . import _BeforeInit, _session
 from ._errors import ConfigError, Error
 from ._media import Image
 from ._run import Run as _CoreRun
+from ._values import flatten, to_number
 from ._wandb_types import (Api, Artifact, Audio, Histogram, Html, Molecule, Object3D, Plotly,
-                           Settings, Table, Video, _Metric, plot)
+                           Settings, Table, Video, _Metric, _StepMetrics, plot)
 
 __version__ = "0.19.0"  # the W&B API version this module follows
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
 
 _log = logging.getLogger("git_exp.wandb")
 _DISABLED_VALUES = ("1", "true", "yes", "on")
+_MAX_STEP = 2**63 - 1
 
 
 class errors:
@@ -45,7 +47,8 @@ class errors:
 class Run(_CoreRun):
     """A W&B-style run: git_exp.Run plus W&B's attributes. config refuses to change a
     value without allow_val_change, and the run's params (`git exp run -p`) win over the
-    script's values, as sweep values do in W&B."""
+    script's values, as sweep values do in W&B. A metric bound to a step metric with
+    define_metric(name, step_metric=...) is logged at that metric's value (see log)."""
 
     _strict_config = True
     _locked_params = True
@@ -73,6 +76,8 @@ class Run(_CoreRun):
         self.offline = False
         self.sweep_id = None
         self.url = None
+        self._step_metrics = _StepMetrics()
+        self._row_partial = False  # the open row holds only commit=False values, no step yet
 
     @property
     def dir(self):
@@ -114,14 +119,94 @@ class Run(_CoreRun):
         return None
 
     def log(self, data, step=None, commit=None, sync=None):
-        _CoreRun.log(self, data, step, commit)
+        """git_exp.Run.log, plus define_metric's step metrics.
+
+        When the row holds a step metric's value, or a metric bound to a step metric whose
+        value is in the open row or (with step_sync) was logged before (it is then added to
+        the row, as W&B does), that value is the row's step, as if given as step= (which
+        it replaces). A value below the run's current step cannot be a step (a run's steps
+        never decrease): that row goes to the run's next step, with one warning.
+        """
+        if not self._step_metrics.active:
+            _CoreRun.log(self, data, step, commit)
+            return
+        if self._finished or not (isinstance(data, dict) or hasattr(data, "items")):
+            _CoreRun.log(self, data, step, commit)  # raises git_exp.Error
+            return
+        flat = flatten(data)
+        with self._lock:
+            had_row = bool(self._row)
+            bound = self._bound_step(flat)
+            if bound is not None:
+                step = self._step_from(bound, flat, step)
+            _CoreRun.log(self, flat, step, commit)
+            if step is not None:
+                self._row_partial = False
+                if bound is not None:
+                    # W&B would have committed this row: its values are the summary's now.
+                    self._last.update(self._row)
+            else:
+                self._row_partial = bool(self._row) and (self._row_partial or not had_row)
+
+    def _bound_step(self, flat):
+        """Returns (step metric, value, synced) for the first name of `flat` that is a step
+        metric or is bound to one whose value is known, or None."""
+        rules = self._step_metrics
+        for name in flat:
+            if name in rules.step_metrics:
+                return name, flat[name], False
+            rule = rules.rule(name)
+            if rule is None:
+                continue
+            metric, sync = rule
+            if metric in flat:
+                return metric, flat[metric], False
+            if metric in self._row:
+                return metric, self._row[metric], False
+            if sync and metric in self._last:
+                return metric, self._last[metric], True
+        return None
+
+    def _step_from(self, bound, flat, step):
+        """Returns the step for a row bound to a step metric: its value, else `step` (what
+        the caller gave) when the value is no step, else None (the run's next step)."""
+        metric, value, synced = bound
+        if synced:
+            flat[metric] = value
+        number = to_number(value)
+        if type(number) is float and number.is_integer():
+            number = int(number)
+        if type(number) is not int or not 0 <= number <= _MAX_STEP:
+            self._warn(("step_metric", metric), "%s is %r, not a whole number from 0 to "
+                       "2**63-1, so it cannot be a step; rows bound to it keep the run's step"
+                       % (metric, value))
+            return step
+        if number < self._step:
+            self._warn(("step_metric_back", metric), "%s went back to %d, below the run's "
+                       "step %d; such rows go to the run's next step instead (a run's steps "
+                       "never decrease)" % (metric, number, self._step))
+            self._commit_row()
+            return None
+        if self._row_partial and number > self._step:
+            # Values logged with commit=False belong to the row this log completes.
+            self._step = number
+        return number
 
     def define_metric(self, name, step_metric=None, step_sync=None, hidden=None, summary=None,
                       goal=None, overwrite=None, **ignored):
-        """Chooses a metric's summary (min/max/mean/first/last/best/none); step_metric and
-        hidden are accepted and have no effect."""
+        """Chooses a metric's summary (min/max/mean/first/last/best/none) and the step
+        metric whose value is its step (see log). name: a metric, or a glob ending in "*".
+        hidden has no effect."""
+        if not name:
+            raise Error("define_metric() requires non-empty name argument")
+        if isinstance(step_metric, _Metric):
+            step_metric = step_metric.name
+        name = str(name)
+        step_metric = None if step_metric is None else str(step_metric)
         _CoreRun.define_metric(self, name, summary, goal)
-        return _Metric(name, step_metric, summary, goal, hidden)
+        with self._lock:
+            self._step_metrics.define(name, step_metric, step_sync, bool(overwrite))
+        return _Metric(name, step_metric, summary, goal, hidden, step_sync)
 
     def log_artifact(self, artifact_or_path, name=None, type=None, aliases=None, tags=None):
         """Stores an Artifact's files under artifacts/<artifact name>/, or a path."""
@@ -306,10 +391,9 @@ def finish(exit_code=None, quiet=None):
 
 def define_metric(name, step_metric=None, step_sync=None, hidden=None, summary=None, goal=None,
                   overwrite=None, **ignored):
-    """Chooses a metric's summary; see Run.define_metric."""
-    run = _run("define_metric")
-    _CoreRun.define_metric(run, name, summary, goal)
-    return _Metric(name, step_metric, summary, goal, hidden)
+    """Chooses a metric's summary and step metric; see Run.define_metric."""
+    run = Run._adopt(_run("define_metric"))
+    return run.define_metric(name, step_metric, step_sync, hidden, summary, goal, overwrite)
 
 
 def log_artifact(artifact_or_path, name=None, type=None, aliases=None, tags=None):

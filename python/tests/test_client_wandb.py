@@ -197,6 +197,81 @@ class WandbBehaviour(RepoTest):
         self.assertEqual(out.stderr.count("wandb: WARNING only once\n"), 1)
         self.assertEqual(self.repo.show("compat")["config"],
                          {"lr": 0.05, "hidden": 64, "wandb": {"project": "lightning_logs"}})
+        self.assertEqual(self.repo.rows("compat"),
+                         [(10, "train/loss", "0.5"), (10, "trainer/global_step", "10")])
+
+
+class WandbStepMetrics(RepoTest):
+    """define_metric(name, step_metric=...): a row is logged at its step metric's value."""
+
+    def test_rows_go_to_their_step_metric_value(self):
+        out = self.repo.attach("steps", """
+            import wandb
+            run = wandb.init()
+            wandb.log({"warmup": 1})                            # the run's own step: 0
+            wandb.define_metric("val/acc", summary="max")       # exact, no step metric
+            step = wandb.define_metric("train/step")
+            wandb.define_metric("train/*", step_metric=step)    # a handle works too
+            wandb.define_metric("val/*", step_metric="train/step", step_sync=False)
+            wandb.log({"train/loss": 0.5, "train/step": 10})
+            wandb.log({"val/loss": 0.4, "train/step": 10})      # the same step: the same row
+            wandb.log({"train/lr": 0.1})                        # step_sync: train/step is 10
+            wandb.log({"train/loss": 0.3, "train/step": 20})
+            wandb.log({"val/loss": 0.2})                        # no sync: the run's step (20)
+            wandb.log({"val/acc": 0.9, "train/step": 25})       # a step metric's value counts
+            wandb.log({"note": 1})                              # the open row (25), committed
+            wandb.log({"other": 1}, commit=False)               # joins the next row...
+            wandb.log({"train/loss": 0.1, "train/step": 30})    # ...which moves to 30
+            wandb.log({"train/loss": 0.05, "train/step": 12})   # back: the run's next step
+            wandb.log({"train/loss": 0.01, "train/step": 40})
+            print("step", run.step)
+        """, "--wandb")
+        self.assertEqual(out.stdout, "step 40\n")
+        self.assertIn("git-exp: warning: train/step went back to 12, below the run's step 30; "
+                      "such rows go to the run's next step instead (a run's steps never "
+                      "decrease)\n", out.stderr)
+        self.assertEqual(self.repo.rows("steps"), [
+            (0, "warmup", "1"),
+            (10, "train/loss", "0.5"), (10, "train/step", "10"), (10, "val/loss", "0.4"),
+            (10, "train/lr", "0.1"),
+            (20, "train/loss", "0.3"), (20, "train/step", "20"), (20, "val/loss", "0.2"),
+            (25, "val/acc", "0.9"), (25, "train/step", "25"), (25, "note", "1"),
+            (30, "other", "1"), (30, "train/loss", "0.1"), (30, "train/step", "30"),
+            (31, "train/loss", "0.05"), (31, "train/step", "12"),
+            (40, "train/loss", "0.01"), (40, "train/step", "40"),
+        ])
+
+    def test_globs_exact_names_redefinition_and_values_that_are_no_step(self):
+        out = self.repo.standalone("""
+            import git_exp, git_exp.wandb as wandb
+            git_exp.init(name="globs")                # wandb.define_metric adopts this run
+            wandb.define_metric("a/*", step_metric="s1")
+            wandb.define_metric("*", step_metric="s2")    # later glob: loses to "a/*"
+            wandb.define_metric("b", summary="min")       # exact: wins over "*", no step metric
+            wandb.log({"a/x": 1, "s1": 5})
+            wandb.log({"c": 2, "s2": 7})
+            wandb.log({"b": 3})                           # the run's step: 7, open, committed
+            wandb.log({"c": 4})                           # synced: s2 is 7, below the step 8
+            wandb.define_metric("a/*", step_metric="s3", overwrite=True, step_sync=False)
+            wandb.log({"a/x": 5, "s3": 20, "s1": 9})      # the first step metric found: s3
+            wandb.log({"a/y": 6})                         # no sync now: the run's step (20)
+            wandb.log({"c": 7, "s2": 2.5})                # not a whole number: the run's step (20)
+            m = wandb.define_metric("d", step_metric="s2")
+            print(m.name, m.step_metric, m.step_sync)
+        """)
+        self.assertEqual(out.stdout, "d s2 None\n")
+        self.assertIn("git-exp: warning: s2 went back to 7, below the run's step 8; such rows "
+                      "go to the run's next step instead", out.stderr)
+        self.assertIn("git-exp: warning: s2 is 2.5, not a whole number from 0 to 2**63-1, so "
+                      "it cannot be a step; rows bound to it keep the run's step\n", out.stderr)
+        self.assertEqual(self.repo.rows("globs"), [
+            (5, "a/x", "1"), (5, "s1", "5"),
+            (7, "c", "2"), (7, "s2", "7"), (7, "b", "3"),
+            (8, "c", "4"), (8, "s2", "7"),
+            (20, "a/x", "5"), (20, "s3", "20"), (20, "s1", "9"), (20, "a/y", "6"),
+            (20, "c", "7"), (20, "s2", "2.5"),
+        ])
+        self.assertEqual(self.repo.show("globs")["summary"]["b"]["value"], 3)
 
 
 class WandbIntegrations(RepoTest):
@@ -232,8 +307,12 @@ class WandbIntegrations(RepoTest):
         shown = self.repo.show("pl")
         self.assertEqual(shown["config"], {"lr": 0.1, "wandb": {"project": "pl"}})
         self.assertEqual(sorted(shown["summary"]), ["epoch", "train_loss", "trainer/global_step"])
-        steps = [v for _, name, v in self.repo.rows("pl") if name == "trainer/global_step"]
-        self.assertEqual(steps, ["1", "3", "5", "7"])
+        # Lightning's define_metric("*", step_metric="trainer/global_step"): every row is
+        # at the global step, which stays a metric too.
+        steps = [(s, v) for s, name, v in self.repo.rows("pl") if name == "trainer/global_step"]
+        self.assertEqual(steps, [(1, "1"), (3, "3"), (5, "5"), (7, "7")])
+        self.assertEqual([s for s, name, _ in self.repo.rows("pl") if name == "train_loss"],
+                         [1, 3, 5, 7])
         self.assertTrue(self.repo.blob("pl", "artifacts/model-%s/model.ckpt" % shown["id"]))
 
     @unittest.skipIf(_missing("transformers", "torch"), "needs transformers and torch")
@@ -262,8 +341,12 @@ class WandbIntegrations(RepoTest):
         shown = self.repo.show("hf")
         self.assertEqual(shown["config"]["wandb"], {"project": "huggingface", "name": "tiny"})
         self.assertEqual(shown["config"]["num_train_epochs"], 2)
-        steps = [v for _, name, v in self.repo.rows("hf") if name == "train/global_step"]
-        self.assertEqual(steps, ["2", "4", "6", "8", "8"])
+        # The callback's define_metric("*", step_metric="train/global_step"): rows are at
+        # the global step; the last log at step 8 (end of training) joins the row of step 8.
+        steps = [(s, v) for s, name, v in self.repo.rows("hf") if name == "train/global_step"]
+        self.assertEqual(steps, [(2, "2"), (4, "4"), (6, "6"), (8, "8")])
+        self.assertEqual([s for s, name, _ in self.repo.rows("hf") if name == "train/loss"],
+                         [2, 4, 6, 8])
         self.assertIn("train_runtime", {k for k, v in shown["summary"].items() if "value" in v})
 
 

@@ -360,17 +360,29 @@ class WandbSwitchTest(RepoTest):
             importlib.import_module("lightning.pytorch")
         except ImportError:
             self.skipTest("lightning not importable (WandbLogger is tested with lightning.pytorch)")
-        self.repo.run_script("plw", LightningLoggerTest.MODEL + """
+        out = self.repo.run_script("plw", LightningLoggerTest.MODEL + """
         from lightning.pytorch.loggers import WandbLogger
-        trainer(WandbLogger(project="demo")).fit(Tiny(), train, val)
+        logger = WandbLogger(project="demo")
+        fitted = trainer(logger)
+        fitted.fit(Tiny(), train, val)
+        fitted.validate(Tiny(), val)   # the same Trainer: at its global step, 8
+        trainer(logger).test(Tiny(), val)   # a new Trainer: its global step is 0 again
         """, "--wandb")
         run = self.repo.show("plw")
         self.assertEqual(run["config"]["lr"], 0.05)
         self.assertEqual(run["config"]["hidden"], 4)
         series = self.repo.metrics("plw")
-        self.assertEqual(len(series["train_loss"]), 8)
-        self.assertEqual(len(series["val_loss"]), 2)
-        self.assertEqual([v for _, v in series["trainer/global_step"]][-1], 7)
+        self.assertEqual(set(series),
+                         {"train_loss", "val_loss", "test_loss", "epoch", "trainer/global_step"})
+        # WandbLogger binds every metric to trainer/global_step: the steps are Lightning's.
+        self.assertSteps(series, "train_loss", [0, 1, 2, 3, 4, 5, 6, 7])
+        self.assertSteps(series, "val_loss", [3, 7, 8])
+        self.assertEqual(series["trainer/global_step"],
+                         [(s, float(s)) for s in range(9)] + [(9, 0.0)])
+        # The new Trainer's step 0 is below the run's step: its row goes to the next step.
+        self.assertSteps(series, "test_loss", [9])
+        self.assertIn("git-exp: warning: trainer/global_step went back to 0, below the run's "
+                      "step 8; such rows go to the run's next step instead", out.stderr)
 
     def test_huggingface_report_to_wandb(self):
         require(self, "torch", "transformers", "accelerate")
@@ -380,9 +392,90 @@ class WandbSwitchTest(RepoTest):
         run = self.repo.show("hfw")
         self.assertEqual(run["config"]["learning_rate"], 0.001)
         series = self.repo.metrics("hfw")
-        self.assertEqual(len(series["train/loss"]), 8)
-        self.assertEqual(len(series["eval/loss"]), 2)
+        # WandbCallback binds every metric to train/global_step: the Trainer's steps, as
+        # GitExpCallback logs them.
+        self.assertSteps(series, "train/loss", list(range(1, 9)))
+        self.assertSteps(series, "eval/loss", [4, 8])
+        self.assertEqual(series["train/global_step"], [(s, float(s)) for s in range(1, 9)])
         self.assertIn("train_runtime", run["summary"])
+
+    # KerasCallbackTest's model, with `import wandb` instead of git_exp's callback.
+    KERAS = KerasCallbackTest.DATA.replace("from git_exp.keras import GitExpCallback",
+                                           "import wandb")
+
+    def test_keras_wandb_metrics_logger(self):
+        require(self, "keras")
+        self.repo.run_script("kw", self.KERAS + """
+        from wandb.integration.keras import WandbMetricsLogger
+        wandb.init(project="keras", config={"epochs": 3})
+        model.fit(x, y, epochs=3, batch_size=16, validation_split=0.25, verbose=0,
+                  callbacks=[WandbMetricsLogger()])
+        wandb.log({"test/accuracy": 0.5})
+        """, "--wandb")
+        run = self.repo.show("kw")
+        config = flatten(run["config"])
+        self.assertEqual(config["epochs"], 3)  # the script's, kept
+        self.assertEqual(config["batch_size"], 16)  # the rest, as GitExpCallback adds it
+        self.assertEqual(config["optimizer.learning_rate"], 0.01)
+        self.assertEqual(config["wandb.project"], "keras")
+        series = self.repo.metrics("kw")
+        epoch = ["epoch/loss", "epoch/accuracy", "epoch/val_loss", "epoch/val_accuracy"]
+        self.assertEqual(set(series),
+                         set(epoch) | {"epoch/epoch", "epoch/learning_rate", "test/accuracy"})
+        # epoch/* at step = epoch/epoch, the step metric W&B's callback binds them to.
+        for name in epoch:
+            self.assertSteps(series, name, [0, 1, 2])
+        self.assertEqual(series["epoch/epoch"], [(0, 0.0), (1, 1.0), (2, 2.0)])
+        self.assertEqual(series["epoch/learning_rate"], [(0, 0.01), (1, 0.01), (2, 0.01)])
+        self.assertEqual(series["test/accuracy"], [(3, 0.5)])  # after the fit: a step of its own
+
+    def test_keras_wandb_metrics_logger_every_n_batches(self):
+        require(self, "keras")
+        self.repo.run_script("kwb", self.KERAS + """
+        from wandb.integration.keras import WandbMetricsLogger
+        wandb.init()
+        model.fit(x, y, epochs=2, batch_size=10, verbose=0,
+                  callbacks=[WandbMetricsLogger(log_freq=2)])
+        """, "--wandb")
+        series = self.repo.metrics("kwb")
+        self.assertEqual(set(series), {
+            "batch/loss", "batch/accuracy", "batch/batch_step", "batch/learning_rate",
+            "epoch/loss", "epoch/accuracy", "epoch/epoch", "epoch/learning_rate"})
+        # 4 batches per epoch; W&B logs batches 0 and 2 of each and counts batch_step by 2.
+        self.assertEqual(series["batch/batch_step"], [(0, 0.0), (2, 2.0), (4, 4.0), (6, 6.0)])
+        self.assertSteps(series, "batch/loss", [0, 2, 4, 6])
+        # epoch/* has no step metric when logging batches: the epoch line joins the last
+        # batch line's row.
+        self.assertEqual(series["epoch/epoch"], [(2, 0.0), (6, 1.0)])
+        self.assertSteps(series, "epoch/loss", [2, 6])
+
+    def test_keras_wandb_callback_and_model_checkpoint(self):
+        require(self, "keras")
+        out = self.repo.run_script("kwc", self.KERAS + """
+        from wandb.keras import WandbCallback
+        from wandb.integration.keras import WandbModelCheckpoint
+        run = wandb.init()
+        model.fit(x, y, epochs=3, batch_size=16, validation_split=0.25, verbose=0,
+                  callbacks=[WandbCallback(monitor="val_loss", log_weights=True, labels=["a"]),
+                             WandbModelCheckpoint("ckpt/model-{epoch:02d}.keras")])
+        print("id", run.id)
+        """, "--wandb")
+        self.assertIn("git-exp: warning: WandbCallback: labels, log_weights have no effect "
+                      "under git-exp\n", out.stderr)
+        run = self.repo.show("kwc")
+        series = self.repo.metrics("kwc")
+        self.assertEqual(set(series), {"loss", "accuracy", "val_loss", "val_accuracy", "epoch"})
+        for name in series:
+            self.assertSteps(series, name, [0, 1, 2])
+        self.assertEqual(series["epoch"], [(0, 0.0), (1, 1.0), (2, 2.0)])
+        summary = {k: v["value"] for k, v in run["summary"].items() if "value" in v}
+        best = min(series["val_loss"], key=lambda point: point[1])
+        self.assertEqual(summary, {"epochs_trained": 3, "best_val_loss": best[1],
+                                   "best_epoch": best[0]})
+        checkpoints = "run_%s_model" % out.stdout.split("id ", 1)[1].split()[0]
+        self.assertEqual(sorted(a["path"] for a in run["artifacts"]), [
+            "files/model-best.keras",
+            *("%s/model-%02d.keras" % (checkpoints, epoch) for epoch in (1, 2, 3))])
 
 
 class ExampleTest(RepoTest):

@@ -3,6 +3,8 @@
 Everything here is git_exp.wandb (see docs/python.md for what is covered);
 this package only makes `import wandb` and the submodules integrations
 import by name (wandb.sdk.lib.RunDisabled, wandb.wandb_run.Run, ...) find it.
+wandb.integration.keras (and wandb.keras) are git_exp._wandb_keras; they import
+Keras, so they are loaded only when imported.
 """
 
 import git_exp.wandb as _impl
