@@ -50,6 +50,11 @@ impl CliError {
         CliError { kind: Kind::User, error: message.into().into(), hints: vec![], exit_code: None }
     }
 
+    /// A usage error (exit 2) with a message.
+    pub fn usage(message: impl Into<String>) -> Self {
+        CliError { kind: Kind::Usage, error: message.into().into(), hints: vec![], exit_code: None }
+    }
+
     /// Adds a hint.
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hints.push(hint.into());
@@ -87,6 +92,7 @@ impl From<store::Error> for CliError {
             E::InvalidName { .. } => Some("names use letters, digits, '.', '_', '-', and '/' to group runs"),
             E::UnknownRun { .. } => Some("`git exp list` shows the runs; fetch others' runs with `git fetch origin 'refs/experiments/*:refs/experiments/*'`"),
             E::AmbiguousRun { .. } => Some("type more of the name or id"),
+            E::UnknownRevision { .. } => Some("give a branch, tag or commit; fetch it first if it is remote (`git fetch origin`)"),
             E::Locked { .. } => Some("if no other git process is running, remove the lock file and retry"),
             E::Format(store::format::Error::UnknownFormat { .. }) => Some("upgrade git-exp to read this run"),
             _ => None,

@@ -2,6 +2,7 @@
 //! prints errors. Each subcommand lives in its own module with its `Args`
 //! struct and a `cmd_<name>` function; none of them touches git directly.
 
+pub mod compare;
 pub mod demo;
 pub mod error;
 pub mod list;
@@ -45,6 +46,8 @@ pub enum Command {
     List(list::ListArgs),
     /// Show one run
     Show(show::ShowArgs),
+    /// Compare runs: config, metrics, environment and code side by side
+    Compare(compare::CompareArgs),
     /// Track a few runs of a small example in a scratch repository
     Demo(demo::DemoArgs),
     /// Start a run for a running process (plumbing: the Python client uses it)
@@ -130,6 +133,7 @@ fn dispatch(command: Command, ctx: &Context, err: &mut dyn Write) -> Result<u8, 
         Command::Demo(args) => demo::cmd_demo(args, ctx, err),
         Command::List(args) => buffered(|out| list::cmd_list(args, ctx, out, err)),
         Command::Show(args) => buffered(|out| show::cmd_show(args, ctx, out, err)),
+        Command::Compare(args) => buffered(|out| compare::cmd_compare(args, ctx, out, err)),
         Command::Start(args) => buffered(|out| start::cmd_start(args, ctx, out, err)),
         Command::Finish(args) => buffered(|out| start::cmd_finish(args, ctx, out, err)),
     }

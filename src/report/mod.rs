@@ -1,5 +1,8 @@
 //! Views of runs for people and programs: the serializable view models that
-//! `list`, `show` (and later `compare` and `report`) render. Reads store types,
-//! never git.
+//! `list`, `show`, `compare` (and later `report`) render. Reads store types and
+//! asks the store about history; never touches git itself.
 
+pub mod compare;
+pub mod compare_text;
 pub mod model;
+pub mod select;

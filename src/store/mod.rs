@@ -6,6 +6,7 @@
 
 pub mod code;
 pub mod format;
+pub mod history;
 pub mod name;
 pub mod repo;
 pub mod spec;
@@ -49,6 +50,12 @@ pub enum Error {
         name: String,
         /// Which rule it breaks.
         reason: String,
+    },
+    /// A revision given to compare is not a commit here.
+    #[error("unknown revision '{rev}'")]
+    UnknownRevision {
+        /// What the user typed.
+        rev: String,
     },
     /// No run matches the spec.
     #[error("no run matches '{spec}'")]

@@ -185,6 +185,18 @@ impl Store {
         refs.iter().map(|(name, commit)| self.read_run(name, commit, detail)).collect()
     }
 
+    /// The id of a run's `code` tree, if it has one.
+    pub fn code_tree(&self, commit: &str) -> Result<Option<String>> {
+        let Some(id) = parse_id(commit) else { return Ok(None) };
+        let commit_obj = self.repo.find_commit(id).map_err(Error::git)?;
+        let tree =
+            self.repo.find_tree(commit_obj.tree_id().map_err(Error::git)?).map_err(Error::git)?;
+        Ok(tree
+            .find_entry(files::CODE)
+            .filter(|e| e.mode().is_tree())
+            .map(|e| e.object_id().to_string()))
+    }
+
     /// Reads one top-level file of a run commit.
     pub fn read_run_file(&self, commit: &str, file: &str) -> Result<Option<Vec<u8>>> {
         let Some(id) = parse_id(commit) else { return Ok(None) };

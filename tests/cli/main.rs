@@ -3,6 +3,7 @@
 
 mod artifacts;
 mod common;
+mod compare;
 mod demo;
 mod errors;
 mod list_show;
