@@ -182,6 +182,55 @@ impl Metrics {
         Ok(metrics)
     }
 
+    /// Reads only what a curve needs from `metrics.csv`: per metric name, its
+    /// `(step, value)` points in file order. Rows are split on commas directly
+    /// (the writer only quotes names that need it); a file with a quoted name is
+    /// read with the full CSV reader instead.
+    pub fn read_curves(bytes: &[u8]) -> Result<BTreeMap<String, Vec<(u64, f64)>>, Error> {
+        let slow = || -> Result<BTreeMap<String, Vec<(u64, f64)>>, Error> {
+            let metrics = Metrics::read_csv(bytes)?;
+            let mut out: Vec<Vec<(u64, f64)>> = vec![Vec::new(); metrics.names.len()];
+            for p in &metrics.points {
+                out[p.name as usize].push((p.step, p.value));
+            }
+            Ok(metrics.names.iter().cloned().zip(out).collect())
+        };
+        let Some(body) = bytes.strip_prefix(b"step,name,value,time\n") else { return slow() };
+        if body.contains(&b'"') {
+            return slow();
+        }
+        let mut index: HashMap<&[u8], usize, BuildHasherDefault<FxHasher>> = HashMap::default();
+        let mut names: Vec<&[u8]> = Vec::new();
+        let mut curves: Vec<Vec<(u64, f64)>> = Vec::new();
+        for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let mut fields = line.splitn(3, |b| *b == b',');
+            let (Some(step), Some(name), Some(rest)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
+                return slow();
+            };
+            let value = rest.split(|b| *b == b',').next().unwrap_or_default();
+            let (Some(step), Some(value)) = (
+                std::str::from_utf8(step).ok().and_then(|s| s.parse::<u64>().ok()),
+                std::str::from_utf8(value).ok().and_then(|s| s.parse::<f64>().ok()),
+            ) else {
+                return slow();
+            };
+            // Files usually cycle through a few names: a short scan beats hashing.
+            let known = if names.len() <= 8 { names.iter().position(|n| *n == name) } else { None };
+            let i = match known {
+                Some(i) => i,
+                None => *index.entry(name).or_insert_with(|| {
+                    names.push(name);
+                    curves.push(Vec::with_capacity(body.len() / 32 / names.len().max(1)));
+                    curves.len() - 1
+                }),
+            };
+            curves[i].push((step, value));
+        }
+        Ok(names.into_iter().map(|n| String::from_utf8_lossy(n).into_owned()).zip(curves).collect())
+    }
+
     /// Returns per-metric statistics: the value at the highest step (on equal
     /// steps the later-logged one), min and max ignoring NaN (NaN when every value
     /// is NaN), the number of points and the step of the last value.
@@ -364,6 +413,29 @@ mod tests {
         let mut out = Vec::new();
         m.write_csv(&mut out).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn curves_read_fast_and_with_quoted_names_alike() {
+        let mut m = Metrics::default();
+        m.push("loss", 0, 2.5, 1.0);
+        m.push("a,b", 0, 1.0, 1.0);
+        m.push("loss", 3, f64::NAN, 2.0);
+        m.push("loss", 1, 1.5, 3.0);
+        let mut csv = Vec::new();
+        m.write_csv(&mut csv).unwrap();
+        let curves = Metrics::read_curves(&csv).unwrap();
+        assert_eq!(curves["a,b"], [(0, 1.0)]);
+        assert_eq!(curves["loss"][0], (0, 2.5));
+        assert!(curves["loss"][1].1.is_nan());
+        assert_eq!(curves["loss"][2], (1, 1.5));
+        // Without a quoted name the fast path reads the same points.
+        let plain: Vec<u8> =
+            b"step,name,value,time\n0,loss,2.5,1\n1,acc,0.5,1\n2,loss,1,2\n".to_vec();
+        let curves = Metrics::read_curves(&plain).unwrap();
+        assert_eq!(curves["loss"], [(0, 2.5), (2, 1.0)]);
+        assert_eq!(curves["acc"], [(1, 0.5)]);
+        assert!(Metrics::read_curves(b"step,name,value,time\nx,loss,1,1\n").is_err());
     }
 
     #[test]

@@ -117,11 +117,11 @@ pub fn cmd_compare(
         let run = runs.iter().find(|r| &r.name == name).expect("chosen among the loaded runs");
         records.push(store.read_run(&run.name, &run.commit, Detail::Full)?);
     }
-    let metric_blobs: Vec<Option<Vec<u8>>> = records
-        .iter()
-        .map(|r| store.read_run_file(&r.commit, files::METRICS))
-        .collect::<Result<_, _>>()?;
-    let curves = parse_curves(metric_blobs);
+    let commits: Vec<String> = records.iter().map(|r| r.commit.clone()).collect();
+    let curves: Vec<Curves> = store
+        .map_run_files(&commits, files::METRICS, |blob| curves(blob.ok().flatten()))
+        .into_iter()
+        .collect();
     let trees: Vec<Option<String>> =
         records.iter().map(|r| store.code_tree(&r.commit)).collect::<Result<_, _>>()?;
     let base_tree = trees.first().cloned().flatten();
@@ -202,33 +202,16 @@ fn parse_directions(args: &[String]) -> Result<BTreeMap<String, Direction>, CliE
     Ok(out)
 }
 
-/// Each run's curves (values in step order), parsed on as many threads as there are runs.
-fn parse_curves(blobs: Vec<Option<Vec<u8>>>) -> Vec<Curves> {
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = blobs
-            .into_iter()
-            .map(|blob| {
-                scope.spawn(move || {
-                    let Some(bytes) = blob else { return Curves::new() };
-                    let Ok(metrics) = Metrics::read_csv(&bytes) else { return Curves::new() };
-                    let mut by_name: Vec<Vec<(u64, f64)>> = vec![Vec::new(); metrics.names().len()];
-                    for p in metrics.points() {
-                        by_name[p.name as usize].push((p.step, p.value));
-                    }
-                    metrics
-                        .names()
-                        .iter()
-                        .zip(by_name)
-                        .map(|(name, mut points)| {
-                            points.sort_by_key(|(step, _)| *step);
-                            (name.clone(), points.into_iter().map(|(_, v)| v).collect())
-                        })
-                        .collect()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
-    })
+/// A run's curves: each metric's values in step order (empty when unreadable).
+fn curves(blob: Option<Vec<u8>>) -> Curves {
+    let Some(Ok(curves)) = blob.map(|b| Metrics::read_curves(&b)) else { return Curves::new() };
+    curves
+        .into_iter()
+        .map(|(name, mut points)| {
+            points.sort_by_key(|(step, _)| *step);
+            (name, points.into_iter().map(|(_, v)| v).collect())
+        })
+        .collect()
 }
 
 fn selection_error(e: select::Error) -> CliError {

@@ -185,6 +185,51 @@ impl Store {
         refs.iter().map(|(name, commit)| self.read_run(name, commit, detail)).collect()
     }
 
+    /// Reads `file` of each run commit and hands it to `f`, on up to one thread
+    /// per core (inflating large blobs such as `metrics.csv` is the slow part).
+    /// Results are in the order of `commits`.
+    pub fn map_run_files<T: Send>(
+        &self,
+        commits: &[String],
+        file: &str,
+        f: impl Fn(Result<Option<Vec<u8>>>) -> T + Sync,
+    ) -> Vec<T> {
+        let threads =
+            std::thread::available_parallelism().map_or(1, |n| n.get()).min(commits.len());
+        if threads <= 1 {
+            return commits.iter().map(|c| f(self.read_run_file(c, file))).collect();
+        }
+        // gix handles are per thread: each thread opens the repository itself (about a
+        // millisecond), reading objects only.
+        let git_dir = self.repo.git_dir().to_path_buf();
+        let chunk = commits.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = commits
+                .chunks(chunk)
+                .map(|part| {
+                    let f = &f;
+                    let (git_dir, workdir, cwd) =
+                        (git_dir.clone(), self.workdir.clone(), self.cwd.clone());
+                    scope.spawn(move || {
+                        let opened = gix::open_opts(&git_dir, gix::open::Options::isolated())
+                            .map(|mut repo| {
+                                repo.object_cache_size_if_unset(4 * 1024 * 1024);
+                                Store { repo, workdir, cwd }
+                            })
+                            .map_err(Error::git);
+                        part.iter()
+                            .map(|c| match &opened {
+                                Ok(store) => f(store.read_run_file(c, file)),
+                                Err(e) => f(Err(Error::git(e))),
+                            })
+                            .collect::<Vec<T>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("reader thread")).collect()
+        })
+    }
+
     /// The id of a run's `code` tree, if it has one.
     pub fn code_tree(&self, commit: &str) -> Result<Option<String>> {
         let Some(id) = parse_id(commit) else { return Ok(None) };
