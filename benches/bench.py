@@ -5,6 +5,7 @@ Figures:
   (a) overhead  - `git-exp run -- true` against `true` run directly
   (b) ingest    - turning an events file of 1,000,000 metric points into a committed run
   (c) list      - `git-exp list` over 1,000 and 10,000 runs: loose refs, packed refs, loose objects
+  (g) filter    - `git-exp list --filter ... --sort ... -n 10` over 10,000 runs against plain `list`
   (d) build     - a clean debug build of the crate (only with --build-time)
 
 Every benchmark runs in its own temporary git repository, isolated from the user's and
@@ -28,7 +29,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benches", "results.csv")
 CSV_COLUMNS = ["date", "machine", "benchmark", "value", "unit", "target"]
-BENCHMARKS = ["overhead", "ingest", "list", "standalone", "artifact"]
+BENCHMARKS = ["overhead", "ingest", "list", "standalone", "artifact", "filter"]
 
 # (a)
 OVERHEAD_WARMUP = 2
@@ -46,6 +47,12 @@ LIST_RUNS = 5
 LIST_TARGET_S = 1.0
 # (d)
 BUILD_TARGET_S = 180.0
+# (g)
+FILTER_COUNT = 10_000
+FILTER_RUNS = 5
+FILTER_ARGS = ["--filter", "metrics.loss < 0.5 and params.lr > 0.001", "--sort", "-metrics.loss",
+               "-n", "10"]
+FILTER_TARGET_RATIO = 1.2
 
 STANDALONE_RUNS = 10
 ARTIFACT_BYTES = 1 << 30
@@ -438,6 +445,47 @@ def list_figures(binary, repo, res, total, objects, refs):
     res.add("%s, git cat-file exp.toml (ref.)" % label, m, "s", detail=spread(samples, 1, " s"))
 
 
+# ---------------------------------------------------------------- (g) filter
+
+
+def bench_filter(binary, res):
+    print("(g) `git-exp list %s` over %s runs against plain `list` (median of %d, interleaved)"
+          % (" ".join(repr(a) if " " in a else a for a in FILTER_ARGS),
+             "{:,}".format(FILTER_COUNT), FILTER_RUNS), flush=True)
+    with Repo("filter") as repo:
+        make_list_repo(binary, repo, FILTER_COUNT)
+        # The figure is only worth something if the filter keeps most runs and the
+        # sort sees them all: copies have lr = 1e-4 * (i + 1), loss 0.02.
+        p = subprocess.run([binary, "list", "--format", "json", "--filter", FILTER_ARGS[1]],
+                           cwd=repo.path, env=repo.env, stdout=subprocess.PIPE, check=True)
+        kept = len(json.loads(p.stdout))
+        if kept < FILTER_COUNT * 9 // 10:
+            raise SystemExit("the filter keeps %d of %d runs" % (kept, FILTER_COUNT))
+        plain_cmd = [binary, "list"]
+        filter_cmd = [binary, "list", *FILTER_ARGS]
+        # Same output size without filter and sort: the cost of the expression alone.
+        ten_cmd = [binary, "list", "-n", "10"]
+        for cmd in (plain_cmd, filter_cmd, ten_cmd):
+            repo.timed(cmd)
+        plain, filtered, ten = [], [], []
+        for _ in range(FILTER_RUNS):
+            plain.append(repo.timed(plain_cmd))
+            filtered.append(repo.timed(filter_cmd))
+            ten.append(repo.timed(ten_cmd))
+    p = statistics.median(plain)
+    f = statistics.median(filtered)
+    ratio = f / p
+    res.add("filter: list, %s runs, table (median)" % "{:,}".format(FILTER_COUNT), p, "s",
+            detail=spread(plain, 1, " s"))
+    res.add("filter: list --filter --sort -n 10 (median)", f, "s",
+            detail=spread(filtered, 1, " s") + ", %d runs match" % kept)
+    res.add("filter: ratio to plain list", ratio, "x", "<= %g" % FILTER_TARGET_RATIO,
+            ratio <= FILTER_TARGET_RATIO)
+    t = statistics.median(ten)
+    res.add("filter: list -n 10, no filter (ref.)", t, "s", detail=spread(ten, 1, " s"))
+    res.add("filter: ratio to list -n 10 (ref.)", f / t, "x")
+
+
 # ---------------------------------------------------------------- (d) build time
 
 
@@ -568,6 +616,8 @@ def main():
         bench_standalone(binary, res)
     if "artifact" in selected:
         bench_artifact(binary, res)
+    if "filter" in selected:
+        bench_filter(binary, res)
     if "build" in selected:
         bench_build(res)
     res.print_table()

@@ -1,13 +1,16 @@
-//! `git exp list` (`ls`): one row per run, newest first.
+//! `git exp list` (`ls`): one row per run, newest first, or filtered, sorted and
+//! cut with `--filter`, `--sort` and `--limit`; `--columns` picks the cells.
 
 use std::collections::BTreeSet;
 use std::io::Write;
 
 use clap::Args;
 
+use super::error::Kind;
 use super::output::{self, FormatArgs, OutputFormat};
 use super::{CliError, Context};
-use crate::report::model::{flatten, format_value, RunView};
+use crate::report::filter::{self, Engine};
+use crate::report::model::{flatten, format_number, format_value, MetricView, RunView};
 use crate::store::repo::Detail;
 use crate::store::Store;
 
@@ -15,18 +18,72 @@ use crate::store::Store;
 const TABLE_MAX_PARAMS: usize = 6;
 const TABLE_MAX_METRICS: usize = 8;
 
+/// The example every expression error ends with.
+const FILTER_EXAMPLE: &str =
+    r#"--filter 'metrics.acc > 0.9 and config.lr <= 0.01 and status == "finished"'"#;
+
+/// The fixed `--columns` entries; `params.KEY`, `config.KEY`, `metrics.NAME`,
+/// `min.NAME` and `max.NAME` come on top.
+const FIXED_COLUMNS: &[&str] =
+    &["name", "status", "age", "duration", "code", "tags", "started", "ended", "id", "commit"];
+
 /// List runs, newest first
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Output format and --json
     #[command(flatten)]
     pub format: FormatArgs,
-    /// Show at most this many runs
-    #[arg(short = 'n', long)]
+    /// Keep only runs for which this expression is true, e.g. 'metrics.acc > 0.9 and status == "finished"'
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Order by these keys (comma-separated or repeated; -KEY for descending), e.g. -metrics.acc,name
+    #[arg(long, value_name = "KEY[,KEY...]", allow_hyphen_values = true)]
+    pub sort: Vec<String>,
+    /// Show at most this many runs (after --filter and --sort)
+    #[arg(short = 'n', long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Columns of table, csv and markdown output, e.g. name,status,params.lr,metrics.acc
+    #[arg(long, value_name = "COLS")]
+    pub columns: Option<String>,
     /// Leave out runs that are still running
     #[arg(long)]
     pub no_running: bool,
+}
+
+/// One column of the listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Column {
+    /// A fixed column (one of [`FIXED_COLUMNS`]).
+    Field(&'static str),
+    /// A param, dotted for nested ones.
+    Param(String),
+    /// A metric's shown value (the `_summary` value, else the last).
+    Metric(String),
+    /// A metric's smallest value.
+    Min(String),
+    /// A metric's largest value.
+    Max(String),
+}
+
+impl Column {
+    /// Parses one `--columns` entry.
+    pub fn parse(entry: &str) -> Option<Column> {
+        if let Some(f) = FIXED_COLUMNS.iter().find(|f| **f == entry) {
+            return Some(Column::Field(f));
+        }
+        let (kind, key) = entry.split_once('.')?;
+        if key.is_empty() {
+            return None;
+        }
+        let key = key.to_owned();
+        Some(match kind {
+            "params" | "config" => Column::Param(key),
+            "metrics" => Column::Metric(key),
+            "min" => Column::Min(key),
+            "max" => Column::Max(key),
+            _ => return None,
+        })
+    }
 }
 
 /// Runs `git exp list`.
@@ -36,6 +93,17 @@ pub fn cmd_list(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
+    let columns = args.columns.as_deref().map(parse_columns).transpose()?;
+    let engine = Engine::new();
+    let filter = match &args.filter {
+        Some(text) => Some(engine.filter(text).map_err(|e| bad("--filter expression", text, e))?),
+        None => None,
+    };
+    let mut sort = Vec::new();
+    for text in args.sort.iter().flat_map(|s| filter::split_keys(s)) {
+        sort.push(engine.sort_key(&text).map_err(|e| bad("--sort key", &text, e))?);
+    }
+
     let store = ctx.open_store(err)?;
     let (mut runs, problems) = store.load_runs(Detail::Listing)?;
     if !args.no_running {
@@ -45,19 +113,33 @@ pub fn cmd_list(
     for p in problems {
         let _ = writeln!(err, "warning: skipped a run: {p}");
     }
+    let outcome = filter::select(runs, filter.as_ref(), &sort)
+        .map_err(|e| bad("--filter expression", args.filter.as_deref().unwrap_or(""), e))?;
+    if let Some((name, message)) = &outcome.first_failure {
+        let _ = writeln!(
+            err,
+            "warning: --filter failed on {} run(s), which are left out; first on run {name}: {message}",
+            outcome.failed
+        );
+    }
     let limit = args.limit.unwrap_or(usize::MAX);
-    let views: Vec<RunView> = runs.iter().take(limit).map(RunView::new).collect();
+    let views: Vec<RunView> = outcome.runs.iter().take(limit).map(RunView::new).collect();
     let format = args.format.resolve();
     if format == OutputFormat::Json {
         output::write_json(out, &views)?;
         return Ok(());
     }
-    let all_columns = format != OutputFormat::Table;
-    let (header, rows) = rows(&views, all_columns, crate::util::now_unix());
+    let columns = columns.unwrap_or_else(|| default_columns(&views, format != OutputFormat::Table));
+    let (header, rows) = rows(&views, &columns, crate::util::now_unix());
     match format {
         OutputFormat::Table => {
             if views.is_empty() {
-                let _ = writeln!(err, "No runs yet. Start one with `git exp run -- <command>`.");
+                let message = if args.filter.is_some() {
+                    "No runs match the filter."
+                } else {
+                    "No runs yet. Start one with `git exp run -- <command>`."
+                };
+                let _ = writeln!(err, "{message}");
                 return Ok(());
             }
             output::write_table(out, &ctx.ui, &header, &rows)?
@@ -69,9 +151,47 @@ pub fn cmd_list(
     Ok(())
 }
 
-/// Builds the header and rows of the listing.
-pub fn rows(views: &[RunView], all_columns: bool, now: f64) -> (Vec<String>, Vec<Vec<String>>) {
-    // Params worth a column: those whose values differ between runs (all of them for one run).
+/// A usage error for a bad expression: what, where (a caret under the column), and an example.
+fn bad(what: &str, text: &str, e: filter::Error) -> CliError {
+    let filter::Error::Invalid { message, column } = e;
+    let mut error = format!("bad {what}: {message}");
+    if let Some(column) = column {
+        let caret = " ".repeat(column.saturating_sub(1));
+        error.push_str(&format!(" at column {column}\n  {text}\n  {caret}^"));
+    } else {
+        error.push_str(&format!("\n  {text}"));
+    }
+    CliError { kind: Kind::Usage, error: error.into(), hints: vec![], exit_code: None }
+        .hint(format!("variables are {}", filter::VARIABLES.join(", ")))
+        .hint(format!(
+            "for example {FILTER_EXAMPLE} --sort -metrics.acc; see docs/commands.md (git exp list)"
+        ))
+}
+
+/// Parses `--columns`: each entry with itself as header.
+fn parse_columns(text: &str) -> Result<Vec<(String, Column)>, CliError> {
+    text.split(',')
+        .map(|entry| {
+            let entry = entry.trim();
+            let column = Column::parse(entry).ok_or_else(|| CliError {
+                kind: Kind::Usage,
+                error: format!("unknown --columns entry '{entry}'").into(),
+                hints: vec![format!(
+                    "columns are {}, params.KEY, config.KEY, metrics.NAME, min.NAME, max.NAME",
+                    FIXED_COLUMNS.join(", ")
+                )],
+                exit_code: None,
+            })?;
+            Ok((entry.to_owned(), column))
+        })
+        .collect()
+}
+
+/// The columns shown without `--columns`, with their headers: the five fixed ones,
+/// then params, then metrics, headed by their bare names. With `all` false (the
+/// table format), only params whose values differ (all of them for one run), at
+/// most [`TABLE_MAX_PARAMS`] and [`TABLE_MAX_METRICS`].
+pub fn default_columns(views: &[RunView], all: bool) -> Vec<(String, Column)> {
     let mut param_keys: Vec<String> = Vec::new();
     let mut seen = BTreeSet::new();
     for v in views {
@@ -81,7 +201,7 @@ pub fn rows(views: &[RunView], all_columns: bool, now: f64) -> (Vec<String>, Vec
             }
         }
     }
-    if views.len() > 1 && !all_columns {
+    if views.len() > 1 && !all {
         param_keys.retain(|k| {
             let values: BTreeSet<String> = views.iter().map(|v| param_text(v, k)).collect();
             values.len() > 1
@@ -93,45 +213,58 @@ pub fn rows(views: &[RunView], all_columns: bool, now: f64) -> (Vec<String>, Vec
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    if !all_columns {
+    if !all {
         param_keys.truncate(TABLE_MAX_PARAMS);
         metric_keys.truncate(TABLE_MAX_METRICS);
     }
-    let mut header: Vec<String> =
-        ["name", "status", "age", "duration", "code"].map(String::from).into();
-    header.extend(param_keys.iter().cloned());
-    header.extend(metric_keys.iter().cloned());
-    let rows = views
-        .iter()
-        .map(|v| {
-            let started = crate::util::parse_rfc3339(&v.started).unwrap_or(now);
-            let code = match &v.code_commit {
-                Some(c) => format!("{}{}", Store::short(c), if v.code_dirty { "+" } else { "" }),
-                None => {
-                    if v.code_dirty {
-                        "+".into()
-                    } else {
-                        "-".into()
-                    }
-                }
-            };
-            let mut row = vec![
-                v.name.clone(),
-                v.status.to_string(),
-                crate::util::human_age(started, now),
-                crate::util::human_duration(v.duration_s),
-                code,
-            ];
-            row.extend(param_keys.iter().map(|k| param_text(v, k)));
-            row.extend(
-                metric_keys
-                    .iter()
-                    .map(|k| v.summary.get(k).and_then(|m| m.shown()).unwrap_or_default()),
-            );
-            row
-        })
-        .collect();
+    let mut columns: Vec<(String, Column)> =
+        FIXED_COLUMNS[..5].iter().map(|f| ((*f).to_owned(), Column::Field(f))).collect();
+    columns.extend(param_keys.into_iter().map(|k| (k.clone(), Column::Param(k))));
+    columns.extend(metric_keys.into_iter().map(|k| (k.clone(), Column::Metric(k))));
+    columns
+}
+
+/// Builds the header and rows of the listing from (header, column) pairs.
+pub fn rows(
+    views: &[RunView],
+    columns: &[(String, Column)],
+    now: f64,
+) -> (Vec<String>, Vec<Vec<String>>) {
+    let header = columns.iter().map(|(h, _)| h.clone()).collect();
+    let rows =
+        views.iter().map(|v| columns.iter().map(|(_, c)| cell(v, c, now)).collect()).collect();
     (header, rows)
+}
+
+fn cell(v: &RunView, column: &Column, now: f64) -> String {
+    let stat = |k: &str, pick: fn(&MetricView) -> Option<f64>| {
+        v.summary.get(k).and_then(pick).map(format_number).unwrap_or_default()
+    };
+    match column {
+        Column::Field("name") => v.name.clone(),
+        Column::Field("status") => v.status.to_string(),
+        Column::Field("age") => {
+            crate::util::human_age(crate::util::parse_rfc3339(&v.started).unwrap_or(now), now)
+        }
+        Column::Field("duration") => crate::util::human_duration(v.duration_s),
+        Column::Field("code") => match &v.code_commit {
+            Some(c) => format!("{}{}", Store::short(c), if v.code_dirty { "+" } else { "" }),
+            None if v.code_dirty => "+".into(),
+            None => "-".into(),
+        },
+        Column::Field("tags") => v.tags.join(","),
+        Column::Field("started") => v.started.clone(),
+        Column::Field("ended") => v.ended.clone().unwrap_or_default(),
+        Column::Field("id") => v.id.clone(),
+        Column::Field("commit") => {
+            v.commit.as_deref().map(Store::short).unwrap_or_default().to_owned()
+        }
+        Column::Field(other) => unreachable!("not a column: {other}"),
+        Column::Param(k) => param_text(v, k),
+        Column::Metric(k) => v.summary.get(k).and_then(|m| m.shown()).unwrap_or_default(),
+        Column::Min(k) => stat(k, |m| m.min),
+        Column::Max(k) => stat(k, |m| m.max),
+    }
 }
 
 fn param_text(v: &RunView, key: &str) -> String {

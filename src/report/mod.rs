@@ -4,5 +4,6 @@
 
 pub mod compare;
 pub mod compare_text;
+pub mod filter;
 pub mod model;
 pub mod select;

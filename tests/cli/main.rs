@@ -6,6 +6,7 @@ mod common;
 mod compare;
 mod demo;
 mod errors;
+mod filter;
 mod list_show;
 mod python;
 mod remote;
