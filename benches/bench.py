@@ -29,7 +29,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benches", "results.csv")
 CSV_COLUMNS = ["date", "machine", "benchmark", "value", "unit", "target"]
-BENCHMARKS = ["overhead", "ingest", "list", "standalone", "artifact", "filter"]
+BENCHMARKS = ["overhead", "ingest", "list", "standalone", "artifact", "filter", "compare"]
 
 # (a)
 OVERHEAD_WARMUP = 2
@@ -53,6 +53,9 @@ FILTER_RUNS = 5
 FILTER_ARGS = ["--filter", "metrics.loss < 0.5 and params.lr > 0.001", "--sort", "-metrics.loss",
                "-n", "10"]
 FILTER_TARGET_RATIO = 1.2
+
+COMPARE_RUNS = 5
+COMPARE_TARGET_S = 0.3
 
 STANDALONE_RUNS = 10
 ARTIFACT_BYTES = 1 << 30
@@ -548,6 +551,41 @@ def bench_artifact(binary, res):
             detail="%.2f GB/s" % (ARTIFACT_BYTES / 1e9 / max(second - empty, 1e-9)))
 
 
+# ---------------------------------------------------------------- (h) compare
+
+
+def write_two_metric_events(path, lines):
+    """Writes `lines` lines {"loss": ..., "acc": ..., "_step": i}: 2 points each."""
+    with open(path, "w") as f:
+        for start in range(0, lines, 10_000):
+            f.write("".join('{"loss": %r, "acc": %r, "_step": %d}\n'
+                            % (2.0 / (1.0 + i * 1e-4), i / (2.0 * lines), i)
+                            for i in range(start, min(lines, start + 10_000))))
+
+
+def bench_compare(binary, res):
+    print("(h) compare: 2 runs of 1,000,000 points each, and 50 runs of 10,000 points each"
+          " (median of %d)" % COMPARE_RUNS, flush=True)
+    with Repo("compare") as repo:
+        big = os.path.join(repo.tmp, "big.jsonl")
+        small = os.path.join(repo.tmp, "small.jsonl")
+        write_two_metric_events(big, 500_000)
+        write_two_metric_events(small, 5_000)
+        for name, events in [("big-a", big), ("big-b", big)] + [("small-%d" % i, small) for i in range(50)]:
+            repo.timed([binary, "run", "-q", "-n", name, "-p", "lr=%d" % len(name), "--", "sh", "-c",
+                        'cat "%s" >> "$GIT_EXP_EVENTS"' % events])
+        points = repo.git("show", "refs/experiments/big-a:metrics.csv").count(b"\n") - 1
+        if points != 1_000_000:
+            raise SystemExit("expected 1,000,000 points, found %d" % points)
+        two = [repo.timed([binary, "compare", "big-a", "big-b"]) for _ in range(COMPARE_RUNS)]
+        fifty_cmd = [binary, "compare"] + ["small-%d" % i for i in range(50)]
+        fifty = [repo.timed(fifty_cmd) for _ in range(COMPARE_RUNS)]
+    for label, samples in [("2 runs x 1,000,000 points", two), ("50 runs x 10,000 points", fifty)]:
+        m = statistics.median(samples)
+        res.add("compare: %s (median)" % label, m, "s", "< %g s" % COMPARE_TARGET_S,
+                m < COMPARE_TARGET_S, spread(samples, 1, " s"))
+
+
 def bench_build(res):
     print("(d) clean debug build: CARGO_TARGET_DIR=$(mktemp -d) cargo build", flush=True)
     target = tempfile.mkdtemp(prefix="git-exp-bench-target-")
@@ -618,6 +656,8 @@ def main():
         bench_artifact(binary, res)
     if "filter" in selected:
         bench_filter(binary, res)
+    if "compare" in selected:
+        bench_compare(binary, res)
     if "build" in selected:
         bench_build(res)
     res.print_table()
