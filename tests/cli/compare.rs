@@ -97,6 +97,13 @@ fn named_runs_deltas_directions_and_key_order() {
     assert_eq!(stat["insertions"], 2);
     assert_eq!(stat["deletions"], 1);
     assert!(c["code"][0]["diffstat"].is_null());
+    // --code prints the full diff of each run's code against the baseline's.
+    let out = repo.exp_ok(&["compare", "base-1", "head-1", "--code", "--format", "csv"]);
+    assert!(out.starts_with("section,key,base-1,head-1\n"), "{out}");
+    assert!(out.contains("\n# code of head-1 against base-1\n"), "{out}");
+    assert!(out.contains("diff --git a/train.py b/train.py"), "{out}");
+    assert!(out.contains("\n-lr = 0.1\n+lr = 0.05\n+warmup = 1\n"), "{out}");
+    assert!(out.contains("metric,loss.best,0.5,0.4\n"), "{out}");
     // --direction overrides the name.
     let c = json(&repo, &["compare", "base-1", "head-1", "--direction", "loss=max", "--json"]);
     assert_eq!(metric(&c, "loss")["best_run"], 0);
