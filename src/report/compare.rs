@@ -343,11 +343,7 @@ fn cell(input: &Input<'_>, name: &str, direction: Option<Direction>) -> Option<M
     if explicit.is_none() && stats.is_none() {
         return None;
     }
-    let explicit_number = explicit.and_then(|v| match v {
-        toml::Value::Float(f) => Some(*f),
-        toml::Value::Integer(i) => Some(*i as f64),
-        _ => None,
-    });
+    let explicit_number = explicit.and_then(number);
     let text = match explicit {
         Some(v) if explicit_number.is_none() => Some(match v {
             toml::Value::String(s) => s.clone(),
@@ -372,6 +368,15 @@ fn cell(input: &Input<'_>, name: &str, direction: Option<Direction>) -> Option<M
         delta_best: None,
         sparkline: String::new(),
     })
+}
+
+/// A TOML value as a number, if it is one.
+pub fn number(v: &toml::Value) -> Option<f64> {
+    match v {
+        toml::Value::Float(f) => Some(*f),
+        toml::Value::Integer(i) => Some(*i as f64),
+        _ => None,
+    }
 }
 
 fn delta(base: Option<f64>, value: Option<f64>, direction: Option<Direction>) -> Option<Delta> {

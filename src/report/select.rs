@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::report::compare::{infer_direction, Direction};
+use crate::report::compare::{infer_direction, number, Direction};
 use crate::store::history::is_object_id;
 use crate::store::{RunRecord, Store};
 
@@ -173,11 +173,7 @@ pub fn select<'a>(
         let Some(metric) = metric else { return Ok(runs.first().copied().into_iter().collect()) };
         let value = |r: &RunRecord| -> Option<f64> {
             let s = r.summary.metrics.get(metric);
-            let explicit = r.summary.values.get(metric).and_then(|v| match v {
-                toml::Value::Float(f) => Some(*f),
-                toml::Value::Integer(i) => Some(*i as f64),
-                _ => None,
-            });
+            let explicit = r.summary.values.get(metric).and_then(number);
             match direction {
                 Some(Direction::Min) => explicit.or(s.map(|s| s.min)),
                 Some(Direction::Max) => explicit.or(s.map(|s| s.max)),
