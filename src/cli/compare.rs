@@ -140,7 +140,10 @@ pub fn cmd_compare(
     match format {
         CompareFormat::Json => output::write_json(out, &comparison)?,
         CompareFormat::Markdown => out.write_all(compare_text::markdown(&comparison).as_bytes())?,
-        CompareFormat::Html => out.write_all(compare_text::html(&comparison).as_bytes())?,
+        CompareFormat::Html => {
+            let curves: Vec<&Curves> = inputs.iter().map(|i| &i.curves).collect();
+            out.write_all(compare_text::html(&comparison, &curves).as_bytes())?
+        }
         CompareFormat::Csv => {
             let (header, rows) = compare_text::csv_rows(&comparison);
             output::write_csv(out, &header, &rows)?;
@@ -202,14 +205,14 @@ fn parse_directions(args: &[String]) -> Result<BTreeMap<String, Direction>, CliE
     Ok(out)
 }
 
-/// A run's curves: each metric's values in step order (empty when unreadable).
+/// A run's curves: each metric's points in step order (empty when unreadable).
 fn curves(blob: Option<Vec<u8>>) -> Curves {
     let Some(Ok(curves)) = blob.map(|b| Metrics::read_curves(&b)) else { return Curves::new() };
     curves
         .into_iter()
         .map(|(name, mut points)| {
             points.sort_by_key(|(step, _)| *step);
-            (name, points.into_iter().map(|(_, v)| v).collect())
+            (name, points.into_iter().map(|(step, v)| (step as f64, v)).collect())
         })
         .collect()
 }

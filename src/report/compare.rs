@@ -230,8 +230,9 @@ pub struct Comparison {
     pub selection: Option<crate::report::select::Selection>,
 }
 
-/// A metric's points in step order (what the sparkline is drawn from).
-pub type Curves = BTreeMap<String, Vec<f64>>;
+/// Each metric's `(step, value)` points in step order (what sparklines and
+/// charts are drawn from).
+pub type Curves = BTreeMap<String, Vec<(f64, f64)>>;
 
 /// What the comparison is built from, per run: the record (with `env`), its
 /// curves, and its code diffstat against the baseline.
@@ -412,6 +413,7 @@ fn best_index(values: &[Option<MetricCell>], direction: Direction) -> Option<usi
 fn sparklines(inputs: &[Input<'_>], name: &str, cells: &mut [Option<MetricCell>]) {
     let buckets: Vec<Option<Vec<f64>>> =
         inputs.iter().map(|i| i.curves.get(name).map(|c| downsample(c, SPARK_WIDTH))).collect();
+    // (downsample averages values only; x is the point's position in step order.)
     let finite = buckets.iter().flatten().flatten().copied().filter(|v| v.is_finite());
     let (lo, hi) =
         finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
@@ -434,11 +436,12 @@ fn sparklines(inputs: &[Input<'_>], name: &str, cells: &mut [Option<MetricCell>]
     }
 }
 
-/// Means of `width` equal slices of `values` (fewer when there are fewer values).
-fn downsample(values: &[f64], width: usize) -> Vec<f64> {
+/// Means of the values of `width` equal slices of `points` (fewer when there are fewer).
+fn downsample(points: &[(f64, f64)], width: usize) -> Vec<f64> {
+    let values: Vec<f64> = points.iter().map(|p| p.1).collect();
     let n = values.len();
     if n <= width {
-        return values.to_vec();
+        return values;
     }
     (0..width)
         .map(|b| {
@@ -507,11 +510,11 @@ mod tests {
 
     #[test]
     fn downsampling_keeps_the_shape() {
-        let v: Vec<f64> = (0..1600).map(f64::from).collect();
+        let v: Vec<(f64, f64)> = (0..1600).map(|i| (f64::from(i), f64::from(i))).collect();
         let d = downsample(&v, 16);
         assert_eq!(d.len(), 16);
         assert_eq!(d[0], 49.5);
         assert_eq!(d[15], 1549.5);
-        assert_eq!(downsample(&[1.0, 2.0], 16), [1.0, 2.0]);
+        assert_eq!(downsample(&[(0.0, 1.0), (1.0, 2.0)], 16), [1.0, 2.0]);
     }
 }

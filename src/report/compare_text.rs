@@ -5,7 +5,8 @@
 
 use std::fmt::Write as _;
 
-use crate::report::compare::{Comparison, Delta, Direction, MetricCell, MetricRow};
+use crate::report::chart::{line_chart, Options as ChartOptions, Series};
+use crate::report::compare::{Comparison, Curves, Delta, Direction, MetricCell, MetricRow};
 use crate::report::model::{format_number, format_value};
 use crate::store::Store;
 
@@ -320,8 +321,9 @@ pub fn html_escape(text: &str) -> String {
     out
 }
 
-/// The comparison as one self-contained HTML page (no scripts, no other origin).
-pub fn html(c: &Comparison) -> String {
+/// The comparison as one self-contained HTML page (no scripts, no other origin):
+/// the tables, then one chart per metric with every run's curve.
+pub fn html(c: &Comparison, curves: &[&Curves]) -> String {
     let mut s = String::from(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
@@ -347,6 +349,20 @@ pub fn html(c: &Comparison) -> String {
             let _ = writeln!(s, "<tr{class}>{cells}</tr>");
         }
         s.push_str("</table>\n");
+    }
+    for row in &c.metrics {
+        let series: Vec<Series<'_>> = c
+            .runs
+            .iter()
+            .zip(curves)
+            .filter_map(|(run, curves)| {
+                curves.get(&row.name).map(|points| Series { name: &run.name, points })
+            })
+            .collect();
+        if series.iter().any(|s| !s.points.is_empty()) {
+            let chart = line_chart(&row.name, &series, &ChartOptions::default());
+            let _ = writeln!(s, "<figure>{chart}</figure>");
+        }
     }
     s.push_str("</body></html>\n");
     s

@@ -2,6 +2,7 @@
 //! `list`, `show`, `compare` (and later `report`) render. Reads store types and
 //! asks the store about history; never touches git itself.
 
+pub mod chart;
 pub mod compare;
 pub mod compare_text;
 pub mod filter;

@@ -104,6 +104,13 @@ fn named_runs_deltas_directions_and_key_order() {
     assert!(out.contains("diff --git a/train.py b/train.py"), "{out}");
     assert!(out.contains("\n-lr = 0.1\n+lr = 0.05\n+warmup = 1\n"), "{out}");
     assert!(out.contains("metric,loss.best,0.5,0.4\n"), "{out}");
+    // HTML: the tables, then one SVG chart per metric with a line (or a dot) per run.
+    let html = repo.exp_ok(&["compare", "base-1", "head-1", "--format", "html"]);
+    assert!(html.starts_with("<!doctype html>") && html.contains("Content-Security-Policy"));
+    assert_eq!(html.matches("<svg ").count(), 2, "acc and loss");
+    assert_eq!(html.matches("<polyline").count(), 2, "loss has 3 points per run");
+    assert_eq!(html.matches("<circle").count(), 2, "acc has 1 point per run");
+    assert!(!html.contains("<script"));
     // --direction overrides the name.
     let c = json(&repo, &["compare", "base-1", "head-1", "--direction", "loss=max", "--json"]);
     assert_eq!(metric(&c, "loss")["best_run"], 0);
