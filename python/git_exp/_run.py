@@ -22,7 +22,7 @@ from ._errors import Error
 from ._events import FLUSH_INTERVAL
 from ._media import Image, is_media
 from ._summary import Metrics, Summary, parse_summary
-from ._values import encode_key, flatten, format_number, jsonable, to_number
+from ._values import INT_LIMIT, encode_key, flatten, format_number, jsonable, to_number
 
 _MAX_STEP = 2**63 - 1
 _MAX_LINE = 1 << 20
@@ -120,7 +120,7 @@ class Run:
                     if value - value != 0.0:  # NaN or infinite
                         break
                     parts.append(prefix + repr(value))
-                elif kind is int:
+                elif kind is int and -INT_LIMIT < value < INT_LIMIT:
                     parts.append(prefix + repr(value))
                 else:
                     break
@@ -363,7 +363,8 @@ def _check_step(step):
     if type(number) is float and number.is_integer():
         number = int(number)
     if type(number) is not int or not 0 <= number <= _MAX_STEP:
-        raise Error("step must be an integer from 0 to 2**63-1, got %r" % (step,))
+        shown = number if type(number) is float else step  # a huge int has no repr (3.11+)
+        raise Error("step must be an integer from 0 to 2**63-1, got %r" % (shown,))
     return number
 
 

@@ -8,11 +8,22 @@ never imported.
 import json
 import math
 import numbers
+import sys
 from collections.abc import Mapping
 
 from ._errors import Error
 
 _MAX_DEPTH = 64
+# Integers from 2**1024 on are infinite as floats (what the binary makes of them); they are
+# sent as such, since their decimal text can exceed what int -> str allows (Python 3.11+).
+INT_LIMIT = 1 << 1024
+
+
+def _int(value):
+    """value (an int) unchanged, or +-inf when it is too large for a float."""
+    if -INT_LIMIT < value < INT_LIMIT:
+        return value
+    return math.inf if value > 0 else -math.inf
 
 
 def flatten(data, prefix="", out=None):
@@ -31,12 +42,14 @@ def flatten(data, prefix="", out=None):
 def to_number(value):
     """Returns value as an int, float or bool if it is a number or a 0-d array/tensor, else None."""
     kind = type(value)
-    if kind is float or kind is int or kind is bool:
+    if kind is float or kind is bool:
         return value
+    if kind is int:
+        return _int(value)
     if isinstance(value, bool):
         return bool(value)
     if isinstance(value, int):
-        return int(value)
+        return _int(int(value))
     if isinstance(value, float):
         return float(value)
     item = getattr(value, "item", None)
@@ -45,10 +58,14 @@ def to_number(value):
             plain = item()
         except Exception:  # a tensor on a device that cannot copy, say
             return None
-        if type(plain) in (int, float, bool):
+        if type(plain) is int:
+            return _int(plain)
+        if type(plain) in (float, bool):
             return plain
         return None
-    if isinstance(value, numbers.Real):
+    decimal = sys.modules.get("decimal")
+    if isinstance(value, numbers.Real) or (decimal is not None
+                                           and isinstance(value, decimal.Decimal)):
         try:
             return float(value)
         except (TypeError, ValueError, OverflowError):
@@ -70,7 +87,9 @@ def format_number(value):
     if kind is bool:
         return "true" if value else "false"
     if kind is int:
-        return repr(value)
+        value = _int(value)
+        if type(value) is int:
+            return repr(value)
     if value != value:
         return "NaN"
     if value == math.inf:
@@ -88,8 +107,10 @@ def encode_key(key):
 def jsonable(value, depth=0):
     """Returns value made of JSON types: numbers and 0-d arrays as numbers, arrays as
     lists, mappings as dicts with str keys, anything else as str()."""
-    if value is None or type(value) in (str, int, float, bool):
+    if value is None or type(value) in (str, float, bool):
         return value
+    if type(value) is int:
+        return _int(value)
     if depth > _MAX_DEPTH:
         return str(value)
     if isinstance(value, Mapping):

@@ -179,7 +179,7 @@ class Run(_CoreRun):
         if type(number) is not int or not 0 <= number <= _MAX_STEP:
             self._warn(("step_metric", metric), "%s is %r, not a whole number from 0 to "
                        "2**63-1, so it cannot be a step; rows bound to it keep the run's step"
-                       % (metric, value))
+                       % (metric, number if type(number) is float else value))
             return step
         if number < self._step:
             self._warn(("step_metric_back", metric), "%s went back to %d, below the run's "

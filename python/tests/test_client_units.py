@@ -129,6 +129,27 @@ class EventLines(RunTest):
         self.assertIn("git-exp: warning: metric names starting with '_' are reserved; skipped "
                       "'_private'", warnings)
 
+    def test_huge_ints_and_decimals_are_numbers_the_binary_reads(self):
+        import decimal
+        huge = 10 ** 5000  # more digits than int -> str allows (Python 3.11+)
+        run = self.make()
+        for _ in range(2):  # slow path, then the names are known
+            run.log({"h": huge, "n": -huge, "b": 2 ** 70, "d": decimal.Decimal("1.5")})
+        run.config.update({"big": huge, "fits": 2 ** 62, "dec": decimal.Decimal("0.25")})
+        run.summary.update({"s": -huge, "d": decimal.Decimal("2.5")})
+        lines = self.raw(run)
+        for line in lines[:2]:
+            self.assertIn('"h": Infinity, "n": -Infinity, "b": 1180591620717411303424, '
+                          '"d": 1.5, "_step": ', line)
+        self.assertEqual(lines[2:], ['{"_config": {"big": Infinity, "fits": 4611686018427387904, '
+                                     '"dec": 0.25}}',
+                                     '{"_summary": {"s": -Infinity, "d": 2.5}}'])
+        self.assertEqual(run.config["dec"], 0.25)
+        self.assertEqual(self.warnings(), [])
+        with self.assertRaisesRegex(git_exp.Error, r"^step must be an integer from 0 to "
+                                                   r"2\*\*63-1, got inf$"):
+            run.log({"a": 1}, step=huge)
+
     def test_log_needs_a_dict_and_a_live_run(self):
         run = self.make()
         with self.assertRaisesRegex(git_exp.Error, "takes a dict of metric names"):
