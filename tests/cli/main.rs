@@ -2,6 +2,7 @@
 //! checked with the real `git` CLI.
 
 mod artifacts;
+mod browser;
 mod common;
 mod compare;
 mod demo;
