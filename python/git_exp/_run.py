@@ -199,10 +199,33 @@ class Run:
             if prefix is None:
                 prefix = keys[name] = encode_key(name)
             parts.append(prefix + format_number(value))
-        self._buf.append("{%s, \"_step\": %d, \"_time\": %.3f}\n" % (", ".join(parts), step, now))
+        tail = ", \"_step\": %d, \"_time\": %.3f}\n" % (step, now)
+        line = "{" + ", ".join(parts) + tail
+        if len(line) > _MAX_LINE + 1:  # bytes: names are written with ASCII escapes
+            self._append_split(parts, tail)
+        else:
+            self._buf.append(line)
         self._last.update(row)
         if self._metrics.active:
             self._metrics.observe(row)
+
+    def _append_split(self, parts, tail):
+        """Appends a row too long for one line (the binary takes lines up to 1 MiB) as
+        several lines with the same step and time."""
+        room = _MAX_LINE + 1 - len(tail) - 1  # the line's "{" and tail
+        chunk, size = [], 0
+        for part in parts:
+            if len(part) > room:
+                self._warn(("long", part[:40]), "metric %s... has a name longer than 1 MiB; "
+                           "skipped" % part[:40])
+                continue
+            if chunk and size + 2 + len(part) > room:
+                self._buf.append("{" + ", ".join(chunk) + tail)
+                chunk, size = [], 0
+            size += (2 if chunk else 0) + len(part)
+            chunk.append(part)
+        if chunk:
+            self._buf.append("{" + ", ".join(chunk) + tail)
 
     def define_metric(self, name, summary=None, goal=None):
         """Chooses what the summary of metric `name` (a glob such as "val/*" works)

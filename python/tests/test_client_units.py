@@ -150,6 +150,21 @@ class EventLines(RunTest):
                                                    r"2\*\*63-1, got inf$"):
             run.log({"a": 1}, step=huge)
 
+    def test_a_row_longer_than_1_mib_is_split_into_lines_of_one_step(self):
+        run = self.make()
+        row = {"metric_%06d" % i: i * 0.5 for i in range(60000)}  # about 1.5 MiB as one line
+        run.log(row)
+        run.log({"after": 1})
+        raw = self.raw(run)
+        self.assertEqual(len(raw), 3)
+        for line in raw:
+            self.assertLessEqual(len(line.encode("utf-8")), 1 << 20)
+        events = self.lines(run)
+        self.assertEqual([e.pop("_step") for e in events], [0, 0, 1])
+        self.assertEqual(dict(events[0], **events[1]), row)
+        self.assertEqual(events[2], {"after": 1})
+        self.assertEqual(self.warnings(), [])
+
     def test_log_needs_a_dict_and_a_live_run(self):
         run = self.make()
         with self.assertRaisesRegex(git_exp.Error, "takes a dict of metric names"):
