@@ -54,6 +54,9 @@ pub struct Point {
     pub time: f64,
 }
 
+/// Each metric's `(step, value, time)` points, by name.
+pub type TimedCurves = BTreeMap<String, Vec<(u64, f64, f64)>>;
+
 /// All metric points of a run, in logged order, with their names interned.
 #[derive(Debug, Clone, Default)]
 pub struct Metrics {
@@ -183,15 +186,15 @@ impl Metrics {
     }
 
     /// Reads only what a curve needs from `metrics.csv`: per metric name, its
-    /// `(step, value)` points in file order. Rows are split on commas directly
+    /// `(step, value, time)` points in file order. Rows are split on commas directly
     /// (the writer only quotes names that need it); a file with a quoted name is
     /// read with the full CSV reader instead.
-    pub fn read_curves(bytes: &[u8]) -> Result<BTreeMap<String, Vec<(u64, f64)>>, Error> {
-        let slow = || -> Result<BTreeMap<String, Vec<(u64, f64)>>, Error> {
+    pub fn read_curves(bytes: &[u8]) -> Result<TimedCurves, Error> {
+        let slow = || -> Result<TimedCurves, Error> {
             let metrics = Metrics::read_csv(bytes)?;
-            let mut out: Vec<Vec<(u64, f64)>> = vec![Vec::new(); metrics.names.len()];
+            let mut out: Vec<Vec<(u64, f64, f64)>> = vec![Vec::new(); metrics.names.len()];
             for p in &metrics.points {
-                out[p.name as usize].push((p.step, p.value));
+                out[p.name as usize].push((p.step, p.value, p.time));
             }
             Ok(metrics.names.iter().cloned().zip(out).collect())
         };
@@ -201,7 +204,7 @@ impl Metrics {
         }
         let mut index: HashMap<&[u8], usize, BuildHasherDefault<FxHasher>> = HashMap::default();
         let mut names: Vec<&[u8]> = Vec::new();
-        let mut curves: Vec<Vec<(u64, f64)>> = Vec::new();
+        let mut curves: Vec<Vec<(u64, f64, f64)>> = Vec::new();
         for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
             let mut fields = line.splitn(3, |b| *b == b',');
             let (Some(step), Some(name), Some(rest)) =
@@ -209,10 +212,13 @@ impl Metrics {
             else {
                 return slow();
             };
-            let value = rest.split(|b| *b == b',').next().unwrap_or_default();
-            let (Some(step), Some(value)) = (
+            let mut rest = rest.splitn(2, |b| *b == b',');
+            let (value, time) = (rest.next().unwrap_or_default(), rest.next().unwrap_or_default());
+            let number = |b: &[u8]| std::str::from_utf8(b).ok().and_then(|s| s.parse::<f64>().ok());
+            let (Some(step), Some(value), Some(time)) = (
                 std::str::from_utf8(step).ok().and_then(|s| s.parse::<u64>().ok()),
-                std::str::from_utf8(value).ok().and_then(|s| s.parse::<f64>().ok()),
+                number(value),
+                number(time),
             ) else {
                 return slow();
             };
@@ -226,7 +232,7 @@ impl Metrics {
                     curves.len() - 1
                 }),
             };
-            curves[i].push((step, value));
+            curves[i].push((step, value, time));
         }
         Ok(names.into_iter().map(|n| String::from_utf8_lossy(n).into_owned()).zip(curves).collect())
     }
@@ -425,16 +431,16 @@ mod tests {
         let mut csv = Vec::new();
         m.write_csv(&mut csv).unwrap();
         let curves = Metrics::read_curves(&csv).unwrap();
-        assert_eq!(curves["a,b"], [(0, 1.0)]);
-        assert_eq!(curves["loss"][0], (0, 2.5));
+        assert_eq!(curves["a,b"], [(0, 1.0, 1.0)]);
+        assert_eq!(curves["loss"][0], (0, 2.5, 1.0));
         assert!(curves["loss"][1].1.is_nan());
-        assert_eq!(curves["loss"][2], (1, 1.5));
+        assert_eq!(curves["loss"][2], (1, 1.5, 3.0));
         // Without a quoted name the fast path reads the same points.
         let plain: Vec<u8> =
             b"step,name,value,time\n0,loss,2.5,1\n1,acc,0.5,1\n2,loss,1,2\n".to_vec();
         let curves = Metrics::read_curves(&plain).unwrap();
-        assert_eq!(curves["loss"], [(0, 2.5), (2, 1.0)]);
-        assert_eq!(curves["acc"], [(1, 0.5)]);
+        assert_eq!(curves["loss"], [(0, 2.5, 1.0), (2, 1.0, 2.0)]);
+        assert_eq!(curves["acc"], [(1, 0.5, 1.0)]);
         assert!(Metrics::read_curves(b"step,name,value,time\nx,loss,1,1\n").is_err());
     }
 

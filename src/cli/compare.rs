@@ -211,8 +211,8 @@ fn curves(blob: Option<Vec<u8>>) -> Curves {
     curves
         .into_iter()
         .map(|(name, mut points)| {
-            points.sort_by_key(|(step, _)| *step);
-            (name, points.into_iter().map(|(step, v)| (step as f64, v)).collect())
+            points.sort_by_key(|(step, _, _)| *step);
+            (name, points.into_iter().map(|(step, v, _)| (step as f64, v)).collect())
         })
         .collect()
 }

@@ -152,7 +152,7 @@ pub fn cmd_list(
 }
 
 /// A usage error for a bad expression: what, where (a caret under the column), and an example.
-fn bad(what: &str, text: &str, e: filter::Error) -> CliError {
+pub(super) fn bad(what: &str, text: &str, e: filter::Error) -> CliError {
     let filter::Error::Invalid { message, column } = e;
     let mut error = format!("bad {what}: {message}");
     if let Some(column) = column {

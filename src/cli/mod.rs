@@ -7,6 +7,7 @@ pub mod demo;
 pub mod error;
 pub mod list;
 pub mod output;
+pub mod report;
 pub mod run;
 pub mod show;
 pub mod start;
@@ -48,6 +49,8 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Compare runs: config, metrics, environment and code side by side
     Compare(compare::CompareArgs),
+    /// Write a static HTML site of runs (index, run pages, comparison)
+    Report(report::ReportArgs),
     /// Track a few runs of a small example in a scratch repository
     Demo(demo::DemoArgs),
     /// Start a run for a running process (plumbing: the Python client uses it)
@@ -134,6 +137,7 @@ fn dispatch(command: Command, ctx: &Context, err: &mut dyn Write) -> Result<u8, 
         Command::List(args) => buffered(|out| list::cmd_list(args, ctx, out, err)),
         Command::Show(args) => buffered(|out| show::cmd_show(args, ctx, out, err)),
         Command::Compare(args) => buffered(|out| compare::cmd_compare(args, ctx, out, err)),
+        Command::Report(args) => report::cmd_report(args, ctx, err),
         Command::Start(args) => buffered(|out| start::cmd_start(args, ctx, out, err)),
         Command::Finish(args) => buffered(|out| start::cmd_finish(args, ctx, out, err)),
     }

@@ -27,11 +27,13 @@ pub struct Options<'a> {
     pub x_label: &'a str,
     /// Most points drawn per series.
     pub max_points: usize,
+    /// Draw points as dots instead of joining them (overviews, scatter plots).
+    pub dots: bool,
 }
 
 impl Default for Options<'_> {
     fn default() -> Self {
-        Options { width: 640, height: 320, x_label: "step", max_points: 1000 }
+        Options { width: 640, height: 320, x_label: "step", max_points: 1000, dots: false }
     }
 }
 
@@ -191,14 +193,17 @@ pub fn line_chart(title: &str, series: &[Series<'_>], opts: &Options<'_>) -> Str
     );
     for (i, (points, serie)) in drawn.iter().zip(series).enumerate() {
         let color = COLORS[i % COLORS.len()];
-        if points.len() == 1 {
-            let (x, y) = points[0];
-            let _ = write!(
-                s,
-                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{color}\"/>",
-                sx(x),
-                sy(y)
-            );
+        if points.len() == 1 || opts.dots {
+            for &(x, y) in points {
+                let _ = write!(
+                    s,
+                    "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{color}\"><title>{}: {}</title></circle>",
+                    sx(x),
+                    sy(y),
+                    html_escape(serie.name),
+                    tick_label(y)
+                );
+            }
         } else if !points.is_empty() {
             let mut path = String::with_capacity(points.len() * 14);
             for (x, y) in points {

@@ -8,3 +8,4 @@ pub mod compare_text;
 pub mod filter;
 pub mod model;
 pub mod select;
+pub mod site;

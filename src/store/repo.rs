@@ -230,6 +230,31 @@ impl Store {
         })
     }
 
+    /// Reads a file at `path` (`/`-separated, may be nested) in a run commit's tree.
+    pub fn read_run_path(&self, commit: &str, path: &str) -> Result<Option<Vec<u8>>> {
+        let Some(id) = parse_id(commit) else { return Ok(None) };
+        let commit_obj = self.repo.find_commit(id).map_err(Error::git)?;
+        let tree =
+            self.repo.find_tree(commit_obj.tree_id().map_err(Error::git)?).map_err(Error::git)?;
+        let Some(entry) = tree.lookup_entry_by_path(path).map_err(Error::git)? else {
+            return Ok(None);
+        };
+        if !entry.mode().is_blob() {
+            return Ok(None);
+        }
+        let blob = self.repo.find_blob(entry.object_id()).map_err(Error::git)?;
+        Ok(Some(blob.detach().data))
+    }
+
+    /// The tree id of a commit (for diffs against a run's `code` tree).
+    pub fn commit_tree(&self, commit: &str) -> Result<Option<String>> {
+        let Some(id) = parse_id(commit) else { return Ok(None) };
+        match self.repo.find_commit(id) {
+            Ok(c) => Ok(Some(c.tree_id().map_err(Error::git)?.to_string())),
+            Err(_) => Ok(None),
+        }
+    }
+
     /// The id of a run's `code` tree, if it has one.
     pub fn code_tree(&self, commit: &str) -> Result<Option<String>> {
         let Some(id) = parse_id(commit) else { return Ok(None) };

@@ -11,6 +11,7 @@ mod filter;
 mod list_show;
 mod python;
 mod remote;
+mod report;
 mod run;
 mod signals;
 mod standalone;
