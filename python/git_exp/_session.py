@@ -192,10 +192,7 @@ def _at_exit():
     if run is None:
         return
     if os.getpid() != run._owner_pid:
-        run.flush()
-        console = getattr(run, "_console", None)
-        if console is not None:
-            console.log.flush()
+        _flush_child(run)
         return
     status, code, sig = exit_status()
     run._end(status, code, sig, at_exit=True)
@@ -208,15 +205,44 @@ def _on_sigterm(signum, frame):
             if os.getpid() == run._owner_pid:
                 run._end("killed", None, signum, at_exit=True)
             else:
-                run.flush()
+                _flush_child(run)
     finally:
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
+
+
+def _flush_child(run):
+    """Writes what a forked child logged and printed (it never ends the parent's run)."""
+    run.flush()
+    console = getattr(run, "_console", None)
+    if console is not None:
+        console.log.flush()
 
 
 def _after_fork_in_child():
     global _lock
     _lock = threading.RLock()
     forget_after_fork()
-    if current is not None:
-        current._forget_after_fork()
+    run = current
+    if run is None:
+        return
+    run._forget_after_fork()
+    if run._mode == "disabled":
+        return
+    # The flush thread did not survive the fork: the child gets its own.
+    flusher.add(run._tick)
+    console = getattr(run, "_console", None)
+    if console is not None:
+        flusher.add(console.log.flush)
+    # multiprocessing ends its children with os._exit, so atexit never runs there; its own
+    # exit hooks do. They are reset as a child starts, then its after-fork callbacks run:
+    # one of those registers the flush.
+    mp_util = sys.modules.get("multiprocessing.util")
+    if mp_util is not None:
+        mp_util.register_after_fork(run, _register_child_flush)
+
+
+def _register_child_flush(run):
+    mp_util = sys.modules.get("multiprocessing.util")
+    if mp_util is not None:
+        mp_util.Finalize(None, _at_exit, exitpriority=-100)

@@ -134,6 +134,31 @@ class Standalone(RepoTest):
         self.assertEqual(sorted(self.repo.rows("forked")),
                          [(0, "parent", "1"), (1, "parent", "3"), (10, "child", "2")])
 
+    def test_multiprocessing_children_keep_what_they_log_and_print(self):
+        # multiprocessing ends its children with os._exit, after its own exit hooks.
+        self.repo.standalone("""
+            import multiprocessing
+            import git_exp
+
+            def work(i):
+                git_exp.log({"child": i}, step=10 + i)
+                print("child", i)
+
+            if __name__ == "__main__":
+                git_exp.init(name="mp")
+                git_exp.log({"parent": 1})
+                ctx = multiprocessing.get_context("fork")
+                for i in range(2):
+                    p = ctx.Process(target=work, args=(i,))
+                    p.start()
+                    p.join()
+                git_exp.log({"parent": 2})
+        """)
+        self.assertEqual(sorted(self.repo.rows("mp")), [(0, "parent", "1"), (1, "parent", "2"),
+                                                        (10, "child", "0"), (11, "child", "1")])
+        self.assertEqual(self.repo.file("mp", "output.log").splitlines()[:2],
+                         ["child 0", "child 1"])
+
     def test_a_child_process_attaches_to_the_same_run(self):
         out = self.repo.standalone("""
             import subprocess, sys
