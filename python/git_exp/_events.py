@@ -4,7 +4,8 @@ background thread that flushes them every second.
 Writers append text to `Appender.buf` (a list: appends are atomic under the
 GIL, so writers need no lock); `flush` takes what is there, joins it and
 writes it with one `write` to a file opened with O_APPEND, so lines from
-several processes never interleave. After a fork the child drops what the
+several processes never interleave. What a failed write leaves (a full disk) is
+retried at the next flush. After a fork the child drops what the
 parent had buffered, so nothing is written twice.
 """
 
@@ -15,6 +16,7 @@ import time
 import weakref
 
 FLUSH_INTERVAL = 1.0
+MAX_PENDING = 64 << 20  # bytes kept for a retry after a failed write
 
 _appenders = weakref.WeakSet()
 
@@ -31,19 +33,23 @@ class Appender:
         # main thread is inside flush.
         self._lock = threading.RLock()
         self._failed = False
+        self._pending = b""  # bytes a failed write left, written before the next ones
+        self._error = None
         _appenders.add(self)
 
     def flush(self):
         """Writes everything buffered so far with one write."""
         buf = self.buf
-        if not buf:
+        if not buf and not self._pending:
             return
         with self._lock:
             count = len(buf)
-            if not count or self._fd is None:
+            if self._fd is None or not (count or self._pending):
                 return
             data = "".join(buf[:count]).encode("utf-8", "replace")
             del buf[:count]
+            if self._pending:
+                data, self._pending = self._pending + data, b""
             self._write(data)
 
     def _write(self, data):
@@ -53,15 +59,37 @@ class Appender:
                 written = os.write(self._fd, view)
                 view = view[written:]
         except OSError as e:
-            if not self._failed:
-                self._failed = True
-                sys.__stderr__.write("git-exp: cannot write %s: %s; logged data is lost\n"
-                                     % (self.path, e))
+            # Kept for the next flush, from the byte where writing stopped, so a line
+            # already partly written is completed rather than torn (a full disk, say).
+            rest = bytes(view)
+            if len(rest) <= MAX_PENDING:
+                self._pending = rest
+                if not self._failed:
+                    self._report("cannot write %s: %s; retrying" % (self.path, e))
+            else:
+                torn = len(rest) < len(data) and data[len(data) - len(rest) - 1] != 10
+                self._pending = b"\n" if torn else b""  # ends a partly written line
+                self._report("cannot write %s: %s; %d bytes of logged data are lost"
+                             % (self.path, e, len(rest)))
+            self._failed = True
+            self._error = e
+        else:
+            self._failed = False
+
+    def _report(self, message):
+        try:
+            sys.__stderr__.write("git-exp: %s\n" % message)
+        except Exception:  # no stderr (pythonw), or closed
+            pass
 
     def close(self):
         """Flushes and closes the file; later appends are dropped."""
         with self._lock:
             self.flush()
+            if self._pending:
+                self._report("cannot write %s: %s; %d bytes of logged data are lost"
+                             % (self.path, self._error, len(self._pending)))
+                self._pending = b""
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
@@ -69,6 +97,7 @@ class Appender:
 
     def _forget_after_fork(self):
         self._lock = threading.RLock()
+        self._pending = b""
         del self.buf[:]
 
 

@@ -437,6 +437,53 @@ class Buffering(RunTest):
         with open(self.events) as f:
             self.assertEqual(len(f.read().splitlines()), 3)
 
+    def test_a_failed_write_is_retried_and_leaves_no_torn_line(self):
+        import errno
+        from unittest import mock
+
+        run = self.make()
+        run.log({"a": 1.0})
+        run.log({"a": 2.0})
+        real_write = os.write
+        calls = []
+
+        def full_disk(fd, data):
+            calls.append(bytes(data))
+            if len(calls) == 1:
+                return real_write(fd, bytes(data[:5]))  # part of the first line
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        stderr = io.StringIO()
+        with mock.patch("git_exp._events.os.write", full_disk), \
+                mock.patch("sys.__stderr__", stderr):
+            run.flush()
+            run.log({"a": 3.0})
+            run.flush()
+        with open(self.events) as f:
+            self.assertEqual(f.read(), '{"a":')
+        run.log({"a": 4.0})
+        run.finish()
+        self.assertEqual(self.lines(run), [{"a": v, "_step": i}
+                                           for i, v in enumerate([1.0, 2.0, 3.0, 4.0])])
+        self.assertEqual(stderr.getvalue(), "git-exp: cannot write %s: [Errno 28] No space left "
+                                            "on device; retrying\n" % self.events)
+
+    def test_what_cannot_be_written_by_the_end_is_reported_lost(self):
+        import errno
+        from unittest import mock
+
+        run = self.make()
+        run.log({"a": 1.0})  # 48 bytes: {"a": 1.0, "_step": 0, "_time": 1795739285.822}\n
+        stderr = io.StringIO()
+        with mock.patch("git_exp._events.os.write",
+                        side_effect=OSError(errno.EIO, "Input/output error")), \
+                mock.patch("sys.__stderr__", stderr):
+            run.finish()
+        self.assertEqual(stderr.getvalue().splitlines(), [
+            "git-exp: cannot write %s: [Errno 5] Input/output error; retrying" % self.events,
+            "git-exp: cannot write %s: [Errno 5] Input/output error; 48 bytes of logged data "
+            "are lost" % self.events])
+
     def test_the_flush_thread_task_writes_an_idle_run(self):
         run = self.make()
         run.define_metric("a", summary="max")
