@@ -29,7 +29,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benches", "results.csv")
 CSV_COLUMNS = ["date", "machine", "benchmark", "value", "unit", "target"]
-BENCHMARKS = ["overhead", "ingest", "list", "standalone", "artifact", "filter", "compare"]
+BENCHMARKS = ["overhead", "ingest", "list", "standalone", "artifact", "filter", "compare", "report"]
 
 # (a)
 OVERHEAD_WARMUP = 2
@@ -54,6 +54,9 @@ FILTER_ARGS = ["--filter", "metrics.loss < 0.5 and params.lr > 0.001", "--sort",
                "-n", "10"]
 FILTER_TARGET_RATIO = 1.2
 
+REPORT_RUNS = 1_000
+REPORT_TARGET_S = 3.0
+REPORT_TARGET_MB = 50.0
 COMPARE_RUNS = 5
 COMPARE_TARGET_S = 0.3
 
@@ -586,6 +589,45 @@ def bench_compare(binary, res):
                 m < COMPARE_TARGET_S, spread(samples, 1, " s"))
 
 
+# ---------------------------------------------------------------- (i) report
+
+
+def dir_size(path):
+    total = 0
+    for root, _dirs, names in os.walk(path):
+        total += sum(os.path.getsize(os.path.join(root, n)) for n in names)
+    return total
+
+
+def bench_report(binary, res):
+    print("(i) report: %d runs with 1,000 points per metric (2 metrics), then a rebuild, then one run"
+          " with 1,000,000 points" % REPORT_RUNS, flush=True)
+    with Repo("report") as repo:
+        events = os.path.join(repo.tmp, "events-1k.jsonl")
+        write_two_metric_events(events, 1_000)
+        repo.timed([binary, "run", "-q", "-n", "real-0", "-p", "lr=0.01", "--", "sh", "-c",
+                    'cat "%s" >> "$GIT_EXP_EVENTS"' % events])
+        repo.git("fast-import", "--quiet", input=copy_stream(repo, "real-0", REPORT_RUNS - 1, 0))
+        site = os.path.join(repo.tmp, "site")
+        first = repo.timed([binary, "report", "-o", site])
+        pages = len([n for _r, _d, names in os.walk(site) for n in names if n.endswith(".html")])
+        size_mb = dir_size(site) / 1e6
+        again = repo.timed([binary, "report", "-o", site])
+        big_events = os.path.join(repo.tmp, "events-1m.jsonl")
+        write_two_metric_events(big_events, 500_000)
+        repo.timed([binary, "run", "-q", "-n", "big", "-p", "lr=0.5", "--", "sh", "-c",
+                    'cat "%s" >> "$GIT_EXP_EVENTS"' % big_events])
+        big_site = os.path.join(repo.tmp, "big-site")
+        big = repo.timed([binary, "report", "-o", big_site, "big"])
+        big_page_kb = os.path.getsize(os.path.join(big_site, "runs", "big", "index.html")) / 1e3
+    res.add("report: %d runs, first build" % REPORT_RUNS, first, "s", "< %g s" % REPORT_TARGET_S,
+            first < REPORT_TARGET_S, "%d html pages" % pages)
+    res.add("report: site size", size_mb, "MB", "< %g MB" % REPORT_TARGET_MB, size_mb < REPORT_TARGET_MB)
+    res.add("report: rebuild, nothing changed", again, "s")
+    res.add("report: one run of 1,000,000 points", big, "s")
+    res.add("report: its run page", big_page_kb, "kB", "< 1000 kB", big_page_kb < 1000)
+
+
 def bench_build(res):
     print("(d) clean debug build: CARGO_TARGET_DIR=$(mktemp -d) cargo build", flush=True)
     target = tempfile.mkdtemp(prefix="git-exp-bench-target-")
@@ -658,6 +700,8 @@ def main():
         bench_filter(binary, res)
     if "compare" in selected:
         bench_compare(binary, res)
+    if "report" in selected:
+        bench_report(binary, res)
     if "build" in selected:
         bench_build(res)
     res.print_table()

@@ -33,7 +33,7 @@ pub struct Options<'a> {
 
 impl Default for Options<'_> {
     fn default() -> Self {
-        Options { width: 640, height: 320, x_label: "step", max_points: 1000, dots: false }
+        Options { width: 640, height: 320, x_label: "step", max_points: 600, dots: false }
     }
 }
 
@@ -133,6 +133,11 @@ pub fn line_chart(title: &str, series: &[Series<'_>], opts: &Options<'_>) -> Str
     if y1 <= y0 {
         let pad = if y0 == 0.0 { 1.0 } else { y0.abs() * 0.1 };
         (y0, y1) = (y0 - pad, y1 + pad);
+    }
+    if opts.dots {
+        // Dots on the frame are hard to see: leave a margin around them.
+        let (px, py) = ((x1 - x0) * 0.05, (y1 - y0) * 0.08);
+        (x0, x1, y0, y1) = (x0 - px, x1 + px, y0 - py, y1 + py);
     }
     let (w, h) = (f64::from(opts.width), f64::from(opts.height));
     let (left, right, top, bottom) = (56.0, 12.0, 28.0, 40.0);

@@ -297,7 +297,6 @@ fn compare_html_renders_in_chromium() {
 
 /// `git exp report -o DIR`: the index, a run's page and the comparison page.
 #[test]
-#[ignore = "until `git exp report` is committed; passes against it with --include-ignored"]
 fn report_site_renders_in_chromium() {
     let Some(bin) = chromium("report_site_renders_in_chromium") else { return };
     let repo = three_runs();
