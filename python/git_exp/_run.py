@@ -73,6 +73,9 @@ class Run:
     def __exit__(self, kind, value, tb):
         if kind is not None and issubclass(kind, KeyboardInterrupt):
             self._end("killed", None, 2)
+        elif kind is not None and issubclass(kind, SystemExit):
+            status, code = exit_status_of(value.code)
+            self._end(status, code, None)
         else:
             self._end("finished" if kind is None else "failed", 0 if kind is None else 1, None)
         return False
@@ -379,6 +382,15 @@ class Run:
             sys.stderr.write("git-exp: warning: %s\n" % message)
         except Exception:
             pass
+
+
+def exit_status_of(code):
+    """(status, exit code) of a process ending with sys.exit(code)."""
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        code = 1  # a message
+    return ("finished" if code == 0 else "failed"), int(code)
 
 
 def _check_step(step):

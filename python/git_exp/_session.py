@@ -21,6 +21,7 @@ from . import _binary
 from ._console import Console
 from ._errors import Error
 from ._events import Appender, NullAppender, flusher, forget_after_fork
+from ._run import exit_status_of
 
 ENV_KEYS = ("GIT_EXP_RUN_ID", "GIT_EXP_RUN_NAME", "GIT_EXP_DIR", "GIT_EXP_EVENTS", "GIT_EXP_PARAMS")
 
@@ -154,7 +155,8 @@ def _install_hooks():
 
     def exit(status=None):
         global _exit_code
-        _exit_code = (status,)
+        if threading.current_thread() is threading.main_thread():  # elsewhere it ends a thread
+            _exit_code = (status,)
         real_exit(status)
 
     exit.__doc__ = real_exit.__doc__
@@ -179,12 +181,8 @@ def exit_status():
         return "failed", 1, None
     if _exit_code is None:
         return "finished", 0, None
-    code = _exit_code[0]
-    if code is None:
-        code = 0
-    elif not isinstance(code, int):
-        code = 1
-    return ("finished" if code == 0 else "failed"), int(code), None
+    status, code = exit_status_of(_exit_code[0])
+    return status, code, None
 
 
 def _at_exit():

@@ -82,6 +82,32 @@ class Standalone(RepoTest):
         shown = self.repo.show("solo")
         self.assertEqual((shown["status"], shown["exit_code"]), ("failed", 3))
 
+    def test_sys_exit_in_a_thread_ends_only_the_thread(self):
+        self.repo.standalone("""
+            import sys, threading
+            import git_exp
+            git_exp.init(name="thread-exit")
+            worker = threading.Thread(target=sys.exit, args=(3,))
+            worker.start()
+            worker.join()
+            git_exp.log({"x": 1})
+        """)
+        shown = self.repo.show("thread-exit")
+        self.assertEqual((shown["status"], shown["exit_code"]), ("finished", 0))
+
+    def test_sys_exit_in_a_with_block_ends_the_run_with_its_code(self):
+        for code in (0, 4):
+            self.repo.standalone("""
+                import sys
+                import git_exp
+                with git_exp.init(name="with-exit-%d"):
+                    git_exp.log({"x": 1})
+                    sys.exit(%d)
+            """ % (code, code), code=code)
+            shown = self.repo.show("with-exit-%d" % code)
+            self.assertEqual((shown["status"], shown["exit_code"]),
+                             ("failed" if code else "finished", code))
+
     def test_sigterm_commits_everything_as_killed_and_the_process_dies_by_it(self):
         out = self.repo.standalone("""
             import os, signal
