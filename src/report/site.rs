@@ -509,7 +509,14 @@ pub fn write_site_pages(
 /// site; only files an earlier build recorded are touched.
 pub fn remove_stale(out: &Path, manifest: &Manifest, keep: &BTreeSet<String>) -> usize {
     let mut removed = 0;
-    for page in manifest.pages.keys().filter(|p| !keep.contains(*p)) {
+    // The manifest is a file in the output directory, so it is not trusted to
+    // name paths: only `runs/<valid run name>/index.html` is ever removed.
+    let is_run_page = |page: &str| {
+        page.strip_prefix("runs/")
+            .and_then(|p| p.strip_suffix("/index.html"))
+            .is_some_and(|name| crate::store::name::validate(name).is_ok())
+    };
+    for page in manifest.pages.keys().filter(|p| !keep.contains(*p) && is_run_page(p)) {
         // Pages are `runs/<name>/index.html`; their artifacts sit beside them.
         let path = out.join(page);
         if fs_err::remove_file(&path).is_ok() {

@@ -142,6 +142,15 @@ fn output_is_deterministic_and_rebuilds_are_incremental() {
     let out = repo.exp(&["report", "-o", "a", "--filter", "params.lr >= 0.3"]);
     assert!(stderr(&out).contains("2 removed"), "{}", stderr(&out));
     assert!(!a.join("runs/base/index.html").exists() && a.join("runs/third/index.html").exists());
+    // A manifest that names other paths (the directory may come from a cache) removes nothing else.
+    repo.write("victim.txt", "keep me\n");
+    std::fs::write(
+        a.join(".git-exp-report.json"),
+        r#"{"format": 1, "templates": "", "pages": {"../victim.txt": "x", "runs/../../victim.txt": "y"}}"#,
+    )
+    .unwrap();
+    repo.exp_ok(&["report", "-o", "a"]);
+    assert_eq!(std::fs::read_to_string(repo.root.join("victim.txt")).unwrap(), "keep me\n");
 }
 
 #[test]
