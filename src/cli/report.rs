@@ -57,7 +57,8 @@ pub fn cmd_report(args: ReportArgs, ctx: &Context, err: &mut dyn Write) -> Resul
     };
     let templates_dir = args.templates.as_ref().map(|d| ctx.cwd.join(d));
     let (env, templates_hash) = site::environment(templates_dir.as_deref()).map_err(|e| {
-        CliError::user(e.to_string()).hint("see the templates' variables in docs/commands.md (git exp report)")
+        CliError::user(e.to_string())
+            .hint("see the templates' variables in docs/commands.md (git exp report)")
     })?;
     let store = ctx.open_store(err)?;
     let (all, problems) = store.load_runs(Detail::Listing)?;
