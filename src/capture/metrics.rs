@@ -226,6 +226,10 @@ impl Metrics {
             let known = if names.len() <= 8 { names.iter().position(|n| *n == name) } else { None };
             let i = match known {
                 Some(i) => i,
+                // A name the CSV reader would reject or read differently: use it.
+                None if std::str::from_utf8(name).is_err() || name.contains(&b'\r') => {
+                    return slow();
+                }
                 None => *index.entry(name).or_insert_with(|| {
                     names.push(name);
                     curves.push(Vec::with_capacity(body.len() / 32 / names.len().max(1)));
@@ -442,6 +446,9 @@ mod tests {
         assert_eq!(curves["loss"], [(0, 2.5, 1.0), (2, 1.0, 2.0)]);
         assert_eq!(curves["acc"], [(1, 0.5, 1.0)]);
         assert!(Metrics::read_curves(b"step,name,value,time\nx,loss,1,1\n").is_err());
+        // Names the CSV reader would not read the same way go through it.
+        assert!(Metrics::read_curves(b"step,name,value,time\n0,a\rb,1,1\n").is_err());
+        assert!(Metrics::read_curves(b"step,name,value,time\n0,a\xffb,1,1\n").is_err());
     }
 
     #[test]

@@ -58,7 +58,10 @@ pub fn python_path(dirs: &Dirs, current: Option<&str>, wandb_shim: bool) -> Stri
     if wandb_shim {
         parts.push(dirs.shim.display().to_string());
     }
-    parts.extend(current.unwrap_or("").split(':').filter(|p| !p.is_empty()).map(str::to_owned));
+    // Kept as it is: an empty entry means the current directory to Python.
+    if let Some(current) = current.filter(|c| !c.is_empty()) {
+        parts.push(current.to_owned());
+    }
     parts.push(dirs.lib.display().to_string());
     parts.join(":")
 }
@@ -80,6 +83,6 @@ mod tests {
         let lib = dirs.lib.display().to_string();
         let shim = dirs.shim.display().to_string();
         assert_eq!(python_path(&dirs, None, false), lib);
-        assert_eq!(python_path(&dirs, Some("/a::/b"), true), format!("{shim}:/a:/b:{lib}"));
+        assert_eq!(python_path(&dirs, Some("/a::/b"), true), format!("{shim}:/a::/b:{lib}"));
     }
 }

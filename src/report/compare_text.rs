@@ -292,7 +292,13 @@ pub fn markdown(c: &Comparison) -> String {
                     (Some(a), Some(r)) => format!("+{a} −{r}"),
                     _ => "binary".into(),
                 };
-                let _ = writeln!(s, "- `{}` {counts}", f.path.replace('`', "'"));
+                // Paths come from the run: no control character may end the line.
+                let path: String = f
+                    .path
+                    .chars()
+                    .map(|c| if c.is_control() || c == '`' { ' ' } else { c })
+                    .collect();
+                let _ = writeln!(s, "- `{path}` {counts}");
             }
             if d.files.len() > 50 {
                 let _ = writeln!(s, "- … and {} more", d.files.len() - 50);
