@@ -356,6 +356,16 @@ pub fn html(c: &Comparison, curves: &[&Curves]) -> String {
         }
         s.push_str("</table>\n");
     }
+    for (_, chart) in curve_charts(c, curves) {
+        let _ = writeln!(s, "<figure>{chart}</figure>");
+    }
+    s.push_str("</body></html>\n");
+    s
+}
+
+/// One SVG chart per metric with every run's curve overlaid: (metric, svg).
+pub fn curve_charts(c: &Comparison, curves: &[&Curves]) -> Vec<(String, String)> {
+    let mut charts = Vec::new();
     for row in &c.metrics {
         let series: Vec<Series<'_>> = c
             .runs
@@ -366,12 +376,11 @@ pub fn html(c: &Comparison, curves: &[&Curves]) -> String {
             })
             .collect();
         if series.iter().any(|s| !s.points.is_empty()) {
-            let chart = line_chart(&row.name, &series, &ChartOptions::default());
-            let _ = writeln!(s, "<figure>{chart}</figure>");
+            charts
+                .push((row.name.clone(), line_chart(&row.name, &series, &ChartOptions::default())));
         }
     }
-    s.push_str("</body></html>\n");
-    s
+    charts
 }
 
 /// The comparison as CSV rows: `section,key,<one column per run>`.

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::report::chart::{line_chart, Options as ChartOptions, Series};
 use crate::report::compare::{Comparison, Curves};
-use crate::report::compare_text::table_sections;
+use crate::report::compare_text::{curve_charts, table_sections};
 use crate::report::model::{flatten, format_number, format_value, RunDetail, RunView};
 use crate::store::format::{Entry, Storage};
 use crate::store::{RunRecord, Store};
@@ -466,21 +466,11 @@ pub fn write_site_pages(
                 |(title, header, rows)| context! { title => title, header => header, rows => rows },
             )
             .collect();
-        let mut charts = Vec::new();
-        for row in &c.metrics {
-            let series: Vec<Series<'_>> = c
-                .runs
-                .iter()
-                .zip(curves)
-                .filter_map(|(run, curves)| {
-                    curves.get(&row.name).map(|points| Series { name: &run.name, points })
-                })
-                .collect();
-            if series.iter().any(|s| !s.points.is_empty()) {
-                let svg = line_chart(&row.name, &series, &ChartOptions::default());
-                charts.push(context! { metric => row.name, svg => Value::from_safe_string(svg) });
-            }
-        }
+        let curves: Vec<&Curves> = curves.iter().collect();
+        let charts: Vec<Value> = curve_charts(c, &curves)
+            .into_iter()
+            .map(|(metric, svg)| context! { metric => metric, svg => Value::from_safe_string(svg) })
+            .collect();
         let run_links: Vec<Value> = c
             .runs
             .iter()
