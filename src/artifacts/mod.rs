@@ -8,6 +8,8 @@
 //! Names come from the command (and, in fetched runs, from others), so they are
 //! checked: relative, no `..`, no `.git`, no empty parts.
 
+pub mod remote;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

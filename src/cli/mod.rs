@@ -5,10 +5,13 @@
 pub mod compare;
 pub mod demo;
 pub mod error;
+pub mod get;
 pub mod list;
+pub mod manage;
 pub mod output;
 pub mod report;
 pub mod run;
+pub mod share;
 pub mod show;
 pub mod start;
 
@@ -57,6 +60,23 @@ pub enum Command {
     Start(start::StartArgs),
     /// Commit a run made with `git exp start`
     Finish(start::FinishArgs),
+    /// List a run's artifacts
+    Artifacts(get::ArtifactsArgs),
+    /// Restore a run's artifact, verified by its hash
+    Get(get::GetArgs),
+    /// Push runs and upload their large artifacts
+    Push(share::PushArgs),
+    /// Fetch runs from a remote (and with --artifacts their large artifacts)
+    #[command(visible_alias = "fetch")]
+    Pull(share::PullArgs),
+    /// Make plain `git push` and `git fetch` carry runs too
+    Init(share::InitArgs),
+    /// Delete runs
+    Rm(manage::RmArgs),
+    /// Rename a run
+    Rename(manage::RenameArgs),
+    /// Remove artifact store objects that no run points to
+    Gc(manage::GcArgs),
 }
 
 /// What every command gets: the process environment (read once), the working
@@ -140,6 +160,14 @@ fn dispatch(command: Command, ctx: &Context, err: &mut dyn Write) -> Result<u8, 
         Command::Report(args) => report::cmd_report(args, ctx, err),
         Command::Start(args) => buffered(|out| start::cmd_start(args, ctx, out, err)),
         Command::Finish(args) => buffered(|out| start::cmd_finish(args, ctx, out, err)),
+        Command::Artifacts(args) => buffered(|out| get::cmd_artifacts(args, ctx, out, err)),
+        Command::Get(args) => buffered(|out| get::cmd_get(args, ctx, out, err)),
+        Command::Push(args) => buffered(|out| share::cmd_push(args, ctx, out, err)),
+        Command::Pull(args) => buffered(|out| share::cmd_pull(args, ctx, out, err)),
+        Command::Init(args) => buffered(|out| share::cmd_init(args, ctx, out, err)),
+        Command::Rm(args) => buffered(|out| manage::cmd_rm(args, ctx, out, err)),
+        Command::Rename(args) => buffered(|out| manage::cmd_rename(args, ctx, out, err)),
+        Command::Gc(args) => buffered(|out| manage::cmd_gc(args, ctx, out, err)),
     }
 }
 

@@ -1,0 +1,1 @@
+//! Remote artifact stores (object_store URLs).
