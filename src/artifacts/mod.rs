@@ -8,6 +8,7 @@
 //! Names come from the command (and, in fetched runs, from others), so they are
 //! checked: relative, no `..`, no `.git`, no empty parts.
 
+pub mod gc;
 pub mod remote;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,1 @@
+//! `git exp gc`: removes local artifact store objects that no run points to.

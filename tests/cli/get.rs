@@ -1,0 +1,1 @@
+//! End-to-end tests of `git exp get` commands (filled in with the commands).

@@ -1,0 +1,1 @@
+//! End-to-end tests of `git exp share` commands (filled in with the commands).
