@@ -90,7 +90,7 @@ impl From<store::Error> for CliError {
             E::Reftable { .. } => Some("convert the repository with `git refs migrate --ref-format=files`"),
             E::NameTaken { .. } => Some("pick another name with --name, or omit --name to get a fresh one"),
             E::InvalidName { .. } => Some("names use letters, digits, '.', '_', '-', and '/' to group runs"),
-            E::UnknownRun { .. } => Some("`git exp list` shows the runs; fetch others' runs with `git fetch origin 'refs/experiments/*:refs/experiments/*'`"),
+            E::UnknownRun { .. } => Some("`git exp list` shows the runs; fetch others' runs with `git exp pull`"),
             E::AmbiguousRun { .. } => Some("type more of the name or id"),
             E::UnknownRevision { .. } => Some("give a branch, tag or commit; fetch it first if it is remote (`git fetch origin`)"),
             E::Locked { .. } => Some("if no other git process is running, remove the lock file and retry"),
@@ -105,6 +105,23 @@ impl From<store::Error> for CliError {
         match hint {
             Some(h) => err.hint(h),
             None => err,
+        }
+    }
+}
+
+impl From<crate::artifacts::remote::Error> for CliError {
+    fn from(e: crate::artifacts::remote::Error) -> Self {
+        use crate::artifacts::remote::Error as E;
+        let hint = match &e {
+            E::BadUrl { .. } => "artifact store URLs look like s3://BUCKET/PREFIX, gs://BUCKET/PREFIX, az://CONTAINER/PREFIX or file:///PATH",
+            E::Open { .. } => "check the provider's credentials and settings (see docs/artifacts.md)",
+            E::Runtime(_) => "",
+        };
+        let err = new(if hint.is_empty() { Kind::Internal } else { Kind::User }, e);
+        if hint.is_empty() {
+            err
+        } else {
+            err.hint(hint)
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod get;
 pub mod list;
 pub mod manage;
 pub mod output;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod share;

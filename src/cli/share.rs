@@ -1,66 +1,573 @@
 //! `git exp push`, `git exp pull` (`fetch`) and `git exp init`: moving runs and
-//! their artifacts to and from a remote.
+//! their large artifacts to and from a remote. Refs go through the user's git;
+//! artifacts through the remote store configured for that git remote.
+//!
+//! Order matters: a push uploads the artifacts first and pushes a run's ref
+//! only when all its artifacts are in the store, so whoever sees the run can
+//! get its files. A run name that the other side holds for a different run is
+//! a conflict: reported, never overwritten, in either direction.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
+use std::process::Command as Process;
 
 use clap::Args;
 
+use super::progress::Bar;
+use super::start::PlumbingFormat;
 use super::{CliError, Context};
+use crate::artifacts::remote::{self, Object, Remote, Settings, Transfer};
+use crate::store::format::Storage;
+use crate::store::repo::Detail;
+use crate::store::transport::{classify, Outcome};
+use crate::store::{Store, REF_PREFIX};
+use crate::util::human_bytes;
+
+/// The refspec `git exp init` adds (never forced: a run is never overwritten).
+pub const RUNS_REFSPEC: &str = "refs/experiments/*:refs/experiments/*";
+/// Marks the branch push refspec `init` added, so `init --remove` takes it back.
+const PUSH_ADDED_KEY: &str = "expPushAdded";
 
 /// Push runs and upload their large artifacts
 #[derive(Debug, Args)]
 pub struct PushArgs {
-    /// The git remote (default: the current branch's remote, else origin)
+    /// The git remote: a name, URL or path (default: the remote `git push` uses, else origin)
     pub remote: Option<String>,
     /// The runs to push (default: all)
     pub runs: Vec<String>,
+    /// Push the runs without uploading their large artifacts
+    #[arg(long)]
+    pub no_artifacts: bool,
+    /// Say what would be pushed, change nothing
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// No status lines or progress bar
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Output format (json: a report on stdout, see docs/json.md)
+    #[arg(long, value_enum, default_value_t = PlumbingFormat::Text)]
+    pub format: PlumbingFormat,
 }
 
 /// Fetch runs from a remote, and with --artifacts their large artifacts
 #[derive(Debug, Args)]
 pub struct PullArgs {
-    /// The git remote (default: the current branch's remote, else origin)
+    /// The git remote: a name, URL or path (default: the current branch's remote, else origin)
     pub remote: Option<String>,
-    /// The runs to fetch (default: all)
+    /// The runs to fetch, by name (default: all)
     pub runs: Vec<String>,
-    /// Also download the runs' large artifacts
-    #[arg(long)]
+    /// Also download the large artifacts of these runs (all of the remote's runs when none are named)
+    #[arg(short, long)]
     pub artifacts: bool,
+    /// Say what would be fetched, change nothing
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// No status lines or progress bar
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Output format (json: a report on stdout, see docs/json.md)
+    #[arg(long, value_enum, default_value_t = PlumbingFormat::Text)]
+    pub format: PlumbingFormat,
 }
 
 /// Make plain `git push` and `git fetch` carry runs too
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// The git remote (default: origin)
+    /// The git remote (default: the current branch's remote, else origin)
     pub remote: Option<String>,
+    /// Take back what `git exp init` added
+    #[arg(long)]
+    pub remove: bool,
+}
+
+/// One run in a push or pull report.
+#[derive(Debug, serde::Serialize)]
+struct RunReport {
+    name: String,
+    commit: String,
+    outcome: Outcome,
+    /// The other side's commit, for a conflict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    theirs: Option<String>,
+}
+
+/// What `push` or `pull` did (`--format json`).
+#[derive(Debug, serde::Serialize)]
+struct Report {
+    remote: String,
+    artifact_store: Option<String>,
+    dry_run: bool,
+    runs: Vec<RunReport>,
+    artifacts: Transfer,
 }
 
 /// Runs `git exp push`.
 pub fn cmd_push(
-    _args: PushArgs,
-    _ctx: &Context,
-    _out: &mut dyn Write,
-    _err: &mut dyn Write,
+    mut args: PushArgs,
+    ctx: &Context,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    Err(CliError::user("git exp push is not available yet"))
+    let store = ctx.open_store(err)?;
+    let remote = pick_remote(&store, args.remote.take(), &mut args.runs, true)?;
+    let runs = select_local_runs(&store, &args.runs)?;
+    let theirs = store.remote_runs(&remote)?;
+    let mut classified = classify(&runs, &theirs);
+
+    // Artifacts first: a run's ref goes out only with all its files in the store.
+    let sendable: Vec<(String, String)> = classified
+        .iter()
+        .filter(|(_, _, o)| *o != Outcome::Conflict)
+        .map(|(n, c, _)| (n.clone(), c.clone()))
+        .collect();
+    let (objects, owners) = store_objects(&store, &sendable)?;
+    let mut transfer = Transfer::default();
+    let mut store_url = None;
+    let mut held_back: BTreeSet<String> = BTreeSet::new();
+    if !objects.is_empty() && !args.no_artifacts {
+        let settings = Settings::for_remote(&store, Some(&remote), &ctx.vars)
+            .ok_or_else(|| no_store_error(&remote, &objects))?;
+        let artifacts = Remote::open(&settings)?;
+        store_url = Some(artifacts.url().to_owned());
+        if args.dry_run {
+            transfer.transferred = objects.clone();
+        } else {
+            let total = objects.iter().map(|o| o.size).sum();
+            let bar = Bar::new(total, "Uploading artifacts", args.quiet);
+            transfer = artifacts.upload(store.common_dir(), &objects, &bar);
+        }
+        for failure in &transfer.failed {
+            held_back.extend(owners.get(&failure.sha256).into_iter().flatten().cloned());
+        }
+    }
+
+    let to_push: Vec<(String, String)> = classified
+        .iter()
+        .filter(|(n, _, o)| *o == Outcome::New && !held_back.contains(n))
+        .map(|(n, c, _)| (n.clone(), c.clone()))
+        .collect();
+    let rejected: BTreeSet<String> = if args.dry_run || to_push.is_empty() {
+        BTreeSet::new()
+    } else {
+        store.push_runs(&remote, &to_push)?.into_iter().collect()
+    };
+    for (name, _, outcome) in &mut classified {
+        if rejected.contains(name) {
+            *outcome = Outcome::Rejected;
+        }
+    }
+    let report = Report {
+        remote: remote.clone(),
+        artifact_store: store_url,
+        dry_run: args.dry_run,
+        runs: classified
+            .into_iter()
+            .map(|(name, commit, outcome)| RunReport {
+                theirs: (outcome == Outcome::Conflict).then(|| theirs[&name].clone()),
+                name,
+                commit,
+                outcome,
+            })
+            .collect(),
+        artifacts: transfer,
+    };
+    print_report(&report, &held_back, true, &args.format, args.quiet, out, err)
 }
 
 /// Runs `git exp pull`.
 pub fn cmd_pull(
-    _args: PullArgs,
-    _ctx: &Context,
-    _out: &mut dyn Write,
-    _err: &mut dyn Write,
+    mut args: PullArgs,
+    ctx: &Context,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    Err(CliError::user("git exp pull is not available yet"))
+    let store = ctx.open_store(err)?;
+    let remote = pick_remote(&store, args.remote.take(), &mut args.runs, false)?;
+    let theirs = store.remote_runs(&remote)?;
+    let mut wanted: Vec<(String, String)> = Vec::new();
+    if args.runs.is_empty() {
+        wanted.extend(theirs.iter().map(|(n, c)| (n.clone(), c.clone())));
+    } else {
+        for name in &args.runs {
+            let name = name.strip_prefix(REF_PREFIX).unwrap_or(name);
+            let commit = theirs.get(name).ok_or_else(|| {
+                CliError::user(format!("{remote} has no run named '{name}'"))
+                    .hint(format!("list them with `git ls-remote {remote} 'refs/experiments/*'`"))
+            })?;
+            wanted.push((name.to_owned(), commit.clone()));
+        }
+    }
+    // Names from the other side must be names here too.
+    wanted.retain(|(name, _)| match crate::store::name::validate(name) {
+        Ok(()) => true,
+        Err(e) => {
+            let _ = writeln!(err, "warning: skipping a run of {remote}: {e}");
+            false
+        }
+    });
+    let mine: BTreeMap<String, String> = store.list_refs()?.into_iter().collect();
+    let mut classified = classify(&wanted, &mine);
+    let new: Vec<String> = classified
+        .iter()
+        .filter(|(_, _, o)| *o == Outcome::New)
+        .map(|(n, _, _)| n.clone())
+        .collect();
+    let rejected: BTreeSet<String> = if args.dry_run {
+        BTreeSet::new()
+    } else {
+        store.fetch_runs(&remote, &new)?.into_iter().collect()
+    };
+    for (name, commit, outcome) in &mut classified {
+        if rejected.contains(name) {
+            *outcome = Outcome::Rejected;
+        } else if *outcome == Outcome::New && !args.dry_run {
+            // Fetched runs are someone else's data: say so now if one cannot be read.
+            if let Err(e) = store.read_run(name, commit, Detail::Full) {
+                let _ = writeln!(err, "warning: fetched run {name} cannot be read: {e}");
+            }
+        }
+    }
+
+    let mut transfer = Transfer::default();
+    let mut store_url = None;
+    if args.artifacts {
+        let present: Vec<(String, String)> = classified
+            .iter()
+            .filter(|(_, _, o)| matches!(o, Outcome::New | Outcome::UpToDate))
+            .filter(|(n, _, _)| !rejected.contains(n))
+            .map(|(n, c, _)| (n.clone(), c.clone()))
+            .collect();
+        let readable: Vec<(String, String)> = if args.dry_run {
+            present.into_iter().filter(|(_, c)| mine.values().any(|m| m == c)).collect()
+        } else {
+            present
+        };
+        let (objects, _) = store_objects(&store, &readable)?;
+        let missing: Vec<Object> = objects
+            .into_iter()
+            .filter(|o| {
+                remote::local_path(store.common_dir(), &o.sha256).is_none_or(|p| !p.exists())
+            })
+            .collect();
+        if !missing.is_empty() {
+            let settings = Settings::for_remote(&store, Some(&remote), &ctx.vars)
+                .ok_or_else(|| no_store_error(&remote, &missing))?;
+            let artifacts = Remote::open(&settings)?;
+            store_url = Some(artifacts.url().to_owned());
+            if args.dry_run {
+                transfer.transferred = missing;
+            } else {
+                let total = missing.iter().map(|o| o.size).sum();
+                let bar = Bar::new(total, "Downloading artifacts", args.quiet);
+                transfer = artifacts.download(store.common_dir(), &missing, &bar);
+            }
+        }
+    }
+    let report = Report {
+        remote: remote.clone(),
+        artifact_store: store_url,
+        dry_run: args.dry_run,
+        runs: classified
+            .into_iter()
+            .map(|(name, commit, outcome)| RunReport {
+                theirs: (outcome == Outcome::Conflict).then(|| mine[&name].clone()),
+                name,
+                commit,
+                outcome,
+            })
+            .collect(),
+        artifacts: transfer,
+    };
+    print_report(&report, &BTreeSet::new(), false, &args.format, args.quiet, out, err)
 }
 
 /// Runs `git exp init`.
 pub fn cmd_init(
-    _args: InitArgs,
-    _ctx: &Context,
-    _out: &mut dyn Write,
-    _err: &mut dyn Write,
+    args: InitArgs,
+    ctx: &Context,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    Err(CliError::user("git exp init is not available yet"))
+    let _ = out;
+    let store = ctx.open_store(err)?;
+    let remote = match args.remote {
+        Some(r) => r,
+        None => store.default_remote(false).ok_or_else(no_remote_error)?,
+    };
+    if !store.remote_names().contains(&remote) {
+        return Err(CliError::user(format!("'{remote}' is not a configured git remote"))
+            .hint("add it with `git remote add NAME URL`, then run `git exp init NAME`"));
+    }
+    let git = Git { store: &store };
+    let fetch_key = format!("remote.{remote}.fetch");
+    let push_key = format!("remote.{remote}.push");
+    let added_key = format!("remote.{remote}.{PUSH_ADDED_KEY}");
+    if args.remove {
+        git.unset(&fetch_key, RUNS_REFSPEC)?;
+        git.unset(&push_key, RUNS_REFSPEC)?;
+        if let Some(added) = git.get_all(&added_key)?.into_iter().next() {
+            git.unset(&push_key, &added)?;
+            git.unset(&added_key, &added)?;
+        }
+        let _ = writeln!(err, "Plain git push and git fetch of {remote} no longer carry runs.");
+        return Ok(());
+    }
+    if !git.get_all(&fetch_key)?.iter().any(|v| v == RUNS_REFSPEC) {
+        git.add(&fetch_key, RUNS_REFSPEC)?;
+    }
+    let pushes = git.get_all(&push_key)?;
+    if !pushes.iter().any(|v| v == RUNS_REFSPEC) {
+        if pushes.is_empty() {
+            // Any push refspec replaces git's default push; keep that default
+            // (push.default) with the refspec that means the same.
+            let mode = store.config_string("push.default").unwrap_or_else(|| "simple".into());
+            let branch_spec = match mode.as_str() {
+                "nothing" => None,
+                "matching" => Some(":"),
+                _ => Some("HEAD"),
+            };
+            if let Some(spec) = branch_spec {
+                git.add(&push_key, spec)?;
+                git.add(&added_key, spec)?;
+            }
+        }
+        git.add(&push_key, RUNS_REFSPEC)?;
+    }
+    let _ = writeln!(
+        err,
+        "Plain git push and git fetch of {remote} now carry runs ({RUNS_REFSPEC}); undo with `git exp init --remove {remote}`."
+    );
+    if Settings::for_remote(&store, Some(&remote), &ctx.vars).is_none() {
+        let _ = writeln!(
+            err,
+            "hint: large artifacts travel with `git exp push`; set their store with `git config remote.{remote}.expArtifacts s3://BUCKET/PREFIX`"
+        );
+    }
+    Ok(())
+}
+
+/// `git config` for the values `init` manages (multi-valued keys).
+struct Git<'a> {
+    store: &'a Store,
+}
+
+impl Git<'_> {
+    fn run(&self, args: &[&str]) -> Result<(i32, String), CliError> {
+        let out = Process::new("git")
+            .arg("-C")
+            .arg(self.store.workdir())
+            .arg("config")
+            .args(args)
+            .output()
+            .map_err(|e| CliError::user(format!("cannot run git config: {e}")))?;
+        Ok((out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned()))
+    }
+
+    fn get_all(&self, key: &str) -> Result<Vec<String>, CliError> {
+        let (_, text) = self.run(&["--get-all", key])?;
+        Ok(text.lines().map(str::to_owned).collect())
+    }
+
+    fn add(&self, key: &str, value: &str) -> Result<(), CliError> {
+        match self.run(&["--add", key, value])? {
+            (0, _) => Ok(()),
+            (code, _) => Err(CliError::user(format!("git config --add {key} failed (exit {code})"))),
+        }
+    }
+
+    fn unset(&self, key: &str, value: &str) -> Result<(), CliError> {
+        // 5: the value was not there.
+        match self.run(&["--fixed-value", "--unset-all", key, value])? {
+            (0 | 5, _) => Ok(()),
+            (code, _) => {
+                Err(CliError::user(format!("git config --unset-all {key} failed (exit {code})")))
+            }
+        }
+    }
+}
+
+/// The remote to use: the one given, else git's default. A first argument
+/// that is not a remote but names a run is taken as a run
+/// (`git exp push my-run`).
+fn pick_remote(
+    store: &Store,
+    given: Option<String>,
+    runs: &mut Vec<String>,
+    push: bool,
+) -> Result<String, CliError> {
+    let names = store.remote_names();
+    if let Some(given) = given {
+        let looks_like_location = given.contains(':')
+            || given.contains('/') && std::path::Path::new(&given).exists()
+            || given.starts_with('.')
+            || given.starts_with('/');
+        if names.contains(&given) || looks_like_location {
+            return Ok(given);
+        }
+        let is_run = if push {
+            store.resolve(&given, Detail::Listing).is_ok()
+        } else {
+            !names.is_empty()
+        };
+        if !is_run {
+            let known = if names.is_empty() { "none".to_owned() } else { names.join(", ") };
+            return Err(CliError::user(format!(
+                "'{given}' is neither a git remote nor a run (remotes: {known})"
+            )));
+        }
+        runs.insert(0, given);
+    }
+    store.default_remote(push).ok_or_else(no_remote_error)
+}
+
+fn no_remote_error() -> CliError {
+    CliError::user("this repository has no git remote to use")
+        .hint("name one (`git exp push REMOTE`), or add one with `git remote add origin URL`")
+}
+
+fn no_store_error(remote: &str, objects: &[Object]) -> CliError {
+    let bytes: u64 = objects.iter().map(|o| o.size).sum();
+    CliError::user(format!(
+        "{} large artifact{} ({}) need an artifact store, and none is configured for {remote}",
+        objects.len(),
+        plural(objects.len()),
+        human_bytes(bytes)
+    ))
+    .hint(format!(
+        "set one: `git config remote.{remote}.expArtifacts s3://BUCKET/PREFIX` (or exp.artifacts.url for every remote); see docs/artifacts.md"
+    ))
+    .hint("or push the runs alone with --no-artifacts")
+}
+
+/// The runs the specs name (all runs when none), as (name, commit).
+fn select_local_runs(store: &Store, specs: &[String]) -> Result<Vec<(String, String)>, CliError> {
+    if specs.is_empty() {
+        return Ok(store.list_refs()?);
+    }
+    let mut out: Vec<(String, String)> = Vec::new();
+    for spec in specs {
+        let run = store.resolve(spec, Detail::Listing)?;
+        if !out.iter().any(|(n, _)| *n == run.name) {
+            out.push((run.name, run.commit));
+        }
+    }
+    Ok(out)
+}
+
+/// The store objects of `runs`, and which runs own each object.
+fn store_objects(
+    store: &Store,
+    runs: &[(String, String)],
+) -> Result<(Vec<Object>, BTreeMap<String, Vec<String>>), CliError> {
+    let mut objects: BTreeMap<String, u64> = BTreeMap::new();
+    let mut owners: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (name, commit) in runs {
+        let file = store.run_artifacts(name, commit)?;
+        for entry in file.artifacts.into_iter().filter(|e| e.storage == Storage::Store) {
+            owners.entry(entry.sha256.clone()).or_default().push(name.clone());
+            objects.insert(entry.sha256, entry.size);
+        }
+    }
+    let objects = objects.into_iter().map(|(sha256, size)| Object { sha256, size }).collect();
+    Ok((objects, owners))
+}
+
+/// Prints the outcome; an error when anything was left undone.
+fn print_report(
+    report: &Report,
+    held_back: &BTreeSet<String>,
+    push: bool,
+    format: &PlumbingFormat,
+    quiet: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    if *format == PlumbingFormat::Json {
+        super::output::write_json(out, report)?;
+    }
+    let count = |o: Outcome| report.runs.iter().filter(|r| r.outcome == o).count();
+    let (new, same) = (count(Outcome::New) - held_back.len().min(count(Outcome::New)), count(Outcome::UpToDate));
+    let a = &report.artifacts;
+    if !quiet && *format == PlumbingFormat::Text {
+        let verb = match (push, report.dry_run) {
+            (true, false) => "Pushed",
+            (true, true) => "Would push",
+            (false, false) => "Fetched",
+            (false, true) => "Would fetch",
+        };
+        for run in report.runs.iter().filter(|r| r.outcome == Outcome::New && !held_back.contains(&r.name)) {
+            writeln!(err, " * {} {}", Store::short(&run.commit), run.name)?;
+        }
+        writeln!(
+            err,
+            "{verb} {new} run{} {} {} ({same} up to date).",
+            plural(new),
+            if push { "to" } else { "from" },
+            report.remote
+        )?;
+        if !a.transferred.is_empty() || !a.present.is_empty() {
+            let verb = match (push, report.dry_run) {
+                (true, false) => "Uploaded",
+                (true, true) => "Would upload at most",
+                (false, false) => "Downloaded",
+                (false, true) => "Would download",
+            };
+            writeln!(
+                err,
+                "{verb} {} artifact{} ({}) {} {}; {} already there.",
+                a.transferred.len(),
+                plural(a.transferred.len()),
+                human_bytes(a.bytes()),
+                if push { "to" } else { "from" },
+                report.artifact_store.as_deref().unwrap_or("?"),
+                a.present.len()
+            )?;
+        }
+    }
+    let mut problems = 0;
+    for f in &a.failed {
+        writeln!(err, "error: artifact {}: {}", &f.sha256.get(..12).unwrap_or(&f.sha256), f.message)?;
+        problems += 1;
+    }
+    for name in held_back {
+        writeln!(err, "error: run {name} was not pushed: some of its artifacts are not in the store")?;
+    }
+    for run in &report.runs {
+        let theirs = run.theirs.as_deref().map(Store::short).unwrap_or("?");
+        match run.outcome {
+            Outcome::Conflict if push => writeln!(
+                err,
+                "error: run {}: {} has a different run of this name ({theirs}); rename yours with `git exp rename {} NEW-NAME` and push again",
+                run.name, report.remote, run.name
+            )?,
+            Outcome::Conflict => writeln!(
+                err,
+                "error: run {}: you have a different run of this name ({theirs}); rename yours with `git exp rename {} NEW-NAME` and pull again",
+                run.name, run.name
+            )?,
+            Outcome::Rejected => writeln!(
+                err,
+                "error: run {}: git refused the update ({} changed meanwhile?); run the command again",
+                run.name, report.remote
+            )?,
+            _ => continue,
+        }
+        problems += 1;
+    }
+    problems += held_back.len();
+    if problems > 0 {
+        return Err(CliError::user(format!(
+            "{problems} problem{} (listed above); nothing else was left undone",
+            plural(problems)
+        )));
+    }
+    Ok(())
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
 }

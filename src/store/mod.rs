@@ -10,6 +10,7 @@ pub mod history;
 pub mod name;
 pub mod repo;
 pub mod spec;
+pub mod transport;
 
 pub use repo::{RunFiles, RunRecord, Store};
 
@@ -99,6 +100,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A push or fetch could not be done (git has printed why).
+    #[error("{0}")]
+    Transport(String),
     /// gix reported an error.
     #[error("git: {0}")]
     Git(String),

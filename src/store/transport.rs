@@ -1,0 +1,223 @@
+//! Moving run refs between repositories with the user's `git` (gix has no
+//! push, and its fetch would need the same transports anyway), so remotes,
+//! credentials, ssh config and hosts work exactly as they do for code.
+//!
+//! A run name is taken at most once on each side: refs are compared with
+//! `git ls-remote` first, runs of the same name and a different commit are
+//! reported as conflicts and never sent, and the updates themselves are never
+//! forced (git refuses them if the other side moved meanwhile).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use super::{Error, Result, Store, REF_PREFIX};
+
+/// Refspecs per `git push` (argument lists stay far below the system limit).
+const PUSH_BATCH: usize = 1000;
+
+/// A run ref on the other side, as `ls-remote` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteRun {
+    /// Run name.
+    pub name: String,
+    /// Its commit.
+    pub commit: String,
+}
+
+/// How one run fared in a push or fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Sent: the other side did not have it.
+    New,
+    /// Both sides have the same commit.
+    UpToDate,
+    /// The other side has a different run of this name; nothing was changed.
+    Conflict,
+    /// git refused the update (the other side moved meanwhile).
+    Rejected,
+}
+
+impl Store {
+    /// Runs git in the working tree with stdout captured and stderr passed
+    /// through (progress, prompts and git's own errors reach the user).
+    fn git_passing_stderr(&self, args: &[&str], input: Option<&str>) -> Result<(bool, String)> {
+        let mut child = Command::new("git")
+            .arg("-C")
+            .arg(self.workdir())
+            .args(args)
+            .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| Error::git(format!("cannot run git: {e}")))?;
+        if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+            let text = text.to_owned();
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(text.as_bytes());
+            });
+        }
+        let out = child.wait_with_output().map_err(|e| Error::git(format!("git failed: {e}")))?;
+        Ok((out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned()))
+    }
+
+    /// The run refs of `remote` (a remote name, URL or path), by name.
+    pub fn remote_runs(&self, remote: &str) -> Result<BTreeMap<String, String>> {
+        let pattern = format!("{REF_PREFIX}*");
+        let (ok, out) =
+            self.git_passing_stderr(&["ls-remote", "--refs", "--", remote, &pattern], None)?;
+        if !ok {
+            return Err(Error::Transport(format!("cannot list the runs of {remote}: git ls-remote failed")));
+        }
+        let mut runs = BTreeMap::new();
+        for line in out.lines() {
+            let Some((id, name)) = line.split_once('\t') else { continue };
+            let Some(name) = name.strip_prefix(REF_PREFIX) else { continue };
+            if super::history::is_object_id(id) {
+                runs.insert(name.to_owned(), id.to_owned());
+            }
+        }
+        Ok(runs)
+    }
+
+    /// Pushes `runs` (name, commit) to `remote` without forcing; returns the
+    /// runs git rejected.
+    pub fn push_runs(&self, remote: &str, runs: &[(String, String)]) -> Result<Vec<String>> {
+        let mut rejected = Vec::new();
+        for batch in runs.chunks(PUSH_BATCH) {
+            let specs: Vec<String> =
+                batch.iter().map(|(name, commit)| format!("{commit}:{REF_PREFIX}{name}")).collect();
+            let mut args = vec!["push", "--porcelain", "--quiet", "--", remote];
+            args.extend(specs.iter().map(String::as_str));
+            let (ok, out) = self.git_passing_stderr(&args, None)?;
+            let refused = porcelain_rejected(&out);
+            if !ok && refused.is_empty() {
+                return Err(Error::Transport(format!("git push to {remote} failed")));
+            }
+            rejected.extend(refused);
+        }
+        Ok(rejected)
+    }
+
+    /// Fetches the named runs of `remote` into `refs/experiments/` without
+    /// forcing; returns the runs git rejected.
+    pub fn fetch_runs(&self, remote: &str, names: &[String]) -> Result<Vec<String>> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let specs: String =
+            names.iter().map(|n| format!("{REF_PREFIX}{n}:{REF_PREFIX}{n}\n")).collect();
+        let args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--stdin", "--", remote];
+        let (ok, _) = self.git_passing_stderr(&args, Some(&specs))?;
+        if ok {
+            return Ok(Vec::new());
+        }
+        // Which ones did not arrive?
+        let refs: BTreeMap<String, String> = self.list_refs()?.into_iter().collect();
+        let missing: Vec<String> = names.iter().filter(|n| !refs.contains_key(*n)).cloned().collect();
+        if missing.len() == names.len() {
+            return Err(Error::Transport(format!("git fetch from {remote} failed")));
+        }
+        Ok(missing)
+    }
+
+    /// The artifact list of one run (empty when it has none), read alone: what
+    /// push, pull and get need of a run.
+    pub fn run_artifacts(&self, name: &str, commit: &str) -> Result<super::format::ArtifactsFile> {
+        let file = super::format::files::ARTIFACTS;
+        let Some(bytes) = self.read_run_file(commit, file)? else {
+            return Ok(Default::default());
+        };
+        let parse_error = |message: String| {
+            Error::from(super::format::Error::Parse { file, run: name.to_owned(), message })
+        };
+        let text = String::from_utf8(bytes).map_err(|_| parse_error("not UTF-8".into()))?;
+        toml::from_str(&text).map_err(|e: toml::de::Error| {
+            parse_error(e.to_string().split_whitespace().collect::<Vec<_>>().join(" "))
+        })
+    }
+
+    /// The current branch, if HEAD is on one.
+    pub fn current_branch(&self) -> Option<String> {
+        let head = self.repo.head_name().ok()??;
+        head.as_bstr().to_string().strip_prefix("refs/heads/").map(str::to_owned)
+    }
+
+    /// Names of the configured remotes.
+    pub fn remote_names(&self) -> Vec<String> {
+        let mut names: Vec<String> =
+            self.repo.remote_names().into_iter().map(|n| n.to_string()).collect();
+        names.sort();
+        names
+    }
+
+    /// The remote git would use: for a push `branch.<b>.pushRemote`, then
+    /// `remote.pushDefault`; then `branch.<b>.remote`, then `origin`, then the
+    /// only remote.
+    pub fn default_remote(&self, push: bool) -> Option<String> {
+        let branch = self.current_branch();
+        let key = |k: &str| branch.as_ref().and_then(|b| self.config_string(&format!("branch.{b}.{k}")));
+        let chosen = if push {
+            key("pushRemote").or_else(|| self.config_string("remote.pushDefault"))
+        } else {
+            None
+        };
+        let names = self.remote_names();
+        chosen
+            .or_else(|| key("remote").filter(|r| r != "."))
+            .or_else(|| names.iter().find(|n| *n == "origin").cloned())
+            .or_else(|| if names.len() == 1 { names.first().cloned() } else { None })
+    }
+}
+
+/// Run names that `git push --porcelain` reports as rejected (`!` lines).
+fn porcelain_rejected(out: &str) -> Vec<String> {
+    out.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("!\t")?;
+            let (spec, _) = rest.split_once('\t').unwrap_or((rest, ""));
+            let (_, dst) = spec.split_once(':')?;
+            dst.strip_prefix(REF_PREFIX).map(str::to_owned)
+        })
+        .collect()
+}
+
+/// Sorts `local` runs (name, commit) against the other side's: which are
+/// there already, which conflict (same name, different commit), which are new.
+pub fn classify(
+    local: &[(String, String)],
+    other: &BTreeMap<String, String>,
+) -> Vec<(String, String, Outcome)> {
+    local
+        .iter()
+        .map(|(name, commit)| {
+            let outcome = match other.get(name) {
+                None => Outcome::New,
+                Some(c) if c == commit => Outcome::UpToDate,
+                Some(_) => Outcome::Conflict,
+            };
+            (name.clone(), commit.clone(), outcome)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn porcelain_rejections_name_the_runs() {
+        let out = "To /tmp/r.git\n*\tabc:refs/experiments/a\t[new reference]\n!\tdef:refs/experiments/g/b\t[rejected] (fetch first)\nDone\n";
+        assert_eq!(porcelain_rejected(out), vec!["g/b".to_owned()]);
+    }
+
+    #[test]
+    fn classify_finds_conflicts() {
+        let other: BTreeMap<String, String> =
+            [("a".into(), "1".into()), ("b".into(), "2".into())].into();
+        let local = vec![("a".into(), "1".into()), ("b".into(), "3".into()), ("c".into(), "4".into())];
+        let got: Vec<Outcome> = classify(&local, &other).into_iter().map(|(_, _, o)| o).collect();
+        assert_eq!(got, vec![Outcome::UpToDate, Outcome::Conflict, Outcome::New]);
+    }
+}
