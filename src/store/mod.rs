@@ -8,6 +8,7 @@ pub mod code;
 pub mod format;
 pub mod history;
 pub mod name;
+pub mod refs;
 pub mod repo;
 pub mod spec;
 pub mod transport;
