@@ -149,7 +149,12 @@ impl Remote {
     }
 
     /// Uploads the objects of the local store (`common_dir`) the remote lacks.
-    pub fn upload(&self, common_dir: &Path, objects: &[Object], progress: &dyn Progress) -> Transfer {
+    pub fn upload(
+        &self,
+        common_dir: &Path,
+        objects: &[Object],
+        progress: &dyn Progress,
+    ) -> Transfer {
         self.each(objects, |object| self.upload_one(common_dir, object, progress))
     }
 
@@ -387,7 +392,8 @@ mod tests {
     #[test]
     fn round_trip_through_a_file_store_skips_what_is_there() {
         let tmp = tempfile::tempdir().unwrap();
-        let (a, b, bucket) = (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("bucket"));
+        let (a, b, bucket) =
+            (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("bucket"));
         let small = put_local(&a, b"small artifact");
         let big: Vec<u8> = (0..(SINGLE_PUT_MAX + 3 * (1 << 20))).map(|i| (i % 251) as u8).collect();
         let big = put_local(&a, &big);
@@ -412,7 +418,8 @@ mod tests {
     #[test]
     fn damaged_objects_are_neither_uploaded_nor_accepted() {
         let tmp = tempfile::tempdir().unwrap();
-        let (a, b, bucket) = (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("bucket"));
+        let (a, b, bucket) =
+            (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("bucket"));
         let object = put_local(&a, b"the real content");
         fs_err::write(store_path(&a, &object.sha256), b"the fake content").unwrap();
         let url = url::Url::from_directory_path(&bucket).unwrap().to_string();

@@ -371,7 +371,9 @@ impl Git<'_> {
     fn add(&self, key: &str, value: &str) -> Result<(), CliError> {
         match self.run(&["--add", key, value])? {
             (0, _) => Ok(()),
-            (code, _) => Err(CliError::user(format!("git config --add {key} failed (exit {code})"))),
+            (code, _) => {
+                Err(CliError::user(format!("git config --add {key} failed (exit {code})")))
+            }
         }
     }
 
@@ -404,11 +406,8 @@ fn pick_remote(
         if names.contains(&given) || looks_like_location {
             return Ok(given);
         }
-        let is_run = if push {
-            store.resolve(&given, Detail::Listing).is_ok()
-        } else {
-            !names.is_empty()
-        };
+        let is_run =
+            if push { store.resolve(&given, Detail::Listing).is_ok() } else { !names.is_empty() };
         if !is_run {
             let known = if names.is_empty() { "none".to_owned() } else { names.join(", ") };
             return Err(CliError::user(format!(
@@ -486,7 +485,8 @@ fn print_report(
         super::output::write_json(out, report)?;
     }
     let count = |o: Outcome| report.runs.iter().filter(|r| r.outcome == o).count();
-    let (new, same) = (count(Outcome::New) - held_back.len().min(count(Outcome::New)), count(Outcome::UpToDate));
+    let (new, same) =
+        (count(Outcome::New) - held_back.len().min(count(Outcome::New)), count(Outcome::UpToDate));
     let a = &report.artifacts;
     if !quiet && *format == PlumbingFormat::Text {
         let verb = match (push, report.dry_run) {
@@ -495,7 +495,9 @@ fn print_report(
             (false, false) => "Fetched",
             (false, true) => "Would fetch",
         };
-        for run in report.runs.iter().filter(|r| r.outcome == Outcome::New && !held_back.contains(&r.name)) {
+        for run in
+            report.runs.iter().filter(|r| r.outcome == Outcome::New && !held_back.contains(&r.name))
+        {
             writeln!(err, " * {} {}", Store::short(&run.commit), run.name)?;
         }
         writeln!(
@@ -526,11 +528,19 @@ fn print_report(
     }
     let mut problems = 0;
     for f in &a.failed {
-        writeln!(err, "error: artifact {}: {}", &f.sha256.get(..12).unwrap_or(&f.sha256), f.message)?;
+        writeln!(
+            err,
+            "error: artifact {}: {}",
+            &f.sha256.get(..12).unwrap_or(&f.sha256),
+            f.message
+        )?;
         problems += 1;
     }
     for name in held_back {
-        writeln!(err, "error: run {name} was not pushed: some of its artifacts are not in the store")?;
+        writeln!(
+            err,
+            "error: run {name} was not pushed: some of its artifacts are not in the store"
+        )?;
     }
     for run in &report.runs {
         let theirs = run.theirs.as_deref().map(Store::short).unwrap_or("?");

@@ -68,7 +68,9 @@ impl Store {
         let (ok, out) =
             self.git_passing_stderr(&["ls-remote", "--refs", "--", remote, &pattern], None)?;
         if !ok {
-            return Err(Error::Transport(format!("cannot list the runs of {remote}: git ls-remote failed")));
+            return Err(Error::Transport(format!(
+                "cannot list the runs of {remote}: git ls-remote failed"
+            )));
         }
         let mut runs = BTreeMap::new();
         for line in out.lines() {
@@ -108,14 +110,16 @@ impl Store {
         }
         let specs: String =
             names.iter().map(|n| format!("{REF_PREFIX}{n}:{REF_PREFIX}{n}\n")).collect();
-        let args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--stdin", "--", remote];
+        let args =
+            ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--stdin", "--", remote];
         let (ok, _) = self.git_passing_stderr(&args, Some(&specs))?;
         if ok {
             return Ok(Vec::new());
         }
         // Which ones did not arrive?
         let refs: BTreeMap<String, String> = self.list_refs()?.into_iter().collect();
-        let missing: Vec<String> = names.iter().filter(|n| !refs.contains_key(*n)).cloned().collect();
+        let missing: Vec<String> =
+            names.iter().filter(|n| !refs.contains_key(*n)).cloned().collect();
         if missing.len() == names.len() {
             return Err(Error::Transport(format!("git fetch from {remote} failed")));
         }
@@ -157,7 +161,8 @@ impl Store {
     /// only remote.
     pub fn default_remote(&self, push: bool) -> Option<String> {
         let branch = self.current_branch();
-        let key = |k: &str| branch.as_ref().and_then(|b| self.config_string(&format!("branch.{b}.{k}")));
+        let key =
+            |k: &str| branch.as_ref().and_then(|b| self.config_string(&format!("branch.{b}.{k}")));
         let chosen = if push {
             key("pushRemote").or_else(|| self.config_string("remote.pushDefault"))
         } else {
@@ -216,7 +221,8 @@ mod tests {
     fn classify_finds_conflicts() {
         let other: BTreeMap<String, String> =
             [("a".into(), "1".into()), ("b".into(), "2".into())].into();
-        let local = vec![("a".into(), "1".into()), ("b".into(), "3".into()), ("c".into(), "4".into())];
+        let local =
+            vec![("a".into(), "1".into()), ("b".into(), "3".into()), ("c".into(), "4".into())];
         let got: Vec<Outcome> = classify(&local, &other).into_iter().map(|(_, _, o)| o).collect();
         assert_eq!(got, vec![Outcome::UpToDate, Outcome::Conflict, Outcome::New]);
     }

@@ -1,1 +1,355 @@
-//! End-to-end tests of `git exp share` commands (filled in with the commands).
+//! `git exp push`, `pull` and `init`: runs travel through a bare remote with
+//! the real git, large artifacts through a remote store (a `file://` directory
+//! here, and the S3-compatible server `.ci/run` starts on loopback).
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::common::{stderr, stdout, TestRepo};
+
+/// A repository with a bare remote `origin` and a clone of it, sharing one
+/// environment.
+struct Team {
+    repo: TestRepo,
+    bare: PathBuf,
+    clone: PathBuf,
+    /// Extra environment (S3 settings) for every git-exp command.
+    vars: Vec<(String, String)>,
+}
+
+impl Team {
+    fn new() -> Team {
+        let repo = TestRepo::new();
+        repo.git(&["config", "exp.artifacts.inlineMax", "1000"]);
+        let bare = repo.tmp.path().join("remote.git");
+        repo.git(&["init", "-q", "--bare", bare.to_str().unwrap()]);
+        repo.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+        repo.git(&["push", "-q", "-u", "origin", "main"]);
+        let clone = repo.tmp.path().join("clone");
+        repo.git_in(repo.tmp.path(), &["clone", "-q", bare.to_str().unwrap(), "clone"]);
+        repo.git_in(&clone, &["config", "exp.artifacts.inlineMax", "1000"]);
+        Team { repo, bare, clone, vars: Vec::new() }
+    }
+
+    /// Configures the same artifact store in both repositories.
+    fn store(&self, url: &str) {
+        for dir in [&self.repo.root, &self.clone] {
+            self.repo.git_in(dir, &["config", "remote.origin.expArtifacts", url]);
+        }
+    }
+
+    fn exp_in(&self, dir: &Path, args: &[&str]) -> Output {
+        let mut cmd = self.repo.cmd_in(dir, args);
+        for (k, v) in &self.vars {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("git-exp runs")
+    }
+
+    fn ok_in(&self, dir: &Path, args: &[&str]) -> Output {
+        let out = self.exp_in(dir, args);
+        assert!(out.status.success(), "git-exp {args:?} failed: {}", stderr(&out));
+        out
+    }
+
+    /// A run in `dir` whose command writes `bytes` as `artifacts/<file>`.
+    fn run_with_artifact(&self, dir: &Path, name: &str, file: &str, bytes: &[u8]) {
+        let src = self.repo.tmp.path().join(format!("src-{}", name.replace('/', "_")));
+        std::fs::write(&src, bytes).unwrap();
+        let script = format!(
+            "mkdir -p \"$GIT_EXP_DIR/artifacts\" && cp '{}' \"$GIT_EXP_DIR/artifacts/{file}\"",
+            src.display()
+        );
+        self.ok_in(dir, &["run", "-q", "-n", name, "--", "sh", "-c", &script]);
+    }
+
+    fn remote_refs(&self) -> String {
+        self.repo.git(&["ls-remote", self.bare.to_str().unwrap(), "refs/experiments/*"])
+    }
+}
+
+fn data(len: usize, seed: u8) -> Vec<u8> {
+    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 9) as u8).collect()
+}
+
+fn objects_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).expect("json report")
+}
+
+#[test]
+fn push_then_pull_with_artifacts_through_a_file_store() {
+    let team = Team::new();
+    let bucket = team.repo.tmp.path().join("bucket");
+    team.store(&format!("file://{}", bucket.display()));
+    let model = data(300_000, 1);
+    team.run_with_artifact(&team.repo.root, "train/a", "model.bin", &model);
+    team.run_with_artifact(&team.repo.root, "train/b", "model.bin", &model);
+    team.ok_in(&team.repo.root, &["run", "-q", "-n", "tiny", "--", "true"]);
+
+    let out = team.ok_in(&team.repo.root, &["push", "--format", "json"]);
+    let report = json(&out);
+    let outcomes: Vec<(&str, &str)> = report["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap(), r["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(outcomes, [("tiny", "new"), ("train/a", "new"), ("train/b", "new")]);
+    // One object for the two runs' identical model.
+    assert_eq!(report["artifacts"]["transferred"].as_array().unwrap().len(), 1);
+    let stored = objects_under(&bucket.join("sha256"));
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(std::fs::read(&stored[0]).unwrap(), model);
+    let refs = team.remote_refs();
+    for name in ["tiny", "train/a", "train/b"] {
+        let local = team.repo.git(&["rev-parse", &format!("refs/experiments/{name}")]);
+        assert!(refs.contains(&format!("{}\trefs/experiments/{name}", local.trim())), "{refs}");
+    }
+
+    // Again: nothing to send.
+    let report = json(&team.ok_in(&team.repo.root, &["push", "--format", "json"]));
+    assert!(report["runs"].as_array().unwrap().iter().all(|r| r["outcome"] == "up-to-date"));
+    assert_eq!(report["artifacts"]["present"].as_array().unwrap().len(), 1);
+
+    // The clone fetches the runs, then their artifacts.
+    let out = team.ok_in(&team.clone, &["pull"]);
+    assert!(stderr(&out).contains("Fetched 3 runs from origin"), "{}", stderr(&out));
+    let listed = stdout(&team.ok_in(&team.clone, &["artifacts", "train/a", "--format", "csv"]));
+    assert!(listed.contains(",store,no,"), "{listed}");
+    let out = team.ok_in(&team.clone, &["pull", "--artifacts", "--format", "json"]);
+    assert_eq!(json(&out)["artifacts"]["transferred"].as_array().unwrap().len(), 1);
+    let listed = stdout(&team.ok_in(&team.clone, &["artifacts", "train/a", "--format", "csv"]));
+    assert!(listed.contains(",store,yes,"), "{listed}");
+    let dest = team.repo.tmp.path().join("restored.bin");
+    team.ok_in(&team.clone, &["get", "train/b", "model.bin", "-o", dest.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&dest).unwrap(), model);
+    // The same commits on both sides, and both repositories are sound.
+    for name in ["tiny", "train/a"] {
+        let r = format!("refs/experiments/{name}");
+        assert_eq!(
+            team.repo.git(&["rev-parse", &r]),
+            team.repo.git_in(&team.clone, &["rev-parse", &r])
+        );
+    }
+    team.repo.fsck();
+    team.repo.git_in(&team.clone, &["fsck", "--strict", "--no-dangling"]);
+}
+
+#[test]
+fn push_without_a_store_refuses_before_sending_anything() {
+    let team = Team::new();
+    team.run_with_artifact(&team.repo.root, "big", "weights.bin", &data(5000, 2));
+    let out = team.exp_in(&team.repo.root, &["push"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("1 large artifact (4.9 KiB) need an artifact store"), "{err}");
+    assert!(err.contains("git config remote.origin.expArtifacts"), "{err}");
+    assert_eq!(team.remote_refs(), "");
+    // Runs alone, on request.
+    team.ok_in(&team.repo.root, &["push", "--no-artifacts"]);
+    assert!(team.remote_refs().contains("refs/experiments/big"));
+}
+
+#[test]
+fn a_run_whose_artifact_cannot_be_uploaded_is_held_back() {
+    let team = Team::new();
+    let bucket = team.repo.tmp.path().join("bucket");
+    team.store(&format!("file://{}", bucket.display()));
+    team.run_with_artifact(&team.repo.root, "lost", "a.bin", &data(4000, 3));
+    team.run_with_artifact(&team.repo.root, "fine", "b.bin", &data(4000, 4));
+    // The local copy of lost's artifact is gone (and the store never had it).
+    let lost = stdout(&team.ok_in(&team.repo.root, &["artifacts", "lost", "--format", "csv"]));
+    let sha = lost.lines().nth(1).unwrap().split(',').nth(4).unwrap().to_owned();
+    let git_dir = team.repo.root.join(".git");
+    std::fs::remove_file(git_dir.join("exp/objects/sha256").join(&sha[..2]).join(&sha[2..]))
+        .unwrap();
+    let out = team.exp_in(&team.repo.root, &["push"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("run lost was not pushed"), "{err}");
+    assert!(err.contains("not in the local store, nor in the artifact store"), "{err}");
+    let refs = team.remote_refs();
+    assert!(refs.contains("refs/experiments/fine") && !refs.contains("refs/experiments/lost"));
+}
+
+#[test]
+fn a_name_taken_on_the_other_side_is_never_overwritten() {
+    let team = Team::new();
+    team.ok_in(&team.repo.root, &["run", "-q", "-n", "baseline", "--", "true"]);
+    team.ok_in(&team.repo.root, &["push"]);
+    let theirs = team.repo.git(&["rev-parse", "refs/experiments/baseline"]);
+    // A colleague made a different run with the same name.
+    team.ok_in(&team.clone, &["run", "-q", "-n", "baseline", "--", "sh", "-c", "echo other"]);
+    team.ok_in(&team.clone, &["run", "-q", "-n", "mine", "--", "true"]);
+    let mine = team.repo.git_in(&team.clone, &["rev-parse", "refs/experiments/baseline"]);
+    assert_ne!(theirs, mine);
+
+    let out = team.exp_in(&team.clone, &["push"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("run baseline: origin has a different run of this name")
+            && err.contains("rename yours with `git exp rename baseline NEW-NAME` and push again"),
+        "{err}"
+    );
+    let refs = team.remote_refs();
+    assert!(refs.contains(&format!("{}\trefs/experiments/baseline", theirs.trim())), "{refs}");
+    assert!(refs.contains("refs/experiments/mine"), "the other runs still go: {refs}");
+
+    let out = team.exp_in(&team.clone, &["pull"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("you have a different run of this name"), "{}", stderr(&out));
+    assert_eq!(team.repo.git_in(&team.clone, &["rev-parse", "refs/experiments/baseline"]), mine);
+}
+
+#[test]
+fn runs_can_be_named_and_dry_runs_change_nothing() {
+    let team = Team::new();
+    team.ok_in(&team.repo.root, &["run", "-q", "-n", "one", "--", "true"]);
+    team.ok_in(&team.repo.root, &["run", "-q", "-n", "two", "--", "true"]);
+    let out = team.ok_in(&team.repo.root, &["push", "--dry-run"]);
+    assert!(stderr(&out).contains("Would push 2 runs to origin"), "{}", stderr(&out));
+    assert_eq!(team.remote_refs(), "");
+    // A run as the first argument: the default remote.
+    team.ok_in(&team.repo.root, &["push", "one"]);
+    let refs = team.remote_refs();
+    assert!(refs.contains("refs/experiments/one") && !refs.contains("refs/experiments/two"));
+    team.ok_in(&team.repo.root, &["push", "origin", "two"]);
+    team.ok_in(&team.clone, &["fetch", "origin", "two"]);
+    let names: Vec<String> = team
+        .repo
+        .git_in(&team.clone, &["for-each-ref", "--format=%(refname)", "refs/experiments"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(names, ["refs/experiments/two"]);
+    let out = team.exp_in(&team.clone, &["pull", "origin", "three"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("origin has no run named 'three'"), "{}", stderr(&out));
+    let out = team.exp_in(&team.repo.root, &["push", "nowhere"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("'nowhere' is neither a git remote nor a run"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn init_makes_plain_git_push_and_fetch_carry_runs_and_keeps_branch_pushes() {
+    let team = Team::new();
+    let root = &team.repo.root;
+    team.ok_in(root, &["init"]);
+    let pushes = team.repo.git(&["config", "--get-all", "remote.origin.push"]);
+    assert_eq!(pushes, "HEAD\nrefs/experiments/*:refs/experiments/*\n");
+    // A second init adds nothing.
+    team.ok_in(root, &["init"]);
+    assert_eq!(team.repo.git(&["config", "--get-all", "remote.origin.push"]), pushes);
+
+    // A branch that must not be pushed, then work on main.
+    team.repo.git(&["branch", "feature"]);
+    team.repo.git(&["checkout", "-q", "feature"]);
+    team.repo.write("f.txt", "feature\n");
+    team.repo.git(&["add", "f.txt"]);
+    team.repo.git(&["commit", "-q", "-m", "feature work"]);
+    team.repo.git(&["checkout", "-q", "main"]);
+    team.repo.write("m.txt", "main\n");
+    team.repo.git(&["add", "m.txt"]);
+    team.repo.git(&["commit", "-q", "-m", "main work"]);
+    team.ok_in(root, &["run", "-q", "-n", "carried", "--", "true"]);
+    team.repo.git(&["push", "-q"]);
+    let heads = team.repo.git(&["ls-remote", team.bare.to_str().unwrap()]);
+    let main = team.repo.git(&["rev-parse", "main"]);
+    assert!(heads.contains(&format!("{}\trefs/heads/main", main.trim())), "{heads}");
+    assert!(!heads.contains("refs/heads/feature"), "only the current branch: {heads}");
+    assert!(heads.contains("refs/experiments/carried"), "{heads}");
+
+    // The clone: plain git fetch brings the runs once it is set up.
+    team.ok_in(&team.clone, &["init"]);
+    team.repo.git_in(&team.clone, &["fetch", "-q"]);
+    let there = team.repo.git_in(&team.clone, &["for-each-ref", "refs/experiments"]);
+    assert!(there.contains("refs/experiments/carried"), "{there}");
+
+    team.ok_in(root, &["init", "--remove"]);
+    let left = std::process::Command::new("git")
+        .args(["-C", root.to_str().unwrap(), "config", "--get-all", "remote.origin.push"])
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&left), "", "init --remove takes back what it added");
+    assert_eq!(
+        team.repo.git(&["config", "--get-all", "remote.origin.fetch"]),
+        "+refs/heads/*:refs/remotes/origin/*\n"
+    );
+}
+
+/// Against a real S3-compatible server on loopback (`.ci/run` starts one and
+/// sets `GIT_EXP_TEST_S3_ENDPOINT` and `GIT_EXP_TEST_S3_BUCKET`).
+#[test]
+fn push_and_pull_through_an_s3_compatible_server() {
+    let (Ok(endpoint), Ok(bucket)) =
+        (std::env::var("GIT_EXP_TEST_S3_ENDPOINT"), std::env::var("GIT_EXP_TEST_S3_BUCKET"))
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must provide an S3 server (GIT_EXP_TEST_S3_ENDPOINT, GIT_EXP_TEST_S3_BUCKET)"
+        );
+        eprintln!(
+            "skipped: no S3 server (set GIT_EXP_TEST_S3_ENDPOINT and GIT_EXP_TEST_S3_BUCKET)"
+        );
+        return;
+    };
+    let mut team = Team::new();
+    team.vars = vec![
+        ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+        ("AWS_REGION".into(), "us-east-1".into()),
+        ("AWS_ENDPOINT_URL".into(), endpoint.clone()),
+    ];
+    let prefix = format!("t{}", std::process::id());
+    team.store(&format!("s3://{bucket}/{prefix}/artifacts"));
+    // Large enough for a multipart upload, and a small store object.
+    let big = data(20 << 20, 5);
+    let small = data(70_000, 6);
+    team.run_with_artifact(&team.repo.root, "s3/big", "weights.bin", &big);
+    team.run_with_artifact(&team.repo.root, "s3/small", "plot.bin", &small);
+    let report = json(&team.ok_in(&team.repo.root, &["push", "--format", "json"]));
+    assert_eq!(report["artifacts"]["transferred"].as_array().unwrap().len(), 2, "{report}");
+    let again = json(&team.ok_in(&team.repo.root, &["push", "--format", "json"]));
+    assert_eq!(again["artifacts"]["present"].as_array().unwrap().len(), 2, "{again}");
+
+    team.ok_in(&team.clone, &["pull", "--artifacts"]);
+    for (run, file, bytes) in [("s3/big", "weights.bin", &big), ("s3/small", "plot.bin", &small)] {
+        let dest = team.repo.tmp.path().join(format!("got-{file}"));
+        team.ok_in(&team.clone, &["get", run, file, "-o", dest.to_str().unwrap()]);
+        assert!(std::fs::read(&dest).unwrap() == *bytes, "{file} differs");
+    }
+    // `get` fetches on demand too: a third clone without pull --artifacts.
+    let third = team.repo.tmp.path().join("third");
+    team.repo.git_in(team.repo.tmp.path(), &["clone", "-q", team.bare.to_str().unwrap(), "third"]);
+    team.repo.git_in(
+        &third,
+        &["config", "exp.artifacts.url", &format!("s3://{bucket}/{prefix}/artifacts")],
+    );
+    team.ok_in(&third, &["pull"]);
+    let dest = team.repo.tmp.path().join("on-demand.bin");
+    team.ok_in(&third, &["get", "s3/small", "plot.bin", "-o", dest.to_str().unwrap()]);
+    assert!(std::fs::read(&dest).unwrap() == small);
+}

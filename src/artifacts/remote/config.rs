@@ -45,7 +45,11 @@ pub struct Settings {
 impl Settings {
     /// The settings for git remote `remote` (or none: the default store), or
     /// `None` when no store is configured for it.
-    pub fn for_remote(store: &Store, remote: Option<&str>, vars: &[(String, String)]) -> Option<Settings> {
+    pub fn for_remote(
+        store: &Store,
+        remote: Option<&str>,
+        vars: &[(String, String)],
+    ) -> Option<Settings> {
         let url = remote
             .and_then(|r| store.config_string(&format!("remote.{r}.{REMOTE_KEY}")))
             .or_else(|| store.config_string(CONFIG_URL))
@@ -105,10 +109,8 @@ pub(super) fn build(settings: &Settings) -> Result<(Arc<dyn ObjectStore>, Key), 
         ),
         "file" => {
             let path = url.to_file_path().map_err(|()| bad("not a local path"))?;
-            fs_err::create_dir_all(&path).map_err(|e| Error::Open {
-                url: settings.url.clone(),
-                message: e.to_string(),
-            })?;
+            fs_err::create_dir_all(&path)
+                .map_err(|e| Error::Open { url: settings.url.clone(), message: e.to_string() })?;
             Arc::new(object_store::local::LocalFileSystem::new_with_prefix(&path).map_err(open)?)
         }
         other => {
@@ -143,7 +145,8 @@ fn s3(settings: &Settings, url: &url::Url) -> AmazonS3Builder {
         }
     }
     if let Some(path) = file("AWS_CONFIG_FILE", ".aws/config") {
-        let section = if profile == "default" { profile.clone() } else { format!("profile {profile}") };
+        let section =
+            if profile == "default" { profile.clone() } else { format!("profile {profile}") };
         from_files.extend(ini_section(&path, &section));
     }
     let env_has = |k: &str| settings.var(k).is_some();
@@ -160,7 +163,9 @@ fn s3(settings: &Settings, url: &url::Url) -> AmazonS3Builder {
             "endpoint_url" => (AmazonS3ConfigKey::Endpoint, "AWS_ENDPOINT_URL"),
             _ => continue,
         };
-        if env.is_empty() || !env_has(env) && !(env == "AWS_REGION" && env_has("AWS_DEFAULT_REGION")) {
+        if env.is_empty()
+            || !env_has(env) && !(env == "AWS_REGION" && env_has("AWS_DEFAULT_REGION"))
+        {
             builder = builder.with_config(config_key, value);
         }
     }
