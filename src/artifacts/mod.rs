@@ -1,19 +1,20 @@
 //! Artifacts: the files a run keeps (models, plots, checkpoints). When a run is
-//! committed, the files under `$GIT_EXP_DIR/artifacts/` and those named by
-//! `_artifact` events are hashed with SHA-256 and recorded in `artifacts.toml`.
-//! Small files go into the run's tree under `artifacts/` (they travel with
-//! `git push`); larger ones go to the local content-addressed store,
-//! `<common git dir>/exp/objects/sha256/ab/cdef...`, once per content.
+//! committed, the files under `$GIT_EXP_DIR/artifacts/`, those matched by the
+//! `-a/--artifact` paths and globs, and those named by `_artifact` events are
+//! hashed with SHA-256 and recorded in `artifacts.toml`. Small files go into the
+//! run's tree under `artifacts/` (they travel with `git push`); larger ones go
+//! to the local content-addressed store (`local`), once per content.
 //!
 //! Names come from the command (and, in fetched runs, from others), so they are
 //! checked: relative, no `..`, no `.git`, no empty parts.
 
 pub mod gc;
+pub mod local;
 pub mod remote;
+pub mod select;
 
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
@@ -21,6 +22,8 @@ use crate::capture::events::ArtifactRef;
 pub use crate::store::format::{ArtifactsFile, Entry, Skipped, Storage};
 use crate::store::Store;
 use crate::util::hex;
+pub use local::{hash_reader, store_path};
+use local::{LocalStore, Origin};
 
 /// Files up to this size are stored inline by default (`exp.artifacts.inlineMax`).
 pub const DEFAULT_INLINE_MAX: u64 = 1 << 20;
@@ -68,50 +71,30 @@ pub fn clean_name(name: &str) -> Result<String, &'static str> {
     Ok(clean)
 }
 
-/// The local store path of a content hash.
-pub fn store_path(common_dir: &Path, sha256: &str) -> PathBuf {
-    common_dir.join("exp").join("objects").join("sha256").join(&sha256[..2]).join(&sha256[2..])
-}
-
 /// Collects the artifacts of the run in `live_dir`: its `artifacts/` directory,
-/// then the `_artifact` references (relative ones resolved against `base`, the
-/// command's directory). A later file with the same name replaces an earlier one.
+/// then the `-a` paths and globs in `args`, then the `_artifact` references
+/// (relative paths and globs are resolved against `base`, the directory git-exp
+/// was started in). A later file with the same name replaces an earlier one.
 pub fn collect(
     store: &Store,
     live_dir: &Path,
     base: &Path,
+    args: &[String],
     refs: &[ArtifactRef],
     inline_max: u64,
 ) -> Collected {
     let mut skipped = Vec::new();
-    let mut wanted: BTreeMap<String, PathBuf> = BTreeMap::new();
-    walk(&live_dir.join(LIVE_DIR), "", &mut wanted, &mut skipped);
-    for r in refs {
-        let path = base.join(&r.path);
-        let name = match &r.name {
-            Some(n) => n.clone(),
-            None => path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        };
-        let name = match clean_name(&name) {
-            Ok(n) => n,
-            Err(reason) => {
-                skipped.push(Skipped { path: name, reason: format!("bad name: {reason}") });
-                continue;
-            }
-        };
-        match fs_err::symlink_metadata(&path) {
-            Ok(m) if m.is_dir() => walk(&path, &name, &mut wanted, &mut skipped),
-            Ok(m) if m.is_file() => {
-                wanted.insert(name, path);
-            }
-            Ok(_) => skipped.push(Skipped { path: name, reason: "not a regular file".into() }),
-            Err(_) => skipped
-                .push(Skipped { path: name, reason: format!("{} does not exist", path.display()) }),
-        }
+    let mut wanted = select::Wanted::new();
+    select::walk(&live_dir.join(LIVE_DIR), "", Origin::Live, &mut wanted, &mut skipped);
+    select::args(base, args, &mut wanted, &mut skipped);
+    select::events(base, refs, &mut wanted, &mut skipped);
+    let local = LocalStore::new(store.common_dir());
+    if !wanted.is_empty() {
+        local.clean_stale(std::time::SystemTime::now());
     }
     let mut out = Collected::default();
     let mut files: Vec<&str> = Vec::new();
-    for (name, path) in &wanted {
+    for (name, (path, origin)) in &wanted {
         if out.file.artifacts.len() >= MAX_ARTIFACTS {
             skipped.push(Skipped {
                 path: name.clone(),
@@ -128,7 +111,7 @@ pub fn collect(
             });
             continue;
         }
-        match keep(store, path, name, inline_max) {
+        match keep(store, &local, path, *origin, name, inline_max) {
             Ok((entry, blob)) => {
                 if let Some(blob) = blob {
                     out.blobs.push((name.clone(), blob));
@@ -143,37 +126,12 @@ pub fn collect(
     out
 }
 
-/// Adds every regular file under `dir` as `prefix/relative path`.
-fn walk(
-    dir: &Path,
-    prefix: &str,
-    wanted: &mut BTreeMap<String, PathBuf>,
-    skipped: &mut Vec<Skipped>,
-) {
-    let Ok(entries) = fs_err::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let file = entry.file_name().to_string_lossy().into_owned();
-        let name = if prefix.is_empty() { file } else { format!("{prefix}/{file}") };
-        let Ok(kind) = entry.file_type() else { continue };
-        if kind.is_dir() {
-            walk(&entry.path(), &name, wanted, skipped);
-        } else if kind.is_file() {
-            match clean_name(&name) {
-                Ok(n) => {
-                    wanted.insert(n, entry.path());
-                }
-                Err(reason) => skipped.push(Skipped { path: name, reason: reason.into() }),
-            }
-        } else {
-            skipped.push(Skipped { path: name, reason: "not a regular file".into() });
-        }
-    }
-}
-
 /// Hashes one file and stores it inline (returns the blob id) or in the store.
 fn keep(
     store: &Store,
+    local: &LocalStore,
     path: &Path,
+    origin: Origin,
     name: &str,
     inline_max: u64,
 ) -> Result<(Entry, Option<String>), String> {
@@ -198,60 +156,16 @@ fn keep(
         }
         // It grew past the threshold meanwhile: store it.
     }
-    let sha256 = hash_reader(fs_err::File::open(path).map_err(fail)?).map_err(fail)?;
-    let size = put_in_store(store.common_dir(), path, &sha256)?;
-    Ok((Entry { path: name.to_owned(), size, sha256, media_type, storage: Storage::Store }, None))
-}
-
-/// SHA-256 of everything `reader` yields, as hex.
-pub fn hash_reader(mut reader: impl Read) -> std::io::Result<String> {
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = reader.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex(&hasher.finalize()))
-}
-
-/// Copies `path` into the store as `sha256` unless the store has it; returns
-/// the size. The copy is hashed as it is written, so a file that changed since
-/// it was hashed is refused rather than stored under the wrong hash.
-fn put_in_store(common_dir: &Path, path: &Path, sha256: &str) -> Result<u64, String> {
-    let dest = store_path(common_dir, sha256);
-    if let Ok(m) = fs_err::metadata(&dest) {
-        return Ok(m.len());
-    }
-    let fail = |e: std::io::Error| format!("cannot store {}: {e}", path.display());
-    let parent = dest.parent().expect("store paths have a parent");
-    fs_err::create_dir_all(parent).map_err(fail)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(fail)?;
-    let mut src = fs_err::File::open(path).map_err(fail)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = src.read(&mut buf).map_err(fail)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        tmp.write_all(&buf[..n]).map_err(fail)?;
-        size += n as u64;
-    }
-    if hex(&hasher.finalize()) != sha256 {
-        return Err(format!("{} changed while it was being stored", path.display()));
-    }
-    tmp.as_file().sync_all().map_err(fail)?;
-    let mut perms = tmp.as_file().metadata().map_err(fail)?.permissions();
-    perms.set_readonly(true);
-    let _ = std::fs::set_permissions(tmp.path(), perms);
-    // Another run may have stored the same content meanwhile: either copy is right.
-    tmp.persist(&dest).map_err(|e| fail(e.error))?;
-    Ok(size)
+    drop(file);
+    let stored = local.put(path, origin)?;
+    let entry = Entry {
+        path: name.to_owned(),
+        size: stored.size,
+        sha256: stored.sha256,
+        media_type,
+        storage: Storage::Store,
+    };
+    Ok((entry, None))
 }
 
 /// The media type of a file name, by extension.

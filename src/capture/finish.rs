@@ -104,7 +104,8 @@ pub fn commit(
         .filter(|v| *v >= 0)
         .map_or(artifacts::DEFAULT_INLINE_MAX, |v| v as u64);
     let base = store.workdir().join(&meta.workdir);
-    let kept = artifacts::collect(store, dir, &base, &ingested.artifacts, inline_max);
+    let kept =
+        artifacts::collect(store, dir, &base, &meta.artifacts, &ingested.artifacts, inline_max);
     for skipped in kept.file.skipped.iter().take(20) {
         let line = format!("[git-exp] artifact {} not kept: {}\n", skipped.path, skipped.reason);
         extra.extend_from_slice(line.as_bytes());

@@ -71,6 +71,10 @@ pub struct LiveMeta {
     pub note: String,
     /// Cap of `output.log` in bytes.
     pub output_limit: u64,
+    /// Paths and globs given with `-a/--artifact`, as given: relative to
+    /// `workdir`, expanded when the run is committed (the command makes the files).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<String>,
 }
 
 /// A live directory owned by this process (its lock is held while this lives).

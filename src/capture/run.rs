@@ -41,6 +41,8 @@ pub struct Options {
     pub cwd: std::path::PathBuf,
     /// Put the `wandb` shim on the command's `PYTHONPATH`.
     pub wandb_shim: bool,
+    /// Artifact paths and globs (`-a`), relative to `cwd`, kept when the run ends.
+    pub artifacts: Vec<String>,
 }
 
 /// Errors of `run`.
@@ -170,6 +172,7 @@ pub(super) fn begin(store: &Store, opts: &Options) -> Result<Begun, Error> {
             tags: opts.tags.iter().map(|t| redactor.redact_text(t).into_owned()).collect(),
             note: redactor.redact_text(&opts.note).into_owned(),
             output_limit: opts.output_limit,
+            artifacts: opts.artifacts.clone(),
         };
         LiveRun::create(store.common_dir(), meta)?
     };

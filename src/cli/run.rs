@@ -9,6 +9,7 @@ use clap::Args;
 
 use super::error::{CliError, EXIT_RUN_OWN};
 use super::Context;
+use crate::artifacts::select;
 use crate::capture::finish::Committed;
 use crate::capture::{output, params, run};
 use crate::store::format::Status;
@@ -54,6 +55,10 @@ pub struct RecordArgs {
     /// A note about the run
     #[arg(short = 'm', long = "note", value_name = "TEXT")]
     pub note: Option<String>,
+    /// Keep these files when the run ends: a path, a directory (its files) or a glob, relative to
+    /// this directory (repeatable)
+    #[arg(short = 'a', long = "artifact", value_name = "PATH_OR_GLOB")]
+    pub artifacts: Vec<String>,
 }
 
 /// Config keys read by `run`.
@@ -77,6 +82,11 @@ pub fn options(
         Some(path) => params::read_file(&ctx.cwd.join(path))?,
         None => toml::Table::new(),
     };
+    for arg in &record.artifacts {
+        select::check_arg(arg).map_err(|reason| {
+            CliError::usage(format!("invalid artifact path '{arg}': {reason}"))
+        })?;
+    }
     let mut texts: BTreeMap<String, String> = params::texts(&table);
     params::apply_args(&mut table, &record.params, &mut texts)?;
     let limit = |key: &str, default: u64| {
@@ -98,6 +108,7 @@ pub fn options(
         vars: ctx.vars.clone(),
         cwd: ctx.cwd.clone(),
         wandb_shim: false,
+        artifacts: record.artifacts,
     })
 }
 
