@@ -154,6 +154,8 @@ pub fn cmd_push(
     for (name, _, outcome) in &mut classified {
         if rejected.contains(name) {
             *outcome = Outcome::Rejected;
+        } else if *outcome == Outcome::New && held_back.contains(name) {
+            *outcome = Outcome::HeldBack;
         }
     }
     let report = Report {
@@ -171,7 +173,7 @@ pub fn cmd_push(
             .collect(),
         artifacts: transfer,
     };
-    print_report(&report, &held_back, true, &args.format, args.quiet, out, err)
+    print_report(&report, true, &args.format, args.quiet, out, err)
 }
 
 /// Runs `git exp pull`.
@@ -278,7 +280,7 @@ pub fn cmd_pull(
             .collect(),
         artifacts: transfer,
     };
-    print_report(&report, &BTreeSet::new(), false, &args.format, args.quiet, out, err)
+    print_report(&report, false, &args.format, args.quiet, out, err)
 }
 
 /// Runs `git exp init`.
@@ -474,7 +476,6 @@ fn store_objects(
 /// Prints the outcome; an error when anything was left undone.
 fn print_report(
     report: &Report,
-    held_back: &BTreeSet<String>,
     push: bool,
     format: &PlumbingFormat,
     quiet: bool,
@@ -485,8 +486,7 @@ fn print_report(
         super::output::write_json(out, report)?;
     }
     let count = |o: Outcome| report.runs.iter().filter(|r| r.outcome == o).count();
-    let (new, same) =
-        (count(Outcome::New) - held_back.len().min(count(Outcome::New)), count(Outcome::UpToDate));
+    let (new, same) = (count(Outcome::New), count(Outcome::UpToDate));
     let a = &report.artifacts;
     if !quiet && *format == PlumbingFormat::Text {
         let verb = match (push, report.dry_run) {
@@ -495,9 +495,7 @@ fn print_report(
             (false, false) => "Fetched",
             (false, true) => "Would fetch",
         };
-        for run in
-            report.runs.iter().filter(|r| r.outcome == Outcome::New && !held_back.contains(&r.name))
-        {
+        for run in report.runs.iter().filter(|r| r.outcome == Outcome::New) {
             writeln!(err, " * {} {}", Store::short(&run.commit), run.name)?;
         }
         writeln!(
@@ -536,12 +534,6 @@ fn print_report(
         )?;
         problems += 1;
     }
-    for name in held_back {
-        writeln!(
-            err,
-            "error: run {name} was not pushed: some of its artifacts are not in the store"
-        )?;
-    }
     for run in &report.runs {
         let theirs = run.theirs.as_deref().map(Store::short).unwrap_or("?");
         match run.outcome {
@@ -555,6 +547,11 @@ fn print_report(
                 "error: run {}: you have a different run of this name ({theirs}); rename yours with `git exp rename {} NEW-NAME` and pull again",
                 run.name, run.name
             )?,
+            Outcome::HeldBack => writeln!(
+                err,
+                "error: run {} was not pushed: some of its artifacts are not in the store",
+                run.name
+            )?,
             Outcome::Rejected => writeln!(
                 err,
                 "error: run {}: git refused the update ({} changed meanwhile?); run the command again",
@@ -564,7 +561,6 @@ fn print_report(
         }
         problems += 1;
     }
-    problems += held_back.len();
     if problems > 0 {
         return Err(CliError::user(format!(
             "{problems} problem{} (listed above); nothing else was left undone",

@@ -37,6 +37,8 @@ pub enum Outcome {
     Conflict,
     /// git refused the update (the other side moved meanwhile).
     Rejected,
+    /// Not pushed: some of its artifacts could not be uploaded.
+    HeldBack,
 }
 
 impl Store {

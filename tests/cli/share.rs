@@ -187,6 +187,12 @@ fn a_run_whose_artifact_cannot_be_uploaded_is_held_back() {
     assert!(err.contains("not in the local store, nor in the artifact store"), "{err}");
     let refs = team.remote_refs();
     assert!(refs.contains("refs/experiments/fine") && !refs.contains("refs/experiments/lost"));
+    let out = team.exp_in(&team.repo.root, &["push", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = json(&out);
+    let lost = report["runs"].as_array().unwrap().iter().find(|r| r["name"] == "lost").unwrap();
+    assert_eq!(lost["outcome"], "held-back");
+    assert_eq!(report["artifacts"]["failed"][0]["sha256"], sha.as_str());
 }
 
 #[test]
