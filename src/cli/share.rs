@@ -455,13 +455,16 @@ fn select_local_runs(store: &Store, specs: &[String]) -> Result<Vec<(String, Str
     Ok(out)
 }
 
+/// Runs that own each object, by hash.
+type Owners = BTreeMap<String, Vec<String>>;
+
 /// The store objects of `runs`, and which runs own each object.
 fn store_objects(
     store: &Store,
     runs: &[(String, String)],
-) -> Result<(Vec<Object>, BTreeMap<String, Vec<String>>), CliError> {
+) -> Result<(Vec<Object>, Owners), CliError> {
     let mut objects: BTreeMap<String, u64> = BTreeMap::new();
-    let mut owners: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut owners = Owners::new();
     for (name, commit) in runs {
         let file = store.run_artifacts(name, commit)?;
         for entry in file.artifacts.into_iter().filter(|e| e.storage == Storage::Store) {

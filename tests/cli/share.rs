@@ -309,6 +309,7 @@ fn init_makes_plain_git_push_and_fetch_carry_runs_and_keeps_branch_pushes() {
 /// Against a real S3-compatible server on loopback (`.ci/run` starts one and
 /// sets `GIT_EXP_TEST_S3_ENDPOINT` and `GIT_EXP_TEST_S3_BUCKET`).
 #[test]
+#[allow(clippy::print_stderr)]
 fn push_and_pull_through_an_s3_compatible_server() {
     let (Ok(endpoint), Ok(bucket)) =
         (std::env::var("GIT_EXP_TEST_S3_ENDPOINT"), std::env::var("GIT_EXP_TEST_S3_BUCKET"))

@@ -163,9 +163,9 @@ fn s3(settings: &Settings, url: &url::Url) -> AmazonS3Builder {
             "endpoint_url" => (AmazonS3ConfigKey::Endpoint, "AWS_ENDPOINT_URL"),
             _ => continue,
         };
-        if env.is_empty()
-            || !env_has(env) && !(env == "AWS_REGION" && env_has("AWS_DEFAULT_REGION"))
-        {
+        // The environment wins over the files.
+        let env_set = env_has(env) || env == "AWS_REGION" && env_has("AWS_DEFAULT_REGION");
+        if env.is_empty() || !env_set {
             builder = builder.with_config(config_key, value);
         }
     }
