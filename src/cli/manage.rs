@@ -1,27 +1,46 @@
 //! `git exp rm`, `git exp rename` and `git exp gc`: managing runs and the local
-//! artifact store.
+//! artifact store. Ref edits are compare-and-swap (`store::refs`); what `gc`
+//! removes is decided by `artifacts::gc`.
 
 use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
 
 use clap::Args;
 
+use super::error::Kind;
+use super::output::{self, sanitize, FormatArgs, OutputFormat};
 use super::{CliError, Context};
+use crate::artifacts::gc;
+use crate::capture::{live, python, recover};
+use crate::store::refs::{self, groups_clash};
+use crate::store::{self as core_store, name, Store};
+use crate::util::human_bytes;
 
 /// Delete runs (their refs; git's own gc removes the objects later)
 #[derive(Debug, Args)]
 pub struct RmArgs {
-    /// The runs to delete
-    #[arg(required = true)]
+    /// The runs: names, unique prefixes of a name, id or commit, `@`, `@~N`, refs or commit ids
+    #[arg(required = true, value_name = "RUN")]
     pub runs: Vec<String>,
+    /// Only say what would be deleted
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Print nothing when the runs are deleted
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
-/// Rename a run
+/// Rename a run (the commit stays the same; only its ref moves)
 #[derive(Debug, Args)]
 pub struct RenameArgs {
-    /// The run
+    /// The run: a name, a unique prefix of a name, id or commit, `@`, `@~N`, a ref or a commit id
     pub run: String,
     /// Its new name
     pub new_name: String,
+    /// Print nothing when the run is renamed
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// Remove artifact store objects that no run points to
@@ -30,34 +49,279 @@ pub struct GcArgs {
     /// Only say what would be removed
     #[arg(short = 'n', long)]
     pub dry_run: bool,
+    /// Keep what was modified less than this long ago (`1h`, `30min`, `2days`; `0s` keeps nothing)
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub keep_recent: Duration,
+    /// Output format and --json
+    #[command(flatten)]
+    pub format: FormatArgs,
+    /// Print no summary
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// Runs `git exp rm`.
 pub fn cmd_rm(
-    _args: RmArgs,
-    _ctx: &Context,
+    args: RmArgs,
+    ctx: &Context,
     _out: &mut dyn Write,
-    _err: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    Err(CliError::user("git exp rm is not available yet"))
+    let store = ctx.open_store(err)?;
+    // Every spec is resolved before anything is deleted.
+    let mut targets: Vec<(String, String)> = Vec::new();
+    for spec in &args.runs {
+        let (name, commit) =
+            resolve(&store, ctx, spec).map_err(|e| e.hint("nothing was deleted"))?;
+        if !targets.iter().any(|(n, _)| *n == name) {
+            targets.push((name, commit));
+        }
+    }
+    if !args.dry_run {
+        store.delete_runs(&targets).map_err(refs_error)?;
+    }
+    if !args.quiet || args.dry_run {
+        let verb = if args.dry_run { "Would delete" } else { "Deleted" };
+        for (name, commit) in &targets {
+            writeln!(err, "{verb} run {} ({}).", sanitize(name), Store::short(commit))?;
+        }
+    }
+    Ok(())
 }
 
 /// Runs `git exp rename`.
 pub fn cmd_rename(
-    _args: RenameArgs,
-    _ctx: &Context,
+    args: RenameArgs,
+    ctx: &Context,
     _out: &mut dyn Write,
-    _err: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    Err(CliError::user("git exp rename is not available yet"))
+    let new = args.new_name.as_str();
+    name::validate(new)?;
+    let store = ctx.open_store(err)?;
+    let (old, commit) = resolve(&store, ctx, &args.run)?;
+    if old == new {
+        if !args.quiet {
+            writeln!(err, "Run {new} already has that name.")?;
+        }
+        return Ok(());
+    }
+    // Under the registry lock no run can reserve the new name meanwhile.
+    let _registry = live::lock_registry(store.common_dir())?;
+    for live_name in live::live_names(store.common_dir()) {
+        if live_name == new {
+            return Err(CliError::user(format!("a running run is named '{new}'"))
+                .hint("pick another name, or wait for that run to end"));
+        }
+        if groups_clash(&live_name, new) {
+            return Err(refs_error(refs::Error::GroupClash {
+                old,
+                new: new.to_owned(),
+                other: live_name,
+            }));
+        }
+    }
+    let now = crate::util::now_unix() as i64;
+    store.rename_run(&old, &commit, new, now).map_err(|e| match e {
+        refs::Error::Store(core_store::Error::NameTaken { .. }) => {
+            let mut e = refs_error(e);
+            e.hints = vec![format!(
+                "pick another name (`git exp list` shows the names in use), or delete the \
+                 other run first with `git exp rm {new}`"
+            )];
+            e
+        }
+        e => refs_error(e),
+    })?;
+    if !args.quiet {
+        writeln!(err, "Renamed run {} to {new} ({}).", sanitize(&old), Store::short(&commit))?;
+    }
+    Ok(())
 }
 
 /// Runs `git exp gc`.
 pub fn cmd_gc(
-    _args: GcArgs,
-    _ctx: &Context,
-    _out: &mut dyn Write,
-    _err: &mut dyn Write,
+    args: GcArgs,
+    ctx: &Context,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    Err(CliError::user("git exp gc is not available yet"))
+    let store = ctx.open_store(err)?;
+    let common = store.common_dir();
+    // The client this binary puts on PYTHONPATH is kept (and unpacked if missing,
+    // as the next run would do); other versions' clients may go.
+    let python_current = if common.join("exp").join("python").is_dir() {
+        python::unpack(common).ok().and_then(|d| d.lib.parent().map(Path::to_path_buf))
+    } else {
+        None
+    };
+    let options = gc::Options {
+        dry_run: args.dry_run,
+        keep_recent: args.keep_recent,
+        now: std::time::SystemTime::now(),
+        python_current,
+        runs_live: !live::list(common).is_empty(),
+    };
+    let outcome = gc::run(&store, &options).map_err(gc_error)?;
+    match args.format.resolve() {
+        OutputFormat::Json => output::write_json(out, &outcome)?,
+        OutputFormat::Table => {
+            for r in &outcome.removed {
+                let kind = kind_name(r.kind);
+                writeln!(out, "{kind:<6}  {:>9}  {}", human_bytes(r.size), sanitize(&r.path))?;
+            }
+        }
+        format => {
+            let header: Vec<String> = ["kind", "path", "sha256", "size"].map(String::from).into();
+            let rows: Vec<Vec<String>> = outcome
+                .removed
+                .iter()
+                .map(|r| {
+                    let sha = r.sha256.clone().unwrap_or_default();
+                    vec![kind_name(r.kind).into(), r.path.clone(), sha, r.size.to_string()]
+                })
+                .collect();
+            if format == OutputFormat::Csv {
+                output::write_csv(out, &header, &rows)?
+            } else {
+                output::write_markdown(out, &header, &rows)?
+            }
+        }
+    }
+    out.flush()?;
+    report_gc(&outcome, &args, err)?;
+    if !outcome.failed.is_empty() {
+        return Err(CliError::user(format!(
+            "{} of the store could not be examined or removed",
+            plural(outcome.failed.len(), "file", "files")
+        ))
+        .hint("check the permissions of the files named in the warnings above"));
+    }
+    Ok(())
+}
+
+/// Warnings and the summary of `gc`, on stderr.
+fn report_gc(outcome: &gc::Outcome, args: &GcArgs, err: &mut dyn Write) -> std::io::Result<()> {
+    const SHOWN: usize = 10;
+    for path in outcome.foreign.iter().take(SHOWN) {
+        writeln!(err, "warning: {} is not part of the store layout; left alone", sanitize(path))?;
+    }
+    if outcome.foreign.len() > SHOWN {
+        writeln!(err, "warning: ... and {} more such files", outcome.foreign.len() - SHOWN)?;
+    }
+    for f in &outcome.failed {
+        writeln!(err, "warning: cannot remove {}: {}", sanitize(&f.path), f.error)?;
+    }
+    if args.quiet {
+        return Ok(());
+    }
+    let (remove, keep) =
+        if args.dry_run { ("Would remove", "would keep") } else { ("Removed", "kept") };
+    writeln!(
+        err,
+        "{remove} {} ({}); {keep} {}.",
+        plural(outcome.objects_removed, "object", "objects"),
+        human_bytes(outcome.bytes_removed),
+        outcome.objects_kept
+    )?;
+    let count = |kind| outcome.removed.iter().filter(|r| r.kind == kind).count();
+    let (temps, clients) = (count(gc::Kind::Temp), count(gc::Kind::Python));
+    if temps + clients > 0 {
+        let mut parts = Vec::new();
+        if temps > 0 {
+            parts.push(plural(temps, "stale temporary file", "stale temporary files"));
+        }
+        if clients > 0 {
+            parts.push(plural(clients, "unused Python client", "unused Python clients"));
+        }
+        let verb = if args.dry_run { "Would also remove" } else { "Also removed" };
+        writeln!(err, "{verb} {}.", parts.join(" and "))?;
+    }
+    if outcome.kept_recent > 0 {
+        writeln!(
+            err,
+            "hint: {} no run points to {} modified in the last {}; `--keep-recent 0s` includes them",
+            plural(outcome.kept_recent, "object", "objects"),
+            if outcome.kept_recent == 1 { "was kept because it was" } else { "were kept because they were" },
+            humantime::format_duration(args.keep_recent)
+        )?;
+    }
+    Ok(())
+}
+
+fn kind_name(kind: gc::Kind) -> &'static str {
+    match kind {
+        gc::Kind::Object => "object",
+        gc::Kind::Temp => "temp",
+        gc::Kind::Python => "python",
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Resolves a spec to a committed run's name and commit; a spec that names a
+/// running run gets an error that says so.
+fn resolve(store: &Store, ctx: &Context, spec: &str) -> Result<(String, String), CliError> {
+    match store.resolve_ref(spec) {
+        Ok(found) => Ok(found),
+        Err(core_store::Error::UnknownRun { spec: s }) => {
+            let wanted = s.strip_prefix(core_store::REF_PREFIX).unwrap_or(&s);
+            let running = recover::running_runs(store, &ctx.vars)
+                .into_iter()
+                .find(|r| r.name == wanted || (wanted.len() >= 4 && r.exp.id.starts_with(wanted)));
+            match running {
+                Some(r) => Err(CliError::user(format!(
+                    "run {} is still running; it has no commit yet",
+                    sanitize(&r.name)
+                ))
+                .hint("wait for it to end (or stop its command), then run this again")),
+                None => Err(core_store::Error::UnknownRun { spec: s }.into()),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn refs_error(e: refs::Error) -> CliError {
+    let hint = match &e {
+        refs::Error::Store(_) => None,
+        refs::Error::Changed { .. } => {
+            Some("nothing was changed; `git exp list` shows the runs as they are now".to_owned())
+        }
+        refs::Error::GroupClash { .. } => Some(
+            "pick another name; `a` and `a/b` cannot both be runs, but `a-1` and `a/b` can"
+                .to_owned(),
+        ),
+        refs::Error::OwnGroup { old, new } => Some(format!(
+            "go through a free name: `git exp rename {old} {old}-tmp && git exp rename {old}-tmp {new}`"
+        )),
+    };
+    match (e, hint) {
+        (refs::Error::Store(e), _) => e.into(),
+        (e, hint) => CliError {
+            kind: Kind::User,
+            error: Box::new(e),
+            hints: hint.into_iter().collect(),
+            exit_code: None,
+        },
+    }
+}
+
+fn gc_error(e: gc::Error) -> CliError {
+    let hint = match &e {
+        gc::Error::UnreadableRun { run, .. } | gc::Error::BadArtifacts { run, .. } => {
+            Some(format!(
+            "repair the run or delete it with `git exp rm {run}` (its store artifacts then count \
+             as unused), and run gc again"
+        ))
+        }
+        _ => None,
+    };
+    let kind = match &e {
+        gc::Error::Io { .. } => Kind::Internal,
+        _ => Kind::User,
+    };
+    CliError { kind, error: Box::new(e), hints: hint.into_iter().collect(), exit_code: None }
 }
