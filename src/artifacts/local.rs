@@ -130,7 +130,7 @@ impl LocalStore {
         fs_err::create_dir_all(&tmp_dir).map_err(fail)?;
         let src = fs_err::File::open(path).map_err(fail)?.into_parts().0;
         if self.reflink.get() {
-            match self.reflinked(&src, &tmp_dir) {
+            match self.reflinked(path, &src, &tmp_dir) {
                 Ok(stored) => return stored,
                 Err(_) => self.reflink.set(false),
             }
@@ -148,11 +148,15 @@ impl LocalStore {
 
     /// Clones `src` into `tmp/` and stores the clone. The outer error means
     /// the file system cannot clone (then the caller tries another method).
-    fn reflinked(&self, src: &File, tmp_dir: &Path) -> std::io::Result<Result<Stored, String>> {
+    fn reflinked(
+        &self,
+        path: &Path,
+        src: &File,
+        tmp_dir: &Path,
+    ) -> std::io::Result<Result<Stored, String>> {
         let mut tmp = tempfile::Builder::new().prefix(".reflink-").tempfile_in(tmp_dir)?;
         reflink_copy::reflink_file(src, tmp.as_file())?;
-        let shown = tmp.path().display().to_string();
-        let fail = |e: std::io::Error| format!("cannot store {shown}: {e}");
+        let fail = |e: std::io::Error| format!("cannot store {}: {e}", path.display());
         let file = tmp.as_file_mut();
         let hashed = file.seek(SeekFrom::Start(0)).and_then(|_| hash_counted(&mut *file));
         let (sha256, size) = match hashed {
@@ -191,12 +195,26 @@ impl LocalStore {
     /// Hashes `path`, and copies it unless the store has its content; the copy
     /// is hashed again as it is written.
     fn copied(&self, path: &Path, src: File, tmp_dir: &Path) -> Result<Stored, String> {
-        let fail = |e: std::io::Error| format!("cannot store {}: {e}", path.display());
         let mut src = src;
-        let (sha256, size) = hash_counted(&mut src).map_err(fail)?;
+        let (sha256, size) =
+            hash_counted(&mut src).map_err(|e| format!("cannot store {}: {e}", path.display()))?;
         if reuse(&store_path(&self.common_dir, &sha256), size) {
             return Ok(Stored { sha256, size, method: Method::Existing });
         }
+        self.copy_checked(path, src, tmp_dir, sha256, size)
+    }
+
+    /// Copies `src` (from its start) into the store as `sha256`, hashing the
+    /// copy as it is written; refuses it when the copy's hash is not `sha256`.
+    fn copy_checked(
+        &self,
+        path: &Path,
+        mut src: File,
+        tmp_dir: &Path,
+        sha256: String,
+        size: u64,
+    ) -> Result<Stored, String> {
+        let fail = |e: std::io::Error| format!("cannot store {}: {e}", path.display());
         let mut tmp =
             tempfile::Builder::new().prefix(".copy-").tempfile_in(tmp_dir).map_err(fail)?;
         src.seek(SeekFrom::Start(0)).map_err(fail)?;
@@ -402,6 +420,24 @@ mod tests {
         let objects = object_files(&common);
         assert_eq!(objects, [store_path(&common, &sha)]);
         assert_eq!(hash_reader(File::open(&objects[0]).unwrap()).unwrap(), sha);
+        assert_eq!(std::fs::read_dir(tmp_dir(&common)).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_file_that_changed_after_its_hash_is_not_copied() {
+        let tmp = tempfile::tempdir().unwrap();
+        let common = tmp.path().join("git");
+        let file = tmp.path().join("ckpt.pt");
+        std::fs::write(&file, b"before").unwrap();
+        let sha = hash_reader(&b"before"[..]).unwrap();
+        // What the copy finds after the first hash: other bytes.
+        std::fs::write(&file, b"after!").unwrap();
+        let store = LocalStore::new(&common);
+        fs_err::create_dir_all(tmp_dir(&common)).unwrap();
+        let src = File::open(&file).unwrap();
+        let err = store.copy_checked(&file, src, &tmp_dir(&common), sha.clone(), 6).unwrap_err();
+        assert!(err.ends_with("changed while it was being stored"), "{err}");
+        assert!(!store_path(&common, &sha).exists());
         assert_eq!(std::fs::read_dir(tmp_dir(&common)).unwrap().count(), 0);
     }
 

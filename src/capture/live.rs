@@ -282,3 +282,21 @@ pub fn clean_unfinished(common_dir: &Path) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_without_artifact_args_still_loads_and_none_are_not_written() {
+        let old =
+            "id = \"01\"\nname = \"a\"\ncommand = [\"true\"]\nstarted = 1.5\nworkdir = \".\"\n\
+                   host = \"h\"\nuser = \"u\"\noutput_limit = 10\n";
+        let mut meta: LiveMeta = toml::from_str(old).unwrap();
+        assert!(meta.artifacts.is_empty());
+        assert!(!toml::to_string(&meta).unwrap().contains("artifacts"));
+        meta.artifacts = vec!["out/*.pt".into()];
+        let back: LiveMeta = toml::from_str(&toml::to_string(&meta).unwrap()).unwrap();
+        assert_eq!(back.artifacts, ["out/*.pt"]);
+    }
+}

@@ -135,3 +135,355 @@ fn sha256_hex(bytes: &[u8]) -> String {
     let out = child.wait_with_output().unwrap();
     String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
 }
+
+// ------------------------------------------------------------ the local store
+
+/// The files of the local store (without files being stored).
+fn objects(repo: &TestRepo) -> Vec<std::path::PathBuf> {
+    let mut found = walk_files(&repo.root.join(".git/exp/objects/sha256"));
+    found.sort();
+    found
+}
+
+fn inode(path: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).ino()
+}
+
+/// Whether `dir`'s file system clones files (then the store reflinks rather than links).
+fn reflink_supported(dir: &std::path::Path) -> bool {
+    let (a, b) = (dir.join(".reflink-probe-a"), dir.join(".reflink-probe-b"));
+    std::fs::write(&a, b"probe").unwrap();
+    let ok = std::process::Command::new("cp")
+        .arg("--reflink=always")
+        .arg(&a)
+        .arg(&b)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let _ = std::fs::remove_file(&a);
+    let _ = std::fs::remove_file(&b);
+    ok
+}
+
+/// `artifacts.toml` of a run as (path, size, storage, sha256) rows.
+fn listed(repo: &TestRepo, run: &str) -> Vec<(String, i64, String, String)> {
+    let file: toml::Table = toml::from_str(&repo.show_file(run, "artifacts.toml")).unwrap();
+    let rows = file.get("artifact").and_then(|a| a.as_array()).cloned().unwrap_or_default();
+    rows.iter()
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap().to_owned(),
+                e["size"].as_integer().unwrap(),
+                e["storage"].as_str().unwrap().to_owned(),
+                e["sha256"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// `path: reason` of each `[[skipped]]` entry.
+fn skipped(repo: &TestRepo, run: &str) -> Vec<String> {
+    let file: toml::Table = toml::from_str(&repo.show_file(run, "artifacts.toml")).unwrap();
+    let rows = file.get("skipped").and_then(|a| a.as_array()).cloned().unwrap_or_default();
+    rows.iter()
+        .map(|s| format!("{}: {}", s["path"].as_str().unwrap(), s["reason"].as_str().unwrap()))
+        .collect()
+}
+
+fn object_of(repo: &TestRepo, sha: &str) -> std::path::PathBuf {
+    repo.root.join(".git/exp/objects/sha256").join(&sha[..2]).join(&sha[2..])
+}
+
+/// Bytes that do not compress or repeat in an obvious way.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn sha256_file(path: &std::path::Path) -> String {
+    let out = std::process::Command::new("sha256sum").arg(path).output().unwrap();
+    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
+}
+
+#[test]
+fn the_inline_limit_is_inclusive() {
+    let repo = TestRepo::new();
+    // Default limit, 1 MiB: files of the live directory.
+    let script = r#"mkdir -p "$GIT_EXP_DIR/artifacts"
+head -c 1048576 /dev/zero | tr '\0' 'a' > "$GIT_EXP_DIR/artifacts/at.bin"
+head -c 1048577 /dev/zero | tr '\0' 'b' > "$GIT_EXP_DIR/artifacts/over.bin""#;
+    repo.exp_ok(&["run", "-q", "-n", "default", "--", "sh", "-c", script]);
+    let rows = listed(&repo, "default");
+    assert_eq!(
+        rows.iter().map(|r| (r.0.as_str(), r.1, r.2.as_str())).collect::<Vec<_>>(),
+        [("at.bin", 1048576, "inline"), ("over.bin", 1048577, "store")]
+    );
+    let tree = repo.git(&["ls-tree", "-r", "-l", "refs/experiments/default", "artifacts"]);
+    assert_eq!(tree.lines().count(), 1, "{tree}");
+    assert!(tree.contains(" 1048576\tartifacts/at.bin"), "{tree}");
+    assert_eq!(rows[0].3, sha256_hex(&[b'a'; 1048576]));
+    assert_eq!(rows[1].3, sha256_hex(&[b'b'; 1048577]));
+    assert_eq!(objects(&repo), [object_of(&repo, &rows[1].3)]);
+    assert_eq!(std::fs::read(object_of(&repo, &rows[1].3)).unwrap(), vec![b'b'; 1048577]);
+
+    // A configured limit: files named with -a.
+    repo.git(&["config", "exp.artifacts.inlineMax", "10"]);
+    repo.write(".gitignore", "*.txt\n");
+    repo.write("ten.txt", "0123456789");
+    repo.write("eleven.txt", "0123456789!");
+    repo.exp_ok(&["run", "-q", "-n", "ten", "-a", "ten.txt", "-a", "eleven.txt", "--", "true"]);
+    let rows = listed(&repo, "ten");
+    assert_eq!(
+        rows.iter().map(|r| (r.0.as_str(), r.1, r.2.as_str())).collect::<Vec<_>>(),
+        [("eleven.txt", 11, "store"), ("ten.txt", 10, "inline")]
+    );
+    assert_eq!(repo.show_file("ten", "artifacts/ten.txt"), "0123456789");
+    assert_eq!(std::fs::read(object_of(&repo, &rows[0].3)).unwrap(), b"0123456789!");
+    assert_eq!(objects(&repo).len(), 2);
+    repo.fsck();
+}
+
+#[test]
+fn one_content_kept_by_ten_runs_is_stored_once_and_its_time_refreshed() {
+    let repo = TestRepo::new();
+    let linking = !reflink_supported(&repo.root.join(".git"));
+    repo.write(".gitignore", "*.bin\n");
+    let model = repo.root.join("model.bin");
+    std::fs::write(&model, noise(2 << 20, 1)).unwrap();
+    let sha = sha256_file(&model);
+    let object = object_of(&repo, &sha);
+    let mut first_inode = None;
+    for i in 0..10 {
+        let name = format!("user-{i}");
+        repo.exp_ok(&["run", "-q", "-n", &name, "-a", "model.bin", "--", "true"]);
+        assert_eq!(
+            listed(&repo, &name),
+            [("model.bin".into(), 2 << 20, "store".into(), sha.clone())]
+        );
+        assert_eq!(objects(&repo), std::slice::from_ref(&object));
+        // Never rewritten: the object of the first run stays.
+        assert_eq!(*first_inode.get_or_insert(inode(&object)), inode(&object));
+    }
+    assert_ne!(inode(&object), inode(&model), "a user's file is never hardlinked");
+
+    // Files the command leaves in the live directory: the first is linked
+    // (unless the file system clones), the next ones only hashed.
+    let inodes = repo.tmp.path().join("inodes");
+    std::fs::create_dir(&inodes).unwrap();
+    let content = repo.tmp.path().join("live.src");
+    std::fs::write(&content, noise(3 << 20, 2)).unwrap();
+    let live_sha = sha256_file(&content);
+    let live_object = object_of(&repo, &live_sha);
+    for i in 0..10 {
+        let script = format!(
+            "mkdir -p \"$GIT_EXP_DIR/artifacts\" && cp {} \"$GIT_EXP_DIR/artifacts/live.bin\" && \
+             stat -c %i \"$GIT_EXP_DIR/artifacts/live.bin\" > {}/{i}",
+            content.display(),
+            inodes.display()
+        );
+        let name = format!("live-{i}");
+        repo.exp_ok(&["run", "-q", "-n", &name, "--", "sh", "-c", &script]);
+        let rows = listed(&repo, &name);
+        assert_eq!(rows, [("live.bin".into(), 3 << 20, "store".into(), live_sha.clone())]);
+    }
+    assert_eq!(objects(&repo).len(), 2);
+    let first: u64 = std::fs::read_to_string(inodes.join("0")).unwrap().trim().parse().unwrap();
+    if linking {
+        assert_eq!(inode(&live_object), first, "the live file becomes the object");
+    } else {
+        assert_ne!(inode(&live_object), first, "reflinked: a clone");
+    }
+    assert!(std::fs::metadata(&live_object).unwrap().permissions().readonly());
+    assert_eq!(sha256_file(&live_object), live_sha);
+
+    // Reuse refreshes the object's modification time (gc spares recent objects).
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::open(&object).unwrap().set_modified(old).unwrap();
+    repo.exp_ok(&["run", "-q", "-n", "again", "-a", "model.bin", "--", "true"]);
+    let mtime = std::fs::metadata(&object).unwrap().modified().unwrap();
+    assert!(mtime.elapsed().unwrap() < std::time::Duration::from_secs(600), "{mtime:?}");
+    assert_eq!(
+        walk_files(&repo.root.join(".git/exp/objects/tmp")),
+        Vec::<std::path::PathBuf>::new()
+    );
+    repo.fsck();
+}
+
+#[test]
+fn a_users_file_is_not_linked_so_overwriting_it_leaves_the_object_intact() {
+    let repo = TestRepo::new();
+    repo.write(".gitignore", "*.pt\n");
+    let ckpt = repo.root.join("ckpt.pt");
+    std::fs::write(&ckpt, noise(2 << 20, 3)).unwrap();
+    let sha = sha256_file(&ckpt);
+    // The training script names its own checkpoint: -a, then an _artifact event.
+    let event = r#"printf '{"_artifact": "ckpt.pt"}\n' >> "$GIT_EXP_EVENTS""#;
+    repo.exp_ok(&["run", "-q", "-n", "a", "-a", "ckpt.pt", "--", "true"]);
+    repo.exp_ok(&["run", "-q", "-n", "e", "--", "sh", "-c", event]);
+    let object = object_of(&repo, &sha);
+    assert_eq!(listed(&repo, "a")[0].3, sha);
+    assert_eq!(listed(&repo, "e")[0].3, sha);
+    assert_ne!(inode(&object), inode(&ckpt));
+
+    // torch.save on the same path, in place: same inode, new bytes.
+    let before = inode(&ckpt);
+    {
+        use std::io::{Seek, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(&ckpt).unwrap();
+        f.seek(std::io::SeekFrom::Start(0)).unwrap();
+        f.write_all(&noise(2 << 20, 4)).unwrap();
+    }
+    assert_eq!(inode(&ckpt), before);
+    assert_ne!(sha256_file(&ckpt), sha);
+    assert_eq!(sha256_file(&object), sha, "the stored object did not change");
+    assert_eq!(objects(&repo), [object]);
+    repo.fsck();
+}
+
+#[test]
+fn artifact_args_take_paths_globs_and_directories_and_list_misses() {
+    let repo = TestRepo::new();
+    repo.write(".gitignore", "sub/out/\ntop.txt\n");
+    std::fs::create_dir(repo.root.join("sub")).unwrap();
+    let script = r#"mkdir -p out/logs/deep
+printf a > out/a.pt; printf b > out/b.pt; printf c > out/c.txt; printf h > out/.h.pt
+printf 1 > out/logs/1.txt; printf 2 > out/logs/deep/2.txt
+ln -s a.pt out/link.pt
+printf top > ../top.txt"#;
+    let args = [
+        "run",
+        "-q",
+        "-n",
+        "globs",
+        "-a",
+        "out/*.pt",
+        "--artifact",
+        "out/logs",
+        "-a",
+        "none/*.bin",
+        "-a",
+        "../top.txt",
+        "-a",
+        "missing.txt",
+        "--",
+        "sh",
+        "-c",
+        script,
+    ];
+    let out = repo.cmd_in(&repo.root.join("sub"), &args).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let names: Vec<String> = listed(&repo, "globs").into_iter().map(|r| r.0).collect();
+    assert_eq!(names, ["out/a.pt", "out/b.pt", "out/logs/1.txt", "out/logs/deep/2.txt", "top.txt"]);
+    assert_eq!(repo.show_file("globs", "artifacts/top.txt"), "top");
+    assert_eq!(
+        skipped(&repo, "globs"),
+        [
+            "out/link.pt: a symbolic link (not followed)",
+            "none/*.bin: the glob matches no file",
+            "missing.txt: no such file or directory",
+        ]
+    );
+    let log = repo.show_file("globs", "output.log");
+    assert!(log.contains("[git-exp] artifact none/*.bin not kept: the glob matches no file"));
+    repo.fsck();
+
+    // An invalid glob is refused before anything runs.
+    let out = repo.exp(&["run", "-n", "bad", "-a", "out/[", "--", "touch", "ran"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("invalid artifact path 'out/['"), "{}", stderr(&out));
+    assert!(!repo.root.join("ran").exists());
+    assert_eq!(repo.list_json().len(), 1);
+}
+
+#[test]
+fn start_keeps_artifact_args_for_finish_and_for_crash_recovery() {
+    let repo = TestRepo::new();
+    repo.write(".gitignore", "ckpt/\n");
+    let mut owners = Vec::new();
+    for name in ["fin", "crash"] {
+        let owner = std::process::Command::new("sleep").arg("300").spawn().unwrap();
+        let pid = owner.id().to_string();
+        repo.exp_ok(&["start", "-n", name, "--pid", &pid, "-a", "ckpt/*.bin", "--", "x"]);
+        owners.push(owner);
+    }
+    // The files appear after start: the globs are expanded when the run is committed.
+    repo.write("ckpt/e1.bin", "one");
+    repo.write("ckpt/e2.bin", "two");
+    let id = repo.list_json().iter().find(|r| r["name"] == "fin").unwrap()["id"].clone();
+    repo.exp_ok(&["finish", id.as_str().unwrap()]);
+    let names = |run| listed(&repo, run).into_iter().map(|r| r.0).collect::<Vec<_>>();
+    assert_eq!(names("fin"), ["ckpt/e1.bin", "ckpt/e2.bin"]);
+    for owner in &mut owners {
+        let _ = owner.kill();
+        let _ = owner.wait();
+    }
+    let runs = repo.list_json();
+    let crashed = runs.iter().find(|r| r["name"] == "crash").unwrap();
+    assert_eq!(crashed["status"], "crashed");
+    assert_eq!(names("crash"), ["ckpt/e1.bin", "ckpt/e2.bin"]);
+    repo.fsck();
+}
+
+#[test]
+fn concurrent_runs_storing_one_content_all_commit_and_share_one_object() {
+    let repo = TestRepo::new();
+    repo.write(".gitignore", "*.bin\n");
+    let source = repo.tmp.path().join("model.src");
+    std::fs::write(&source, noise(3 << 20, 5)).unwrap();
+    let sha = sha256_file(&source);
+    let go = repo.tmp.path().join("go");
+    let wait = format!("while [ ! -e {} ]; do sleep 0.01; done", go.display());
+    let children: Vec<_> = (0..4)
+        .map(|i| {
+            let name = format!("c{i}");
+            // Two leave the file in the live directory, two name their own copy.
+            let (script, extra) = if i % 2 == 0 {
+                let s = format!(
+                    "{wait}; mkdir -p \"$GIT_EXP_DIR/artifacts\"; cp {} \"$GIT_EXP_DIR/artifacts/model.bin\"",
+                    source.display()
+                );
+                (s, None)
+            } else {
+                let file = format!("model-{i}.bin");
+                (format!("{wait}; cp {} {file}", source.display()), Some(file))
+            };
+            let mut args = vec!["run", "-q", "-n", &name];
+            if let Some(f) = &extra {
+                args.extend(["-a", f.as_str()]);
+            }
+            args.extend(["--", "sh", "-c", &script]);
+            repo.cmd_in(&repo.root, &args).spawn().unwrap()
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    std::fs::write(&go, b"").unwrap();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    assert_eq!(repo.list_json().len(), 4);
+    for i in 0..4 {
+        let rows = listed(&repo, &format!("c{i}"));
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            (rows[0].1, rows[0].2.as_str(), rows[0].3.as_str()),
+            (3 << 20, "store", sha.as_str())
+        );
+    }
+    let object = object_of(&repo, &sha);
+    assert_eq!(objects(&repo), std::slice::from_ref(&object));
+    assert_eq!(sha256_file(&object), sha);
+    assert_eq!(
+        walk_files(&repo.root.join(".git/exp/objects/tmp")),
+        Vec::<std::path::PathBuf>::new()
+    );
+    repo.fsck();
+}
