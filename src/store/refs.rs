@@ -167,11 +167,12 @@ impl Store {
             return Err(super::Error::NameTaken { name: new.to_owned() }.into());
         }
         let clashes = self.group_clashes(new)?;
-        if clashes.iter().any(|c| c == old) {
-            return Err(Error::OwnGroup { old: old.to_owned(), new: new.to_owned() });
-        }
-        if let Some(other) = clashes.into_iter().next() {
+        if let Some(other) = clashes.iter().find(|c| *c != old) {
+            let other = other.clone();
             return Err(Error::GroupClash { old: old.to_owned(), new: new.to_owned(), other });
+        }
+        if !clashes.is_empty() {
+            return Err(Error::OwnGroup { old: old.to_owned(), new: new.to_owned() });
         }
         let edits = [
             RefEdit {
@@ -395,6 +396,12 @@ mod tests {
         assert!(matches!(&group, Error::GroupClash { other, .. } if other == "g/x"), "{group:?}");
         let own = store.rename_run("c", &a, "c/d", 5).unwrap_err();
         assert!(matches!(own, Error::OwnGroup { .. }), "{own:?}");
+        let gx = store.run_ref("g/x").unwrap().unwrap();
+        let own = store.rename_run("g/x", &gx, "g", 5).unwrap_err();
+        assert!(matches!(own, Error::OwnGroup { .. }), "{own:?}");
+        write(&store, "g/y", 4);
+        let other = store.rename_run("g/x", &gx, "g", 5).unwrap_err();
+        assert!(matches!(&other, Error::GroupClash { other, .. } if other == "g/y"), "{other:?}");
         let stale = store.rename_run("b", &a, "d", 5).unwrap_err();
         assert!(matches!(stale, Error::Changed { .. }), "{stale:?}");
         assert_eq!(store.run_ref("d").unwrap(), None);

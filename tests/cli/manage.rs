@@ -201,6 +201,13 @@ fn rename_moves_the_ref_and_keeps_the_commit() {
     repo.fsck();
     // The old name is free again.
     run_plain(&repo, "a");
+    // A group whose last run was deleted is free as a name too.
+    run_plain(&repo, "g/x");
+    repo.exp_ok(&["rm", "g/x"]);
+    let a = commit_of(&repo, "a");
+    repo.exp_ok(&["rename", "a", "g"]);
+    assert_eq!(commit_of(&repo, "g"), a);
+    repo.fsck();
 }
 
 #[test]
