@@ -102,8 +102,12 @@ pub fn cmd_artifacts(
             artifacts: Vec<Row<'a>>,
             skipped: &'a [crate::store::format::Skipped],
         }
-        let listing =
-            Listing { run: &run.name, commit: &run.commit, artifacts: rows, skipped: &file.skipped };
+        let listing = Listing {
+            run: &run.name,
+            commit: &run.commit,
+            artifacts: rows,
+            skipped: &file.skipped,
+        };
         output::write_json(out, &listing)?;
         return Ok(());
     }
@@ -114,7 +118,11 @@ pub fn cmd_artifacts(
         .map(|r| {
             vec![
                 output::sanitize(r.path),
-                if format == OutputFormat::Table { human_bytes(r.size) } else { r.size.to_string() },
+                if format == OutputFormat::Table {
+                    human_bytes(r.size)
+                } else {
+                    r.size.to_string()
+                },
                 match r.storage {
                     Storage::Inline => "inline".into(),
                     Storage::Store => "store".into(),
@@ -158,111 +166,200 @@ pub fn cmd_get(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let store = ctx.open_store(err)?;
-    let run = store.resolve(&args.run, Detail::Listing)?;
-    let file = store.run_artifacts(&run.name, &run.commit)?;
     let wanted = clean_name(&args.path).map_err(|reason| {
         CliError::usage(format!("bad artifact path '{}': {reason}", args.path))
     })?;
-    // The file itself, else every file under it as a directory.
-    let dir_prefix = format!("{wanted}/");
-    let (entries, is_dir): (Vec<&Entry>, bool) =
-        match file.artifacts.iter().find(|e| e.path == wanted) {
-            Some(e) => (vec![e], false),
-            None => (file.artifacts.iter().filter(|e| e.path.starts_with(&dir_prefix)).collect(), true),
-        };
-    if entries.is_empty() {
-        let known: Vec<&str> = file.artifacts.iter().take(5).map(|e| e.path.as_str()).collect();
-        return Err(CliError::user(format!("run {} has no artifact '{wanted}'", run.name)).hint(
-            if known.is_empty() {
-                "it has no artifacts".to_owned()
-            } else {
-                format!("`git exp artifacts {}` lists them (e.g. {})", run.name, known.join(", "))
-            },
-        ));
-    }
-    // Fetched runs are untrusted: every path must be a clean relative name.
-    for e in &entries {
-        if clean_name(&e.path).as_deref() != Ok(e.path.as_str()) || !entry_is_sane(e) {
-            return Err(CliError::user(format!(
-                "run {} lists an unsafe artifact entry '{}'; nothing was written",
-                run.name,
-                output::sanitize(&e.path)
-            )));
-        }
-    }
-    let base_name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_owned();
+    let store = ctx.open_store(err)?;
+    let run = store.resolve(&args.run, Detail::Listing)?;
+    let file = store.run_artifacts(&run.name, &run.commit)?;
+    let (entries, is_dir) = select(&file.artifacts, &wanted, &run.name)?;
     let to_stdout = args.output.as_deref() == Some(Path::new("-"));
     if to_stdout && is_dir {
-        return Err(CliError::usage(format!("'{wanted}' is a directory of artifacts; -o - takes one file")));
+        return Err(CliError::usage(format!(
+            "'{wanted}' is a directory of artifacts; -o - takes one file"
+        )));
     }
-    // (artifact, destination directory, file name under it)
-    let dest_root: PathBuf;
-    let mut plan: Vec<(&Entry, String)> = Vec::new();
-    if is_dir {
-        dest_root = match &args.output {
-            Some(o) => ctx.cwd.join(o),
-            None => ctx.cwd.join(base_name(&wanted)),
-        };
-        for e in &entries {
-            plan.push((e, e.path[dir_prefix.len()..].to_owned()));
-        }
-    } else {
-        let target = match &args.output {
-            Some(o) if !to_stdout => ctx.cwd.join(o),
-            _ => ctx.cwd.join(base_name(&wanted)),
-        };
-        if target.is_dir() {
-            dest_root = target;
-            plan.push((entries[0], base_name(&wanted)));
-        } else {
-            let name = target.file_name().map(|n| n.to_string_lossy().into_owned());
-            let Some(name) = name.filter(|n| clean_name(n).as_deref() == Ok(n.as_str())) else {
-                return Err(CliError::usage(format!("bad destination {}", target.display())));
-            };
-            dest_root = target.parent().map(Path::to_path_buf).unwrap_or_else(|| ctx.cwd.clone());
-            plan.push((entries[0], name));
-        }
-    }
-    if !to_stdout && !args.force {
-        for (_, rel) in &plan {
-            let dest = dest_root.join(rel);
-            if dest.symlink_metadata().is_ok() {
-                return Err(CliError::user(format!("{} exists", dest.display()))
-                    .hint("use --force to replace it, or -o to write elsewhere"));
-            }
-        }
+    let plan =
+        if to_stdout { None } else { Some(plan(&args, &ctx.cwd, &wanted, &entries, is_dir)?) };
+    if let Some(plan) = &plan {
+        check_destination(plan, args.force)?;
     }
 
-    // Store artifacts whose local copy is missing or damaged come from the remote store.
-    let mut fetcher = Fetcher { store: &store, ctx, remote: args.remote.as_deref(), open: None };
+    // Every artifact is found and verified before anything is written, so a
+    // missing or damaged one leaves no partial restore behind.
+    let remote = args.remote.clone().or_else(|| store.default_remote(false));
+    let mut fetcher = Fetcher { store: &store, ctx, remote: remote.as_deref(), open: None };
+    let mut sources = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        sources.push(content(&store, &run.commit, entry, &mut fetcher, args.quiet, err)?);
+    }
+    let Some(plan) = plan else {
+        return copy_verified(&store, &run.commit, &sources[0], entries[0], out);
+    };
     let mut written = 0u64;
-    for (entry, rel) in &plan {
-        let bytes_source = content(&store, &run.commit, entry, &mut fetcher, args.quiet, err)?;
-        if to_stdout {
-            copy_verified(bytes_source, entry, out)?;
-        } else {
-            write_into(&dest_root, rel, entry, bytes_source, args.force)?;
-            if !args.quiet {
-                writeln!(err, "Restored {} ({}).", dest_root.join(rel).display(), human_bytes(entry.size))?;
-            }
+    for ((entry, rel), source) in plan.files.iter().zip(&sources) {
+        write_into(&store, &run.commit, &plan.root, rel, entry, source, args.force)?;
+        if !args.quiet {
+            let shown = plan.root.join(rel);
+            writeln!(err, "Restored {} ({}).", shown.display(), human_bytes(entry.size))?;
         }
         written += entry.size;
     }
-    if !args.quiet && plan.len() > 1 {
-        writeln!(err, "Restored {} artifacts ({}).", plan.len(), human_bytes(written))?;
+    if !args.quiet && plan.files.len() > 1 {
+        writeln!(err, "Restored {} artifacts ({}).", plan.files.len(), human_bytes(written))?;
     }
     Ok(())
 }
 
-/// Fields of an entry from a fetched run are checked before use.
-fn entry_is_sane(e: &Entry) -> bool {
-    remote::is_sha256(&e.sha256)
+/// The entries `wanted` names: the file itself, else every file under it as a
+/// directory (`true`). Fetched runs are untrusted: each one must be a clean
+/// relative name with a real hash, and no file may also be a directory.
+fn select<'a>(
+    all: &'a [Entry],
+    wanted: &str,
+    run: &str,
+) -> Result<(Vec<&'a Entry>, bool), CliError> {
+    let dir_prefix = format!("{wanted}/");
+    let (entries, is_dir): (Vec<&Entry>, bool) = match all.iter().find(|e| e.path == wanted) {
+        Some(e) => (vec![e], false),
+        None => (all.iter().filter(|e| e.path.starts_with(&dir_prefix)).collect(), true),
+    };
+    if entries.is_empty() {
+        let known: Vec<String> = all.iter().take(5).map(|e| output::sanitize(&e.path)).collect();
+        return Err(CliError::user(format!("run {run} has no artifact '{wanted}'")).hint(
+            if known.is_empty() {
+                "it has no artifacts".to_owned()
+            } else {
+                format!("`git exp artifacts {run}` lists them (e.g. {})", known.join(", "))
+            },
+        ));
+    }
+    let unsafe_entry = |path: &str| {
+        CliError::user(format!(
+            "run {run} lists an unsafe artifact entry '{}'; nothing was written",
+            output::sanitize(path)
+        ))
+        .hint("the run was not written by git-exp, or its artifacts.toml is damaged")
+    };
+    let mut seen = std::collections::HashSet::new();
+    for e in &entries {
+        if clean_name(&e.path).as_deref() != Ok(e.path.as_str()) || !remote::is_sha256(&e.sha256) {
+            return Err(unsafe_entry(&e.path));
+        }
+        if !seen.insert(e.path.as_str()) {
+            return Err(unsafe_entry(&e.path));
+        }
+    }
+    for e in &entries {
+        let mut dirs = e.path.match_indices('/').map(|(i, _)| &e.path[..i]);
+        if let Some(dir) = dirs.find(|d| seen.contains(d)) {
+            return Err(unsafe_entry(dir));
+        }
+    }
+    Ok((entries, is_dir))
 }
 
-/// Where an artifact's bytes come from.
+/// Where a restore writes: each file at `root/<rel>`.
+struct Plan<'a> {
+    root: PathBuf,
+    /// Whether `root` is a directory the restore chose or names as one (not
+    /// the current directory or the parent of a file given with -o), which
+    /// must then not be a symbolic link.
+    check_root: bool,
+    files: Vec<(&'a Entry, String)>,
+}
+
+/// The destination of each entry: a directory goes to -o or to its last
+/// name in the current directory; a file to -o (inside it when it is an
+/// existing directory or ends with `/`) or to its file name.
+fn plan<'a>(
+    args: &GetArgs,
+    cwd: &Path,
+    wanted: &str,
+    entries: &[&'a Entry],
+    is_dir: bool,
+) -> Result<Plan<'a>, CliError> {
+    let base = wanted.rsplit('/').next().unwrap_or(wanted);
+    let named = args.output.as_ref().map(|o| cwd.join(o));
+    if is_dir {
+        let skip = wanted.len() + 1;
+        let files = entries.iter().map(|e| (*e, e.path[skip..].to_owned())).collect();
+        return Ok(Plan { root: named.unwrap_or_else(|| cwd.join(base)), check_root: true, files });
+    }
+    let inside = |root: PathBuf, check_root| Plan {
+        root,
+        check_root,
+        files: vec![(entries[0], base.to_owned())],
+    };
+    let Some(target) = named else { return Ok(inside(cwd.to_path_buf(), false)) };
+    let as_dir = args.output.as_ref().is_some_and(|o| o.to_string_lossy().ends_with('/'));
+    // Not followed: a symbolic link there is a file to replace, not a directory.
+    if as_dir || target.symlink_metadata().is_ok_and(|m| m.is_dir()) {
+        return Ok(inside(target, true));
+    }
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned());
+    let Some(name) = name.filter(|n| clean_name(n).as_deref() == Ok(n.as_str())) else {
+        return Err(CliError::usage(format!("bad destination {}", target.display())));
+    };
+    let root = target.parent().map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);
+    Ok(Plan { root, check_root: false, files: vec![(entries[0], name)] })
+}
+
+/// Checks, before anything is written, that every file of the plan can be
+/// written: no symbolic link or file where a directory goes, no directory
+/// where a file goes, and no existing file unless `force`.
+fn check_destination(plan: &Plan, force: bool) -> Result<(), CliError> {
+    let root_exists = !plan.check_root || existing_dir(&plan.root)?;
+    for (_, rel) in &plan.files {
+        let parts: Vec<&str> = rel.split('/').collect();
+        let (name, dirs) = parts.split_last().expect("clean names have a part");
+        let mut path = plan.root.clone();
+        let mut exists = root_exists;
+        for part in dirs {
+            if !exists {
+                break;
+            }
+            path.push(part);
+            exists = existing_dir(&path)?;
+        }
+        if !exists {
+            continue;
+        }
+        path.push(name);
+        if let Ok(m) = path.symlink_metadata() {
+            if m.is_dir() {
+                return Err(CliError::user(format!("{} is a directory", path.display()))
+                    .hint("use -o to write elsewhere"));
+            }
+            if !force {
+                return Err(CliError::user(format!("{} exists", path.display()))
+                    .hint("use --force to replace it, or -o to write elsewhere"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a directory to write into exists; an error when it is a symbolic
+/// link (never followed) or not a directory.
+fn existing_dir(path: &Path) -> Result<bool, CliError> {
+    match path.symlink_metadata() {
+        Ok(m) if m.file_type().is_symlink() => Err(CliError::user(format!(
+            "{} is a symbolic link; refusing to write through it",
+            path.display()
+        ))
+        .hint("use -o to name a real directory")),
+        Ok(m) if m.is_dir() => Ok(true),
+        Ok(_) => Err(CliError::user(format!("{} exists and is not a directory", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(CliError::user(format!("cannot check {}: {e}", path.display()))),
+    }
+}
+
+/// Where an artifact's verified bytes are: a blob of the run's tree (by its
+/// path there) or a local store file.
 enum Source {
-    Bytes(Vec<u8>),
+    Inline(String),
     File(PathBuf),
 }
 
@@ -270,44 +367,50 @@ enum Source {
 struct Fetcher<'a> {
     store: &'a Store,
     ctx: &'a Context,
+    /// `--remote`, else the remote `git fetch` would use.
     remote: Option<&'a str>,
     open: Option<Remote>,
 }
 
 impl Fetcher<'_> {
-    fn remote(&mut self) -> Result<&Remote, CliError> {
+    /// The store to fetch from, or `None` when none is configured.
+    fn remote(&mut self) -> Result<Option<&Remote>, CliError> {
         if self.open.is_none() {
-            let settings = match self.remote {
-                Some(r) => Settings::for_remote(self.store, Some(r), &self.ctx.vars),
-                None => Settings::for_remote(self.store, None, &self.ctx.vars).or_else(|| {
+            let settings =
+                Settings::for_remote(self.store, self.remote, &self.ctx.vars).or_else(|| {
+                    // Else the only remote that has a store.
                     let names = self.store.remote_names();
-                    let with_store: Vec<&String> = names
-                        .iter()
-                        .filter(|n| {
-                            self.store
-                                .config_string(&format!("remote.{n}.{}", remote::REMOTE_KEY))
-                                .is_some()
-                        })
-                        .collect();
-                    let pick = with_store
-                        .iter()
-                        .find(|n| n.as_str() == "origin")
-                        .or(if with_store.len() == 1 { with_store.first() } else { None });
-                    pick.and_then(|r| Settings::for_remote(self.store, Some(r), &self.ctx.vars))
-                }),
-            };
-            let settings = settings.ok_or_else(|| {
-                CliError::user("no artifact store is configured to fetch it from").hint(
-                    "set one with `git config exp.artifacts.url s3://BUCKET/PREFIX` (or remote.NAME.expArtifacts), or pull it where it was made",
-                )
-            })?;
+                    let key = |n: &String| format!("remote.{n}.{}", remote::REMOTE_KEY);
+                    let mut with_store =
+                        names.iter().filter(|n| self.store.config_string(&key(n)).is_some());
+                    match (with_store.next(), with_store.next()) {
+                        (Some(only), None) => {
+                            Settings::for_remote(self.store, Some(only), &self.ctx.vars)
+                        }
+                        _ => None,
+                    }
+                });
+            let Some(settings) = settings else { return Ok(None) };
             self.open = Some(Remote::open(&settings)?);
         }
-        Ok(self.open.as_ref().expect("opened above"))
+        Ok(self.open.as_ref())
+    }
+
+    /// The error for an object that cannot be fetched for want of a store.
+    fn no_store(&self, why: &str) -> CliError {
+        CliError::user(format!("{why}, and no artifact store is configured to fetch it from")).hint(
+            format!(
+                "set the store the run was pushed to: `git config remote.{}.{} s3://BUCKET/PREFIX` (or {} for every remote)",
+                self.remote.unwrap_or("origin"),
+                remote::REMOTE_KEY,
+                remote::CONFIG_URL
+            ),
+        )
     }
 }
 
-/// The verified source of one artifact's bytes.
+/// The verified source of one artifact's bytes; a store object missing or
+/// damaged here is fetched from the remote store.
 fn content(
     store: &Store,
     commit: &str,
@@ -318,29 +421,40 @@ fn content(
 ) -> Result<Source, CliError> {
     if entry.storage == Storage::Inline {
         let path = format!("{}/{}", files::ARTIFACTS_DIR, entry.path);
-        let bytes = store.read_run_path(commit, &path)?.ok_or_else(|| {
-            CliError::user(format!("the run's tree has no {path}; the run is damaged"))
-        })?;
-        verify(&bytes, entry).map_err(|m| {
-            CliError::user(format!("inline artifact {} is damaged: {m}", entry.path))
-        })?;
-        return Ok(Source::Bytes(bytes));
+        read_inline(store, commit, &path, entry)?;
+        return Ok(Source::Inline(path));
     }
     let local = store_path(store.common_dir(), &entry.sha256);
-    match check_file(&local, entry) {
-        Ok(()) => return Ok(Source::File(local)),
-        Err(None) => {}
-        Err(Some(problem)) => {
-            writeln!(
-                err,
-                "warning: the local copy of {} is damaged ({problem}); fetching it again",
-                entry.path
-            )?;
-            // Read-only, but its directory is ours: remove it so the good copy can land.
-            fs_err::remove_file(&local)?;
+    let found = hash_file(&local).map_err(|e| {
+        CliError::user(format!("cannot read the local copy of {}: {e}", entry.path))
+    })?;
+    let (why, damaged) = match found {
+        Some((sha256, size)) if sha256 == entry.sha256 => {
+            if size == entry.size {
+                return Ok(Source::File(local));
+            }
+            // The object is right (its name is its hash): the run is wrong.
+            return Err(CliError::user(format!(
+                "run lists {} as {} bytes, but its content has {size}; nothing was written",
+                entry.path, entry.size
+            ))
+            .hint("the run was not written by git-exp, or its artifacts.toml is damaged"));
         }
+        Some((sha256, size)) => {
+            let problem = compare(&sha256, size, entry).err().unwrap_or_default();
+            // Removed so the good copy can land (a transfer skips objects present).
+            fs_err::remove_file(&local)?;
+            (
+                format!("the local copy of {} is damaged ({problem}) and was removed", entry.path),
+                true,
+            )
+        }
+        None => (format!("{} is not in the local artifact store", entry.path), false),
+    };
+    let Some(remote) = fetcher.remote()? else { return Err(fetcher.no_store(&why)) };
+    if damaged {
+        writeln!(err, "warning: {why}; fetching it again from {}", remote.url())?;
     }
-    let remote = fetcher.remote()?;
     let object = Object { sha256: entry.sha256.clone(), size: entry.size };
     let bar = Bar::new(entry.size, "Downloading", quiet);
     let transfer = remote.download(store.common_dir(), std::slice::from_ref(&object), &bar);
@@ -356,27 +470,40 @@ fn content(
     Ok(Source::File(local))
 }
 
-/// `Ok` when the file at `path` has the entry's content; `Err(None)` when it
-/// is missing, `Err(Some(why))` when it differs.
-fn check_file(path: &Path, entry: &Entry) -> Result<(), Option<String>> {
-    let file = match fs_err::File::open(path) {
+/// The verified bytes of an inline artifact, the blob `path` of the run's tree.
+fn read_inline(
+    store: &Store,
+    commit: &str,
+    path: &str,
+    entry: &Entry,
+) -> Result<Vec<u8>, CliError> {
+    let bytes = store.read_run_path(commit, path)?.ok_or_else(|| {
+        CliError::user(format!("the run's tree has no {path}; the run is damaged"))
+    })?;
+    verify(&bytes, entry)
+        .map_err(|m| CliError::user(format!("inline artifact {} is damaged: {m}", entry.path)))?;
+    Ok(bytes)
+}
+
+/// SHA-256 and size of the file at `path`, or `None` when it does not exist.
+fn hash_file(path: &Path) -> std::io::Result<Option<(String, u64)>> {
+    let mut file = match fs_err::File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(None),
-        Err(e) => return Err(Some(e.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
     };
-    let mut file = file;
     let mut hasher = Sha256::new();
     let mut size = 0u64;
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = file.read(&mut buf).map_err(|e| Some(e.to_string()))?;
+        let n = file.read(&mut buf)?;
         if n == 0 {
             break;
         }
         hasher.update(&buf[..n]);
         size += n as u64;
     }
-    compare(&hex(&hasher.finalize()), size, entry).map_err(Some)
+    Ok(Some((hex(&hasher.finalize()), size)))
 }
 
 fn verify(bytes: &[u8], entry: &Entry) -> Result<(), String> {
@@ -393,13 +520,19 @@ fn compare(sha256: &str, size: u64, entry: &Entry) -> Result<(), String> {
     }
 }
 
-/// Copies a source to `out`, hashing on the way; the hash was checked
-/// already, this guards against the file changing meanwhile.
-fn copy_verified(source: Source, entry: &Entry, out: &mut dyn Write) -> Result<(), CliError> {
+/// Copies a source to `out`, hashing on the way: the content was checked
+/// already, this guards against it changing meanwhile.
+fn copy_verified(
+    store: &Store,
+    commit: &str,
+    source: &Source,
+    entry: &Entry,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
     match source {
-        Source::Bytes(bytes) => out.write_all(&bytes)?,
+        Source::Inline(path) => out.write_all(&read_inline(store, commit, path, entry)?)?,
         Source::File(path) => {
-            let mut file = fs_err::File::open(&path)?;
+            let mut file = fs_err::File::open(path)?;
             let mut hasher = Sha256::new();
             let mut buf = vec![0u8; 1 << 20];
             let mut size = 0u64;
@@ -424,30 +557,25 @@ fn copy_verified(source: Source, entry: &Entry, out: &mut dyn Write) -> Result<(
 /// may be a symbolic link), the file written under a temporary name in its
 /// directory, verified, then renamed into place.
 fn write_into(
+    store: &Store,
+    commit: &str,
     root: &Path,
     rel: &str,
     entry: &Entry,
-    source: Source,
+    source: &Source,
     force: bool,
 ) -> Result<(), CliError> {
-    let unsafe_dest = |p: &Path| {
-        CliError::user(format!("{} is a symbolic link; refusing to write through it", p.display()))
-    };
     fs_err::create_dir_all(root)?;
     let mut dir = root.to_path_buf();
     let parts: Vec<&str> = rel.split('/').collect();
-    for part in &parts[..parts.len() - 1] {
+    let (name, dirs) = parts.split_last().expect("clean names have a part");
+    for part in dirs {
         dir.push(part);
-        match dir.symlink_metadata() {
-            Ok(m) if m.file_type().is_symlink() => return Err(unsafe_dest(&dir)),
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => {
-                return Err(CliError::user(format!("{} exists and is not a directory", dir.display())))
-            }
-            Err(_) => fs_err::create_dir(&dir)?,
+        if !existing_dir(&dir)? {
+            fs_err::create_dir(&dir)?;
         }
     }
-    let dest = dir.join(parts[parts.len() - 1]);
+    let dest = dir.join(name);
     if let Ok(m) = dest.symlink_metadata() {
         if m.is_dir() {
             return Err(CliError::user(format!("{} is a directory", dest.display())));
@@ -462,7 +590,7 @@ fn write_into(
         .prefix(".git-exp-get")
         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
         .tempfile_in(&dir)?;
-    copy_verified(source, entry, tmp.as_file_mut())?;
+    copy_verified(store, commit, source, entry, tmp.as_file_mut())?;
     tmp.as_file().sync_all()?;
     // rename replaces a symbolic link itself, never its target.
     tmp.persist(&dest).map_err(|e| CliError::from(e.error))?;

@@ -1,1 +1,622 @@
-//! End-to-end tests of `git exp get` commands (filled in with the commands).
+//! `git exp artifacts RUN` and `git exp get RUN PATH`: listing a run's
+//! artifacts and restoring them byte for byte from the run's tree, the local
+//! store or a `file://` artifact store; damaged copies and untrusted runs
+//! (made by hand with git plumbing) never write anything they should not.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::common::{stderr, stdout, TestRepo};
+
+/// The store threshold of these tests: `models/m.bin` goes to the store,
+/// the other files stay inline.
+const INLINE_MAX: &str = "4096";
+
+/// The artifacts of run `r1`, by path.
+fn files() -> Vec<(&'static str, Vec<u8>)> {
+    let big: Vec<u8> = (0..20_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    vec![
+        ("models/m.bin", big),
+        ("models/sub/s.txt", b"small\n".to_vec()),
+        ("notes.txt", b"hello notes\n".to_vec()),
+    ]
+}
+
+fn content(path: &str) -> Vec<u8> {
+    files().into_iter().find(|(p, _)| *p == path).expect("a test artifact").1
+}
+
+/// A repository with run `r1` holding [`files`].
+fn repo_with_run() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.git(&["config", "exp.artifacts.inlineMax", INLINE_MAX]);
+    let src = repo.tmp.path().join("src");
+    for (path, bytes) in files() {
+        let file = src.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, bytes).unwrap();
+    }
+    let copy = r#"cp -R "$1"/. "$GIT_EXP_DIR/artifacts/""#;
+    repo.exp_ok(&["run", "-q", "-n", "r1", "--", "sh", "-c", copy, "sh", src.to_str().unwrap()]);
+    std::fs::remove_dir_all(&src).unwrap();
+    repo
+}
+
+/// The local store object of `models/m.bin`.
+fn store_object(repo: &TestRepo) -> PathBuf {
+    let sha = sha256_hex(&content("models/m.bin"));
+    repo.root.join(".git/exp/objects/sha256").join(&sha[..2]).join(&sha[2..])
+}
+
+/// Runs git-exp in `dir`.
+fn exp_in(repo: &TestRepo, dir: &Path, args: &[&str]) -> Output {
+    repo.cmd_in(dir, args).output().expect("git-exp runs")
+}
+
+fn assert_ok(out: &Output) {
+    assert!(out.status.success(), "failed ({:?}): {}", out.status.code(), stderr(out));
+}
+
+/// Asserts a failure with `code`, one `error:` line and no panic.
+fn assert_fails(out: &Output, code: i32) -> String {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(code), "stdout: {}\nstderr: {err}", stdout(out));
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.lines().filter(|l| l.starts_with("error: ")).count(), 1, "{err}");
+    assert!(err.lines().all(|l| l.starts_with("error: ") || l.starts_with("hint: ")), "{err}");
+    err
+}
+
+/// Every path under `dir` (not following links) with its kind, size and mode.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (char, u64, u32)> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let kind = if meta.file_type().is_symlink() {
+                'l'
+            } else if meta.is_dir() {
+                todo.push(path.clone());
+                'd'
+            } else {
+                'f'
+            };
+            out.insert(path, (kind, meta.len(), meta.permissions().mode()));
+        }
+    }
+    out
+}
+
+/// The mode a new file gets here (0666 less the umask).
+fn normal_mode(dir: &Path) -> u32 {
+    let probe = dir.join(".mode-probe");
+    std::fs::write(&probe, b"").unwrap();
+    let mode = std::fs::metadata(&probe).unwrap().permissions().mode() & 0o777;
+    std::fs::remove_file(probe).unwrap();
+    mode
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Overwrites a read-only store object.
+fn damage(path: &Path, bytes: &[u8]) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// A bare remote `origin` whose artifact store is `bucket/`, with `r1`
+/// pushed to both; returns the store's copy of `models/m.bin`.
+fn push_to_store(repo: &TestRepo) -> PathBuf {
+    let bare = repo.tmp.path().join("remote.git");
+    let bucket = repo.tmp.path().join("bucket");
+    repo.git(&["init", "-q", "--bare", bare.to_str().unwrap()]);
+    repo.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    let url = format!("file://{}", bucket.display());
+    repo.git(&["config", "remote.origin.expArtifacts", &url]);
+    repo.exp_ok(&["push", "-q"]);
+    let sha = sha256_hex(&content("models/m.bin"));
+    let copy = bucket.join("sha256").join(&sha[..2]).join(&sha[2..]);
+    assert_eq!(std::fs::read(&copy).unwrap(), content("models/m.bin"));
+    assert_eq!(repo.git(&["ls-remote", bare.to_str().unwrap(), "refs/experiments/r1"]).len(), 61);
+    copy
+}
+
+#[test]
+fn artifacts_lists_path_size_storage_here_and_hash_in_every_format() {
+    let repo = repo_with_run();
+    let sha: BTreeMap<&str, String> = files().iter().map(|(p, b)| (*p, sha256_hex(b))).collect();
+
+    let table = repo.exp_ok(&["artifacts", "r1"]);
+    let rows: Vec<Vec<&str>> = table.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows[0], ["path", "size", "storage", "here", "sha256", "type"], "{table}");
+    assert_eq!(rows.len(), 4, "{table}");
+    let m = &sha["models/m.bin"];
+    assert_eq!(
+        rows[1],
+        ["models/m.bin", "19.5", "KiB", "store", "yes", &m[..12], "application/octet-stream"]
+    );
+    assert_eq!(rows[2][..5], ["models/sub/s.txt", "6", "B", "inline", "yes"]);
+    assert_eq!(rows[3][..5], ["notes.txt", "12", "B", "inline", "yes"]);
+
+    let csv = repo.exp_ok(&["artifacts", "r1", "--format", "csv"]);
+    let expect = format!(
+        "path,size,storage,here,sha256,type\n\
+         models/m.bin,20000,store,yes,{},application/octet-stream\n\
+         models/sub/s.txt,6,inline,yes,{},text/plain\n\
+         notes.txt,12,inline,yes,{},text/plain\n",
+        sha["models/m.bin"], sha["models/sub/s.txt"], sha["notes.txt"]
+    );
+    assert_eq!(csv, expect);
+
+    let json: serde_json::Value =
+        serde_json::from_str(&repo.exp_ok(&["artifacts", "r1", "--json"])).unwrap();
+    let commit = repo.git(&["rev-parse", "refs/experiments/r1"]);
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "run": "r1",
+            "commit": commit.trim(),
+            "artifacts": [
+                {"path": "models/m.bin", "size": 20000, "sha256": sha["models/m.bin"],
+                 "media_type": "application/octet-stream", "storage": "store", "local": true},
+                {"path": "models/sub/s.txt", "size": 6, "sha256": sha["models/sub/s.txt"],
+                 "media_type": "text/plain", "storage": "inline", "local": true},
+                {"path": "notes.txt", "size": 12, "sha256": sha["notes.txt"],
+                 "media_type": "text/plain", "storage": "inline", "local": true},
+            ],
+            "skipped": [],
+        })
+    );
+
+    // Without its store object, the large one is not here; the inline ones are.
+    std::fs::remove_file(store_object(&repo)).unwrap();
+    let csv = repo.exp_ok(&["artifacts", "r1", "--format", "csv"]);
+    let here: Vec<&str> = csv.lines().skip(1).map(|l| l.split(',').nth(3).unwrap()).collect();
+    assert_eq!(here, ["no", "yes", "yes"], "{csv}");
+
+    // A run without artifacts: nothing on stdout, a sentence on stderr; `[]` in JSON.
+    repo.exp_ok(&["run", "-q", "-n", "none", "--", "true"]);
+    let out = repo.exp(&["artifacts", "none"]);
+    assert_ok(&out);
+    assert_eq!(stdout(&out), "");
+    assert_eq!(stderr(&out), "Run none has no artifacts.\n");
+    let json: serde_json::Value =
+        serde_json::from_str(&repo.exp_ok(&["artifacts", "none", "--json"])).unwrap();
+    assert_eq!(json["artifacts"], serde_json::json!([]));
+}
+
+#[test]
+fn get_restores_inline_and_store_artifacts_byte_for_byte() {
+    let repo = repo_with_run();
+    let normal = normal_mode(repo.tmp.path());
+    let work = repo.root.join("work");
+    std::fs::create_dir(&work).unwrap();
+
+    // Default: the file name in the current directory.
+    for path in ["models/m.bin", "notes.txt"] {
+        let out = exp_in(&repo, &work, &["get", "r1", path]);
+        assert_ok(&out);
+        let name = path.rsplit('/').next().unwrap();
+        let restored = work.join(name);
+        assert_eq!(std::fs::read(&restored).unwrap(), content(path), "{path}");
+        assert_eq!(mode(&restored), normal, "{path} has mode {:o}", mode(&restored));
+        assert!(stderr(&out).starts_with("Restored "), "{}", stderr(&out));
+        assert_eq!(stdout(&out), "");
+    }
+    // -C picks the current directory too; -q says nothing.
+    let other = repo.tmp.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    let out = exp_in(&repo, repo.tmp.path(), &["-C", "repo", "get", "-q", "r1", "models/m.bin"]);
+    assert_ok(&out);
+    assert_eq!(stderr(&out), "");
+    assert_eq!(std::fs::read(repo.root.join("m.bin")).unwrap(), content("models/m.bin"));
+
+    // -o FILE (relative to the current directory), -o EXISTING_DIR/.
+    repo.exp_ok(&["get", "-q", "r1", "models/m.bin", "-o", "renamed.bin"]);
+    assert_eq!(std::fs::read(repo.root.join("renamed.bin")).unwrap(), content("models/m.bin"));
+    let dir = other.to_str().unwrap().to_owned() + "/";
+    repo.exp_ok(&["get", "-q", "r1", "notes.txt", "-o", &dir]);
+    repo.exp_ok(&["get", "-q", "r1", "models/m.bin", "-o", other.to_str().unwrap()]);
+    assert_eq!(std::fs::read(other.join("notes.txt")).unwrap(), content("notes.txt"));
+    assert_eq!(std::fs::read(other.join("m.bin")).unwrap(), content("models/m.bin"));
+    assert_eq!(mode(&other.join("m.bin")), normal);
+
+    // -o - writes the bytes alone to stdout.
+    for path in ["models/m.bin", "models/sub/s.txt"] {
+        let out = repo.exp(&["get", "r1", path, "-o", "-"]);
+        assert_ok(&out);
+        assert_eq!(out.stdout, content(path), "{path}");
+    }
+
+    // The repository is untouched: the store object is still read-only, git is clean.
+    let object = store_object(&repo);
+    assert_eq!(mode(&object) & 0o222, 0, "store objects stay read-only");
+    repo.fsck();
+}
+
+#[test]
+fn get_of_a_directory_restores_every_file_under_it() {
+    let repo = repo_with_run();
+    let normal = normal_mode(repo.tmp.path());
+    let out = repo.exp(&["get", "r1", "models"]);
+    assert_ok(&out);
+    assert!(stderr(&out).ends_with("Restored 2 artifacts (19.5 KiB).\n"), "{}", stderr(&out));
+    for (path, rel) in [("models/m.bin", "models/m.bin"), ("models/sub/s.txt", "models/sub/s.txt")]
+    {
+        assert_eq!(std::fs::read(repo.root.join(rel)).unwrap(), content(path));
+        assert_eq!(mode(&repo.root.join(rel)), normal);
+    }
+    assert!(!repo.root.join("notes.txt").exists());
+
+    // -o names the directory that takes its place; `models/` means the same.
+    repo.exp_ok(&["get", "-q", "r1", "models/", "-o", "restored"]);
+    assert_eq!(std::fs::read(repo.root.join("restored/m.bin")).unwrap(), content("models/m.bin"));
+    assert_eq!(
+        std::fs::read(repo.root.join("restored/sub/s.txt")).unwrap(),
+        content("models/sub/s.txt")
+    );
+    repo.exp_ok(&["get", "-q", "r1", "models/sub"]);
+    assert_eq!(std::fs::read(repo.root.join("sub/s.txt")).unwrap(), content("models/sub/s.txt"));
+
+    // A directory does not go to stdout.
+    let out = repo.exp(&["get", "r1", "models", "-o", "-"]);
+    assert_fails(&out, 2);
+    assert_eq!(out.stdout, b"");
+}
+
+#[test]
+fn existing_files_are_kept_unless_force() {
+    let repo = repo_with_run();
+    repo.write("m.bin", "mine\n");
+    let out = repo.exp(&["get", "r1", "models/m.bin"]);
+    let err = assert_fails(&out, 1);
+    assert!(err.contains("m.bin exists") && err.contains("--force"), "{err}");
+    assert_eq!(std::fs::read_to_string(repo.root.join("m.bin")).unwrap(), "mine\n");
+
+    // A directory restore checks every file before writing any.
+    repo.write("models/sub/s.txt", "mine too\n");
+    let before = snapshot(&repo.root);
+    let out = repo.exp(&["get", "r1", "models"]);
+    let err = assert_fails(&out, 1);
+    assert!(err.contains("s.txt exists"), "{err}");
+    assert_eq!(snapshot(&repo.root), before);
+
+    repo.exp_ok(&["get", "-q", "--force", "r1", "models/m.bin"]);
+    assert_eq!(std::fs::read(repo.root.join("m.bin")).unwrap(), content("models/m.bin"));
+    repo.exp_ok(&["get", "-q", "-f", "r1", "models"]);
+    assert_eq!(
+        std::fs::read(repo.root.join("models/sub/s.txt")).unwrap(),
+        content("models/sub/s.txt")
+    );
+    assert_eq!(std::fs::read(repo.root.join("models/m.bin")).unwrap(), content("models/m.bin"));
+
+    // A symbolic link in the way is replaced itself, never written through.
+    let target = repo.tmp.path().join("target.txt");
+    std::fs::write(&target, "not yours\n").unwrap();
+    symlink(&target, repo.root.join("notes.txt")).unwrap();
+    let out = repo.exp(&["get", "r1", "notes.txt"]);
+    assert_fails(&out, 1);
+    repo.exp_ok(&["get", "-q", "--force", "r1", "notes.txt"]);
+    let meta = std::fs::symlink_metadata(repo.root.join("notes.txt")).unwrap();
+    assert!(meta.is_file(), "the link was replaced by the file");
+    assert_eq!(std::fs::read(repo.root.join("notes.txt")).unwrap(), content("notes.txt"));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "not yours\n");
+}
+
+#[test]
+fn a_damaged_local_copy_is_fetched_again_from_the_artifact_store() {
+    let repo = repo_with_run();
+    push_to_store(&repo);
+    let object = store_object(&repo);
+    let good = content("models/m.bin");
+    let mut same_length = good.clone();
+    same_length[100] ^= 0xff;
+    for (case, bad) in [("same length", same_length), ("shorter", good[..5000].to_vec())] {
+        damage(&object, &bad);
+        let out = repo.exp(&["get", "r1", "models/m.bin", "-o", "out.bin", "--force"]);
+        assert_ok(&out);
+        let err = stderr(&out);
+        assert!(
+            err.contains("warning: the local copy of models/m.bin is damaged"),
+            "{case}: {err}"
+        );
+        assert_eq!(std::fs::read(repo.root.join("out.bin")).unwrap(), good, "{case}");
+        assert_eq!(std::fs::read(&object).unwrap(), good, "{case}: the store is repaired");
+        assert_eq!(mode(&object) & 0o222, 0, "{case}: read-only again");
+    }
+    // Damage is found on the way to stdout too.
+    damage(&object, b"garbage");
+    let out = repo.exp(&["get", "r1", "models/m.bin", "-o", "-"]);
+    assert_ok(&out);
+    assert_eq!(out.stdout, good);
+    assert!(stderr(&out).contains("damaged"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_damaged_local_copy_without_a_store_fails_and_writes_nothing() {
+    let repo = repo_with_run();
+    let object = store_object(&repo);
+    let mut bad = content("models/m.bin");
+    bad[0] ^= 1;
+    for args in [
+        &["get", "r1", "models/m.bin"][..],
+        &["get", "r1", "models"],
+        &["get", "r1", "models/m.bin", "-o", "-"],
+    ] {
+        if object.exists() {
+            damage(&object, &bad);
+        } else {
+            std::fs::write(&object, &bad).unwrap();
+        }
+        let before = snapshot(repo.tmp.path());
+        let out = repo.exp(args);
+        let err = assert_fails(&out, 1);
+        assert!(
+            err.starts_with(
+                "error: the local copy of models/m.bin is damaged (its content hashes to "
+            ),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains("\nhint: set the store the run was pushed to: `git config remote.origin.expArtifacts "),
+            "{args:?}: says how to set a store: {err}"
+        );
+        assert_eq!(out.stdout, b"", "{args:?}");
+        let after = snapshot(repo.tmp.path());
+        let added: Vec<&PathBuf> = after.keys().filter(|p| !before.contains_key(*p)).collect();
+        assert!(added.is_empty(), "{args:?} left {added:?}");
+        // The damaged object is gone, so nothing takes it for the artifact.
+        assert!(!object.exists(), "{args:?}");
+    }
+    assert!(!repo.root.join("m.bin").exists() && !repo.root.join("models").exists());
+    let err = assert_fails(&repo.exp(&["get", "r1", "models/m.bin"]), 1);
+    assert!(err.starts_with("error: models/m.bin is not in the local artifact store, and no artifact store is configured"), "{err}");
+    let csv = repo.exp_ok(&["artifacts", "r1", "--format", "csv"]);
+    assert!(csv.contains("\nmodels/m.bin,20000,store,no,"), "{csv}");
+}
+
+#[test]
+fn a_damaged_copy_in_the_artifact_store_never_enters_the_local_store() {
+    let repo = repo_with_run();
+    let remote_copy = push_to_store(&repo);
+    let object = store_object(&repo);
+    let mut bad = content("models/m.bin");
+    bad[19_999] ^= 1;
+    std::fs::write(&remote_copy, &bad).unwrap();
+    damage(&object, b"also bad");
+    let out = repo.exp(&["get", "r1", "models/m.bin"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("the copy in the artifact store is damaged"), "{err}");
+    assert!(!repo.root.join("m.bin").exists());
+    let dir = object.parent().unwrap();
+    let left: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
+    assert!(left.is_empty(), "nothing entered the local store: {left:?}");
+    // Once the store's copy is good again, get works and fills the local store.
+    std::fs::write(&remote_copy, content("models/m.bin")).unwrap();
+    repo.exp_ok(&["get", "-q", "r1", "models/m.bin"]);
+    assert_eq!(std::fs::read(&object).unwrap(), content("models/m.bin"));
+}
+
+#[test]
+fn a_clone_downloads_what_it_lacks_and_then_has_it_here() {
+    let repo = repo_with_run();
+    push_to_store(&repo);
+    let bare = repo.tmp.path().join("remote.git");
+    let clone = repo.tmp.path().join("clone");
+    repo.git(&["clone", "-q", bare.to_str().unwrap(), clone.to_str().unwrap()]);
+    let url = format!("file://{}", repo.tmp.path().join("bucket").display());
+    repo.git_in(&clone, &["config", "remote.origin.expArtifacts", &url]);
+    let out = exp_in(&repo, &clone, &["pull", "-q"]);
+    assert_ok(&out);
+    let here = |repo: &TestRepo| -> Vec<bool> {
+        let out = exp_in(repo, &clone, &["artifacts", "r1", "--json"]);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["artifacts"].as_array().unwrap().iter().map(|a| a["local"] == true).collect()
+    };
+    assert_eq!(here(&repo), [false, true, true]);
+    let csv = stdout(&exp_in(&repo, &clone, &["artifacts", "r1", "--format", "csv"]));
+    assert!(csv.contains("\nmodels/m.bin,20000,store,no,"), "{csv}");
+
+    let out = exp_in(&repo, &clone, &["get", "-q", "r1", "models/m.bin", "--remote", "origin"]);
+    assert_ok(&out);
+    assert_eq!(std::fs::read(clone.join("m.bin")).unwrap(), content("models/m.bin"));
+    assert_eq!(here(&repo), [true, true, true]);
+    let csv = stdout(&exp_in(&repo, &clone, &["artifacts", "r1", "--format", "csv"]));
+    assert!(csv.contains("\nmodels/m.bin,20000,store,yes,"), "{csv}");
+}
+
+/// Writes run `name` by hand: `r1`'s tree with `artifacts.toml` replaced.
+fn forge_run(repo: &TestRepo, name: &str, artifacts_toml: &str) {
+    let blob = |text: &str| {
+        let path = repo.tmp.path().join("forged.txt");
+        std::fs::write(&path, text).unwrap();
+        let id = repo.git(&["hash-object", "-w", path.to_str().unwrap()]);
+        std::fs::remove_file(path).unwrap();
+        id.trim().to_owned()
+    };
+    let exp_toml =
+        repo.show_file("r1", "exp.toml").replace("name = \"r1\"", &format!("name = \"{name}\""));
+    let mut tree: String = repo
+        .git(&["ls-tree", "refs/experiments/r1"])
+        .lines()
+        .filter(|l| !l.ends_with("\tartifacts.toml") && !l.ends_with("\texp.toml"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    tree.push_str(&format!("100644 blob {}\tartifacts.toml\n", blob(artifacts_toml)));
+    tree.push_str(&format!("100644 blob {}\texp.toml\n", blob(&exp_toml)));
+    let list = repo.tmp.path().join("tree.txt");
+    std::fs::write(&list, tree).unwrap();
+    let mut cmd = std::process::Command::new("git");
+    repo.env(&mut cmd);
+    let out = cmd
+        .args(["mktree"])
+        .current_dir(&repo.root)
+        .stdin(std::fs::File::open(&list).unwrap())
+        .output()
+        .unwrap();
+    std::fs::remove_file(list).unwrap();
+    assert!(out.status.success());
+    let tree = String::from_utf8(out.stdout).unwrap();
+    let commit = repo.git(&["commit-tree", tree.trim(), "-m", &format!("exp: {name} (finished)")]);
+    repo.git(&["update-ref", &format!("refs/experiments/{name}"), commit.trim()]);
+}
+
+fn entry(path: &str, sha256: &str, size: u64, storage: &str) -> String {
+    format!(
+        "[[artifact]]\npath = {path:?}\nsize = {size}\nsha256 = {sha256:?}\n\
+         media_type = \"text/plain\"\nstorage = {storage:?}\n\n"
+    )
+}
+
+#[test]
+fn untrusted_artifact_entries_are_refused_and_nothing_is_written() {
+    let repo = repo_with_run();
+    let good = sha256_hex(b"x");
+    let inside = repo.tmp.path().to_str().unwrap().trim_start_matches('/').to_owned();
+    let climb = format!("{}{inside}/stolen", "../".repeat(30));
+    let small = sha256_hex(&content("models/sub/s.txt"));
+    let big = sha256_hex(&content("models/m.bin"));
+    let bad_after = entry("models/zz/../../../x", &small, 6, "inline");
+    let cases: Vec<(&str, String, &str)> = vec![
+        // (run, artifacts.toml, what to ask for)
+        ("up", entry("models/../../escape.txt", &good, 1, "store"), "models"),
+        ("abs", entry("/etc/x", &good, 1, "inline") + &entry("etc/ok", &good, 1, "inline"), "etc"),
+        ("dots", entry("a/../../b", &good, 1, "store"), "a"),
+        ("gitdir", entry("d/.git/config", &good, 1, "inline"), "d"),
+        ("backslash", entry("d/..\\..\\x", &good, 1, "inline"), "d"),
+        ("climb", entry("m.bin", &climb, 1, "store"), "m.bin"),
+        ("root", entry("m.bin", &format!("ab/{inside}/stolen"), 1, "store"), "m.bin"),
+        ("long", entry("m.bin", &format!("{good}0"), 1, "store"), "m.bin"),
+        ("short", entry("m.bin", "a", 1, "store"), "m.bin"),
+        ("empty", entry("m.bin", "", 1, "store"), "m.bin"),
+        ("upper", entry("m.bin", &good.to_uppercase(), 1, "store"), "m.bin"),
+        ("wide", entry("m.bin", &format!("é{}", &good[2..]), 1, "store"), "m.bin"),
+        ("slashes", entry("d//x", &good, 1, "inline"), "d"),
+        // A good inline file first, then a bad one: the good one is not written either.
+        ("mixed", entry("models/sub/s.txt", &small, 6, "inline") + &bad_after, "models"),
+        // A file that is also the directory of another.
+        (
+            "twice",
+            entry("models/sub", &small, 6, "inline")
+                + &entry("models/sub/s.txt", &small, 6, "inline"),
+            "models",
+        ),
+        // An inline entry whose hash is not its blob's.
+        ("lying", entry("notes.txt", &good, 12, "inline"), "notes.txt"),
+        // A real store object under a wrong size: the run is wrong, not the object,
+        // which stays in the store.
+        ("size", entry("m.bin", &big, 1, "store"), "m.bin"),
+    ];
+    for (name, toml, _) in &cases {
+        forge_run(&repo, name, toml);
+    }
+    let work = repo.root.join("work");
+    std::fs::create_dir(&work).unwrap();
+    let before = snapshot(repo.tmp.path());
+    for (name, _, path) in &cases {
+        for extra in [&[][..], &["--force"], &["-o", "-"]] {
+            let mut args = vec!["get", *name, *path];
+            args.extend_from_slice(extra);
+            let out = exp_in(&repo, &work, &args);
+            let err = stderr(&out);
+            assert!(!err.contains("panicked"), "{args:?}: {err}");
+            assert!(
+                matches!(out.status.code(), Some(1 | 2)),
+                "{args:?} exit {:?}: {err}",
+                out.status.code()
+            );
+            assert!(err.starts_with("error: "), "{args:?}: {err}");
+            assert!(!err.contains("not in a git repository"), "{err}");
+            assert_eq!(out.stdout, b"", "{args:?}");
+            assert_eq!(snapshot(repo.tmp.path()), before, "{args:?} wrote something");
+        }
+        // Listing such a run never crashes.
+        for format in ["table", "csv", "json", "markdown"] {
+            let out = exp_in(&repo, &work, &["artifacts", name, "--format", format]);
+            let err = stderr(&out);
+            assert!(!err.contains("panicked"), "{name} {format}: {err}");
+            assert!(matches!(out.status.code(), Some(0 | 1)), "{name} {format}: {err}");
+            if out.status.code() == Some(1) {
+                assert_eq!(err.lines().filter(|l| l.starts_with("error: ")).count(), 1);
+            }
+        }
+    }
+    assert_eq!(snapshot(repo.tmp.path()), before);
+    repo.fsck();
+}
+
+#[test]
+fn a_symlinked_directory_in_the_destination_is_never_written_through() {
+    let repo = repo_with_run();
+    let out_dir = repo.root.join("out");
+    let elsewhere = repo.root.join("elsewhere");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    symlink("../elsewhere", out_dir.join("models")).unwrap();
+    symlink("../elsewhere", out_dir.join("sub")).unwrap();
+    let before = snapshot(repo.tmp.path());
+    // The default destination `models` in the current directory is a link.
+    let out = exp_in(&repo, &out_dir, &["get", "r1", "models"]);
+    let err = assert_fails(&out, 1);
+    assert!(err.contains("symbolic link"), "{err}");
+    // -o out: its `sub` is a link; nothing at all is written, m.bin neither.
+    let out = repo.exp(&["get", "r1", "models", "-o", out_dir.to_str().unwrap()]);
+    let err = assert_fails(&out, 1);
+    assert!(err.contains("symbolic link"), "{err}");
+    let out = repo.exp(&["get", "--force", "r1", "models", "-o", out_dir.to_str().unwrap()]);
+    assert_fails(&out, 1);
+    // -o naming the link itself.
+    let link = out_dir.join("models");
+    let out = repo.exp(&["get", "r1", "models", "-o", link.to_str().unwrap()]);
+    assert_fails(&out, 1);
+    assert_eq!(snapshot(repo.tmp.path()), before);
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
+
+#[test]
+fn unknown_runs_and_paths_and_bad_arguments() {
+    let repo = repo_with_run();
+    let err = assert_fails(&repo.exp(&["get", "nope", "x"]), 1);
+    assert!(err.contains("no run matches 'nope'"), "{err}");
+    let err = assert_fails(&repo.exp(&["artifacts", "nope"]), 1);
+    assert!(err.contains("no run matches 'nope'"), "{err}");
+
+    let err = assert_fails(&repo.exp(&["get", "r1", "model"]), 1);
+    assert!(err.contains("run r1 has no artifact 'model'"), "{err}");
+    assert!(
+        err.contains("hint: `git exp artifacts r1` lists them (e.g. models/m.bin, models/sub/s.txt, notes.txt)"),
+        "{err}"
+    );
+    repo.exp_ok(&["run", "-q", "-n", "none", "--", "true"]);
+    let err = assert_fails(&repo.exp(&["get", "none", "x"]), 1);
+    assert!(err.contains("hint: it has no artifacts"), "{err}");
+
+    for bad in ["../x", "/etc/passwd", "a/../../x", ".git/config", ".", ""] {
+        let err = assert_fails(&repo.exp(&["get", "r1", bad]), 2);
+        assert!(err.contains("bad artifact path"), "{bad:?}: {err}");
+    }
+    // Missing arguments are clap's usage errors.
+    assert_eq!(repo.exp(&["get", "r1"]).status.code(), Some(2));
+    let status = repo.git(&["status", "--porcelain"]);
+    assert_eq!(status, "", "nothing was written");
+}
+
+/// The real sha256sum, so the test does not check the code with itself.
+fn sha256_hex(bytes: &[u8]) -> String {
+    let mut child = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sha256sum runs");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
+}
