@@ -117,7 +117,7 @@ pub fn cmd_artifacts(
         .iter()
         .map(|r| {
             vec![
-                output::sanitize(r.path),
+                shown(r.path),
                 if format == OutputFormat::Table {
                     human_bytes(r.size)
                 } else {
@@ -133,7 +133,7 @@ pub fn cmd_artifacts(
                 } else {
                     r.sha256.to_owned()
                 },
-                output::sanitize(r.media_type),
+                shown(r.media_type),
             ]
         })
         .collect();
@@ -147,12 +147,7 @@ pub fn cmd_artifacts(
                 output::write_table(out, &ctx.ui, &header, &table)?;
             }
             for s in &file.skipped {
-                writeln!(
-                    err,
-                    "not kept: {}: {}",
-                    output::sanitize(&s.path),
-                    output::sanitize(&s.reason)
-                )?;
+                writeln!(err, "not kept: {}: {}", shown(&s.path), shown(&s.reason))?;
             }
         }
     }
@@ -200,8 +195,13 @@ pub fn cmd_get(
     for ((entry, rel), source) in plan.files.iter().zip(&sources) {
         write_into(&store, &run.commit, &plan.root, rel, entry, source, args.force)?;
         if !args.quiet {
-            let shown = plan.root.join(rel);
-            writeln!(err, "Restored {} ({}).", shown.display(), human_bytes(entry.size))?;
+            let shown_path = plan.root.join(rel);
+            writeln!(
+                err,
+                "Restored {} ({}).",
+                shown(shown_path.display()),
+                human_bytes(entry.size)
+            )?;
         }
         written += entry.size;
     }
@@ -225,7 +225,7 @@ fn select<'a>(
         None => (all.iter().filter(|e| e.path.starts_with(&dir_prefix)).collect(), true),
     };
     if entries.is_empty() {
-        let known: Vec<String> = all.iter().take(5).map(|e| output::sanitize(&e.path)).collect();
+        let known: Vec<String> = all.iter().take(5).map(|e| shown(&e.path)).collect();
         return Err(CliError::user(format!("run {run} has no artifact '{wanted}'")).hint(
             if known.is_empty() {
                 "it has no artifacts".to_owned()
@@ -237,7 +237,7 @@ fn select<'a>(
     let unsafe_entry = |path: &str| {
         CliError::user(format!(
             "run {run} lists an unsafe artifact entry '{}'; nothing was written",
-            output::sanitize(path)
+            shown(path)
         ))
         .hint("the run was not written by git-exp, or its artifacts.toml is damaged")
     };
@@ -280,7 +280,8 @@ fn plan<'a>(
     is_dir: bool,
 ) -> Result<Plan<'a>, CliError> {
     let base = wanted.rsplit('/').next().unwrap_or(wanted);
-    let named = args.output.as_ref().map(|o| cwd.join(o));
+    // Without a trailing `/`, which would make the checks below follow a link.
+    let named = args.output.as_ref().map(|o| cwd.join(o).components().collect::<PathBuf>());
     if is_dir {
         let skip = wanted.len() + 1;
         let files = entries.iter().map(|e| (*e, e.path[skip..].to_owned())).collect();
@@ -299,7 +300,7 @@ fn plan<'a>(
     }
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned());
     let Some(name) = name.filter(|n| clean_name(n).as_deref() == Ok(n.as_str())) else {
-        return Err(CliError::usage(format!("bad destination {}", target.display())));
+        return Err(CliError::usage(format!("bad destination {}", shown(target.display()))));
     };
     let root = target.parent().map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);
     Ok(Plan { root, check_root: false, files: vec![(entries[0], name)] })
@@ -328,11 +329,11 @@ fn check_destination(plan: &Plan, force: bool) -> Result<(), CliError> {
         path.push(name);
         if let Ok(m) = path.symlink_metadata() {
             if m.is_dir() {
-                return Err(CliError::user(format!("{} is a directory", path.display()))
+                return Err(CliError::user(format!("{} is a directory", shown(path.display())))
                     .hint("use -o to write elsewhere"));
             }
             if !force {
-                return Err(CliError::user(format!("{} exists", path.display()))
+                return Err(CliError::user(format!("{} exists", shown(path.display())))
                     .hint("use --force to replace it, or -o to write elsewhere"));
             }
         }
@@ -346,14 +347,22 @@ fn existing_dir(path: &Path) -> Result<bool, CliError> {
     match path.symlink_metadata() {
         Ok(m) if m.file_type().is_symlink() => Err(CliError::user(format!(
             "{} is a symbolic link; refusing to write through it",
-            path.display()
+            shown(path.display())
         ))
         .hint("use -o to name a real directory")),
         Ok(m) if m.is_dir() => Ok(true),
-        Ok(_) => Err(CliError::user(format!("{} exists and is not a directory", path.display()))),
+        Ok(_) => {
+            Err(CliError::user(format!("{} exists and is not a directory", shown(path.display()))))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(CliError::user(format!("cannot check {}: {e}", path.display()))),
+        Err(e) => Err(CliError::user(format!("cannot check {}: {e}", shown(path.display())))),
     }
+}
+
+/// A path from a run, or under the destination, for a message: on one line,
+/// without escape sequences (names may hold any character but `/` and NUL).
+fn shown(text: impl std::fmt::Display) -> String {
+    output::sanitize(&text.to_string().replace(['\n', '\r'], "\u{fffd}"))
 }
 
 /// Where an artifact's verified bytes are: a blob of the run's tree (by its
@@ -426,7 +435,7 @@ fn content(
     }
     let local = store_path(store.common_dir(), &entry.sha256);
     let found = hash_file(&local).map_err(|e| {
-        CliError::user(format!("cannot read the local copy of {}: {e}", entry.path))
+        CliError::user(format!("cannot read the local copy of {}: {e}", shown(&entry.path)))
     })?;
     let (why, damaged) = match found {
         Some((sha256, size)) if sha256 == entry.sha256 => {
@@ -436,7 +445,8 @@ fn content(
             // The object is right (its name is its hash): the run is wrong.
             return Err(CliError::user(format!(
                 "run lists {} as {} bytes, but its content has {size}; nothing was written",
-                entry.path, entry.size
+                shown(&entry.path),
+                entry.size
             ))
             .hint("the run was not written by git-exp, or its artifacts.toml is damaged"));
         }
@@ -445,11 +455,14 @@ fn content(
             // Removed so the good copy can land (a transfer skips objects present).
             fs_err::remove_file(&local)?;
             (
-                format!("the local copy of {} is damaged ({problem}) and was removed", entry.path),
+                format!(
+                    "the local copy of {} is damaged ({problem}) and was removed",
+                    shown(&entry.path)
+                ),
                 true,
             )
         }
-        None => (format!("{} is not in the local artifact store", entry.path), false),
+        None => (format!("{} is not in the local artifact store", shown(&entry.path)), false),
     };
     let Some(remote) = fetcher.remote()? else { return Err(fetcher.no_store(&why)) };
     if damaged {
@@ -462,7 +475,7 @@ fn content(
     if let Some(f) = transfer.failed.first() {
         return Err(CliError::user(format!(
             "cannot fetch {} from {}: {}",
-            entry.path,
+            shown(&entry.path),
             remote.url(),
             f.message
         )));
@@ -478,10 +491,11 @@ fn read_inline(
     entry: &Entry,
 ) -> Result<Vec<u8>, CliError> {
     let bytes = store.read_run_path(commit, path)?.ok_or_else(|| {
-        CliError::user(format!("the run's tree has no {path}; the run is damaged"))
+        CliError::user(format!("the run's tree has no {}; the run is damaged", shown(path)))
     })?;
-    verify(&bytes, entry)
-        .map_err(|m| CliError::user(format!("inline artifact {} is damaged: {m}", entry.path)))?;
+    verify(&bytes, entry).map_err(|m| {
+        CliError::user(format!("inline artifact {} is damaged: {m}", shown(&entry.path)))
+    })?;
     Ok(bytes)
 }
 
@@ -546,7 +560,7 @@ fn copy_verified(
                 size += n as u64;
             }
             compare(&hex(&hasher.finalize()), size, entry).map_err(|m| {
-                CliError::user(format!("{} changed while it was read: {m}", entry.path))
+                CliError::user(format!("{} changed while it was read: {m}", shown(&entry.path)))
             })?;
         }
     }
@@ -578,10 +592,10 @@ fn write_into(
     let dest = dir.join(name);
     if let Ok(m) = dest.symlink_metadata() {
         if m.is_dir() {
-            return Err(CliError::user(format!("{} is a directory", dest.display())));
+            return Err(CliError::user(format!("{} is a directory", shown(dest.display()))));
         }
         if !force {
-            return Err(CliError::user(format!("{} exists", dest.display()))
+            return Err(CliError::user(format!("{} exists", shown(dest.display())))
                 .hint("use --force to replace it"));
         }
     }

@@ -227,6 +227,10 @@ fn get_restores_inline_and_store_artifacts_byte_for_byte() {
     assert_eq!(std::fs::read(other.join("m.bin")).unwrap(), content("models/m.bin"));
     assert_eq!(mode(&other.join("m.bin")), normal);
 
+    // -o NEWDIR/ (with the slash) is a directory to create, not a file name.
+    repo.exp_ok(&["get", "-q", "r1", "notes.txt", "-o", "new/dir/"]);
+    assert_eq!(std::fs::read(repo.root.join("new/dir/notes.txt")).unwrap(), content("notes.txt"));
+
     // -o - writes the bytes alone to stdout.
     for path in ["models/m.bin", "models/sub/s.txt"] {
         let out = repo.exp(&["get", "r1", path, "-o", "-"]);
@@ -538,7 +542,7 @@ fn untrusted_artifact_entries_are_refused_and_nothing_is_written() {
             assert_eq!(snapshot(repo.tmp.path()), before, "{args:?} wrote something");
         }
         // Listing such a run never crashes.
-        for format in ["table", "csv", "json", "markdown"] {
+        for format in ["table", "json"] {
             let out = exp_in(&repo, &work, &["artifacts", name, "--format", format]);
             let err = stderr(&out);
             assert!(!err.contains("panicked"), "{name} {format}: {err}");
@@ -574,10 +578,54 @@ fn a_symlinked_directory_in_the_destination_is_never_written_through() {
     assert_fails(&out, 1);
     // -o naming the link itself.
     let link = out_dir.join("models");
-    let out = repo.exp(&["get", "r1", "models", "-o", link.to_str().unwrap()]);
-    assert_fails(&out, 1);
+    for dest in [link.display().to_string(), format!("{}/", link.display())] {
+        let out = repo.exp(&["get", "r1", "models", "-o", &dest]);
+        let err = assert_fails(&out, 1);
+        assert!(err.contains("symbolic link"), "{err}");
+    }
+    // A single file: `-o link/` is refused; `-o link` is a file in the way,
+    // kept without --force.
+    let dir = format!("{}/", link.display());
+    let out = repo.exp(&["get", "r1", "notes.txt", "-o", &dir]);
+    let err = assert_fails(&out, 1);
+    assert!(err.contains("symbolic link"), "{err}");
+    let out = repo.exp(&["get", "r1", "notes.txt", "-o", link.to_str().unwrap()]);
+    let err = assert_fails(&out, 1);
+    assert!(err.contains("exists"), "{err}");
     assert_eq!(snapshot(repo.tmp.path()), before);
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
+
+#[test]
+fn names_with_control_characters_are_restored_but_shown_harmlessly() {
+    let repo = TestRepo::new();
+    let make = r#"d="$GIT_EXP_DIR/artifacts/odd"; mkdir -p "$d"
+printf x > "$d/$(printf '\033[31mred\033]0;title\007')"
+printf y > "$d/$(printf 'a\nerror: fake')"
+printf z > "$d/$(printf 'cr\rhidden')""#;
+    repo.exp_ok(&["run", "-q", "-n", "ctl", "--", "sh", "-c", make]);
+    let no_controls = |text: &str| {
+        text.chars().all(|c| c == '\n' || !c.is_control())
+            && !text.contains("\nerror: fake")
+            && !text.contains("\nfake")
+    };
+    for format in ["table", "csv", "markdown"] {
+        let out = repo.exp_ok(&["artifacts", "ctl", "--format", format]);
+        assert!(no_controls(&out), "{format}: {out:?}");
+        assert_eq!(out.lines().count(), if format == "markdown" { 5 } else { 4 }, "{out:?}");
+    }
+    let out = repo.exp(&["get", "ctl", "odd"]);
+    assert_ok(&out);
+    assert!(no_controls(&stderr(&out)), "{:?}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 4, "{:?}", stderr(&out));
+    // The files themselves keep their names.
+    let odd = repo.root.join("odd");
+    assert_eq!(std::fs::read(odd.join("\x1b[31mred\x1b]0;title\x07")).unwrap(), b"x");
+    assert_eq!(std::fs::read(odd.join("a\nerror: fake")).unwrap(), b"y");
+    assert_eq!(std::fs::read(odd.join("cr\rhidden")).unwrap(), b"z");
+    let out = repo.exp(&["get", "ctl", "odd"]);
+    let err = assert_fails(&out, 1);
+    assert!(no_controls(&err), "{err:?}");
 }
 
 #[test]
