@@ -4,10 +4,14 @@
 //! or damaged.
 //!
 //! Paths in a run may come from someone else (a fetched run): a path is only
-//! used if it is a clean relative name, and restoring never writes outside the
-//! destination: no `..`, no absolute paths, no following of symbolic links
-//! found under it. Files appear whole (written to a temporary name, then
-//! renamed) and existing files are kept unless `--force`.
+//! used if it is a clean relative name, a hash only if it is one, and
+//! restoring never writes outside the destination: no `..`, no absolute
+//! paths, no following of symbolic links found under it (nor of a link where
+//! the restored directory goes). Every artifact is verified and every
+//! destination checked before the first file is written; files appear whole
+//! (written to a temporary name, then renamed) and existing files are kept
+//! unless `--force`. A local store object is damaged when its content does not
+//! hash to its name; it is then removed and fetched again.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -50,7 +54,8 @@ pub struct GetArgs {
     /// Replace existing files
     #[arg(short, long)]
     pub force: bool,
-    /// The git remote whose artifact store to fetch from (default: exp.artifacts.url, else origin's)
+    /// The git remote whose artifact store to fetch from (default: the remote `git fetch` uses,
+    /// else exp.artifacts.url, else the only remote with a store)
     #[arg(long, value_name = "REMOTE")]
     pub remote: Option<String>,
     /// No status lines or progress bar
@@ -183,7 +188,13 @@ pub fn cmd_get(
     // Every artifact is found and verified before anything is written, so a
     // missing or damaged one leaves no partial restore behind.
     let remote = args.remote.clone().or_else(|| store.default_remote(false));
-    let mut fetcher = Fetcher { store: &store, ctx, remote: remote.as_deref(), open: None };
+    let mut fetcher = Fetcher {
+        store: &store,
+        ctx,
+        remote: remote.as_deref(),
+        explicit: args.remote.is_some(),
+        open: None,
+    };
     let mut sources = Vec::with_capacity(entries.len());
     for entry in &entries {
         sources.push(content(&store, &run.commit, entry, &mut fetcher, args.quiet, err)?);
@@ -378,6 +389,8 @@ struct Fetcher<'a> {
     ctx: &'a Context,
     /// `--remote`, else the remote `git fetch` would use.
     remote: Option<&'a str>,
+    /// Whether `remote` was given with `--remote` (no other remote is tried).
+    explicit: bool,
     open: Option<Remote>,
 }
 
@@ -387,6 +400,9 @@ impl Fetcher<'_> {
         if self.open.is_none() {
             let settings =
                 Settings::for_remote(self.store, self.remote, &self.ctx.vars).or_else(|| {
+                    if self.explicit {
+                        return None;
+                    }
                     // Else the only remote that has a store.
                     let names = self.store.remote_names();
                     let key = |n: &String| format!("remote.{n}.{}", remote::REMOTE_KEY);

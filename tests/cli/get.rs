@@ -415,8 +415,6 @@ fn a_clone_downloads_what_it_lacks_and_then_has_it_here() {
     let bare = repo.tmp.path().join("remote.git");
     let clone = repo.tmp.path().join("clone");
     repo.git(&["clone", "-q", bare.to_str().unwrap(), clone.to_str().unwrap()]);
-    let url = format!("file://{}", repo.tmp.path().join("bucket").display());
-    repo.git_in(&clone, &["config", "remote.origin.expArtifacts", &url]);
     let out = exp_in(&repo, &clone, &["pull", "-q"]);
     assert_ok(&out);
     let here = |repo: &TestRepo| -> Vec<bool> {
@@ -428,12 +426,39 @@ fn a_clone_downloads_what_it_lacks_and_then_has_it_here() {
     let csv = stdout(&exp_in(&repo, &clone, &["artifacts", "r1", "--format", "csv"]));
     assert!(csv.contains("\nmodels/m.bin,20000,store,no,"), "{csv}");
 
-    let out = exp_in(&repo, &clone, &["get", "-q", "r1", "models/m.bin", "--remote", "origin"]);
+    // The inline ones need no store; the large one needs one.
+    let out = exp_in(&repo, &clone, &["get", "-q", "r1", "models/sub"]);
+    assert_ok(&out);
+    let err = assert_fails(&exp_in(&repo, &clone, &["get", "r1", "models/m.bin"]), 1);
+    assert!(
+        err.starts_with("error: models/m.bin is not in the local artifact store, and no artifact store is configured to fetch it from\nhint: set the store the run was pushed to: `git config remote.origin.expArtifacts "),
+        "{err}"
+    );
+
+    // The store of another remote (the only one with a store) is found...
+    let url = format!("file://{}", repo.tmp.path().join("bucket").display());
+    repo.git_in(&clone, &["remote", "add", "team", bare.to_str().unwrap()]);
+    repo.git_in(&clone, &["config", "remote.team.expArtifacts", &url]);
+    // ...but not when --remote names one without a store.
+    let out = exp_in(&repo, &clone, &["get", "r1", "models/m.bin", "--remote", "origin"]);
+    let err = assert_fails(&out, 1);
+    assert!(err.contains("no artifact store is configured"), "{err}");
+    let out = exp_in(&repo, &clone, &["get", "r1", "models/m.bin"]);
     assert_ok(&out);
     assert_eq!(std::fs::read(clone.join("m.bin")).unwrap(), content("models/m.bin"));
     assert_eq!(here(&repo), [true, true, true]);
     let csv = stdout(&exp_in(&repo, &clone, &["artifacts", "r1", "--format", "csv"]));
     assert!(csv.contains("\nmodels/m.bin,20000,store,yes,"), "{csv}");
+
+    // exp.artifacts.url serves every remote.
+    let object = store_object(&repo).strip_prefix(&repo.root).unwrap().to_path_buf();
+    std::fs::remove_file(clone.join(&object)).unwrap();
+    repo.git_in(&clone, &["config", "--unset", "remote.team.expArtifacts"]);
+    repo.git_in(&clone, &["config", "exp.artifacts.url", &url]);
+    let out = exp_in(&repo, &clone, &["get", "-q", "r1", "models/m.bin", "-o", "again.bin"]);
+    assert_ok(&out);
+    assert_eq!(std::fs::read(clone.join("again.bin")).unwrap(), content("models/m.bin"));
+    assert_eq!(std::fs::read(clone.join(&object)).unwrap(), content("models/m.bin"));
 }
 
 /// Writes run `name` by hand: `r1`'s tree with `artifacts.toml` replaced.
