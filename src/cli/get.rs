@@ -54,8 +54,8 @@ pub struct GetArgs {
     /// Replace existing files
     #[arg(short, long)]
     pub force: bool,
-    /// The git remote whose artifact store to fetch from (default: the remote `git fetch` uses,
-    /// else exp.artifacts.url, else the only remote with a store)
+    /// The git remote whose artifact store to fetch from (default: exp.artifacts.url, else the
+    /// store of the remote `git fetch` uses, else of the only remote with one)
     #[arg(long, value_name = "REMOTE")]
     pub remote: Option<String>,
     /// No status lines or progress bar
@@ -387,7 +387,7 @@ enum Source {
 struct Fetcher<'a> {
     store: &'a Store,
     ctx: &'a Context,
-    /// `--remote`, else the remote `git fetch` would use.
+    /// `--remote`, else the remote `git fetch` would use (named in hints).
     remote: Option<&'a str>,
     /// Whether `remote` was given with `--remote` (no other remote is tried).
     explicit: bool,
@@ -398,23 +398,24 @@ impl Fetcher<'_> {
     /// The store to fetch from, or `None` when none is configured.
     fn remote(&mut self) -> Result<Option<&Remote>, CliError> {
         if self.open.is_none() {
-            let settings =
-                Settings::for_remote(self.store, self.remote, &self.ctx.vars).or_else(|| {
-                    if self.explicit {
-                        return None;
-                    }
-                    // Else the only remote that has a store.
-                    let names = self.store.remote_names();
-                    let key = |n: &String| format!("remote.{n}.{}", remote::REMOTE_KEY);
-                    let mut with_store =
-                        names.iter().filter(|n| self.store.config_string(&key(n)).is_some());
-                    match (with_store.next(), with_store.next()) {
-                        (Some(only), None) => {
-                            Settings::for_remote(self.store, Some(only), &self.ctx.vars)
+            let (store, vars) = (self.store, &self.ctx.vars);
+            let settings = if self.explicit {
+                // Its own store, else exp.artifacts.url (the store of every other remote).
+                Settings::for_remote(store, self.remote, vars)
+            } else {
+                Settings::for_remote(store, None, vars)
+                    .or_else(|| Settings::for_remote(store, Some(self.remote?), vars))
+                    .or_else(|| {
+                        let key = |n: &String| format!("remote.{n}.{}", remote::REMOTE_KEY);
+                        let names = store.remote_names();
+                        let mut with_store =
+                            names.iter().filter(|n| store.config_string(&key(n)).is_some());
+                        match (with_store.next(), with_store.next()) {
+                            (Some(only), None) => Settings::for_remote(store, Some(only), vars),
+                            _ => None,
                         }
-                        _ => None,
-                    }
-                });
+                    })
+            };
             let Some(settings) = settings else { return Ok(None) };
             self.open = Some(Remote::open(&settings)?);
         }

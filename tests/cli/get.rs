@@ -450,11 +450,15 @@ fn a_clone_downloads_what_it_lacks_and_then_has_it_here() {
     let csv = stdout(&exp_in(&repo, &clone, &["artifacts", "r1", "--format", "csv"]));
     assert!(csv.contains("\nmodels/m.bin,20000,store,yes,"), "{csv}");
 
-    // exp.artifacts.url serves every remote.
+    // exp.artifacts.url comes first; --remote picks a remote's own store.
     let object = store_object(&repo).strip_prefix(&repo.root).unwrap().to_path_buf();
     std::fs::remove_file(clone.join(&object)).unwrap();
-    repo.git_in(&clone, &["config", "--unset", "remote.team.expArtifacts"]);
+    let empty = format!("file://{}", repo.tmp.path().join("empty-bucket").display());
+    repo.git_in(&clone, &["config", "remote.team.expArtifacts", &empty]);
     repo.git_in(&clone, &["config", "exp.artifacts.url", &url]);
+    let out = exp_in(&repo, &clone, &["get", "r1", "models/m.bin", "-o", "-", "--remote", "team"]);
+    let err = assert_fails(&out, 1);
+    assert!(err.contains("empty-bucket: not in the artifact store"), "{err}");
     let out = exp_in(&repo, &clone, &["get", "-q", "r1", "models/m.bin", "-o", "again.bin"]);
     assert_ok(&out);
     assert_eq!(std::fs::read(clone.join("again.bin")).unwrap(), content("models/m.bin"));
