@@ -426,7 +426,8 @@ impl Fetcher<'_> {
     fn no_store(&self, why: &str) -> CliError {
         CliError::user(format!("{why}, and no artifact store is configured to fetch it from")).hint(
             format!(
-                "set the store the run was pushed to: `git config remote.{}.{} s3://BUCKET/PREFIX` (or {} for every remote)",
+                "set the store the run was pushed to: `git config remote.{}.{} s3://BUCKET/PREFIX` \
+                 (or {} for every remote)",
                 self.remote.unwrap_or("origin"),
                 remote::REMOTE_KEY,
                 remote::CONFIG_URL

@@ -14,6 +14,15 @@ use crate::common::{stderr, stdout, TestRepo};
 /// the other files stay inline.
 const INLINE_MAX: &str = "4096";
 
+/// The error for a store artifact that is not here, without a store.
+const NOT_HERE: &str = concat!(
+    "error: models/m.bin is not in the local artifact store, ",
+    "and no artifact store is configured to fetch it from"
+);
+/// The hint that follows it.
+const SET_STORE_HINT: &str =
+    "\nhint: set the store the run was pushed to: `git config remote.origin.expArtifacts ";
+
 /// The artifacts of run `r1`, by path.
 fn files() -> Vec<(&'static str, Vec<u8>)> {
     let big: Vec<u8> = (0..20_000u32).map(|i| (i * 7 % 251) as u8).collect();
@@ -367,10 +376,7 @@ fn a_damaged_local_copy_without_a_store_fails_and_writes_nothing() {
             ),
             "{args:?}: {err}"
         );
-        assert!(
-            err.contains("\nhint: set the store the run was pushed to: `git config remote.origin.expArtifacts "),
-            "{args:?}: says how to set a store: {err}"
-        );
+        assert!(err.contains(SET_STORE_HINT), "{args:?}: says how to set a store: {err}");
         assert_eq!(out.stdout, b"", "{args:?}");
         let after = snapshot(repo.tmp.path());
         let added: Vec<&PathBuf> = after.keys().filter(|p| !before.contains_key(*p)).collect();
@@ -380,7 +386,7 @@ fn a_damaged_local_copy_without_a_store_fails_and_writes_nothing() {
     }
     assert!(!repo.root.join("m.bin").exists() && !repo.root.join("models").exists());
     let err = assert_fails(&repo.exp(&["get", "r1", "models/m.bin"]), 1);
-    assert!(err.starts_with("error: models/m.bin is not in the local artifact store, and no artifact store is configured"), "{err}");
+    assert!(err.starts_with(NOT_HERE), "{err}");
     let csv = repo.exp_ok(&["artifacts", "r1", "--format", "csv"]);
     assert!(csv.contains("\nmodels/m.bin,20000,store,no,"), "{csv}");
 }
@@ -430,10 +436,7 @@ fn a_clone_downloads_what_it_lacks_and_then_has_it_here() {
     let out = exp_in(&repo, &clone, &["get", "-q", "r1", "models/sub"]);
     assert_ok(&out);
     let err = assert_fails(&exp_in(&repo, &clone, &["get", "r1", "models/m.bin"]), 1);
-    assert!(
-        err.starts_with("error: models/m.bin is not in the local artifact store, and no artifact store is configured to fetch it from\nhint: set the store the run was pushed to: `git config remote.origin.expArtifacts "),
-        "{err}"
-    );
+    assert!(err.starts_with(&format!("{NOT_HERE}{SET_STORE_HINT}")), "{err}");
 
     // The store of another remote (the only one with a store) is found...
     let url = format!("file://{}", repo.tmp.path().join("bucket").display());
@@ -668,7 +671,10 @@ fn unknown_runs_and_paths_and_bad_arguments() {
     let err = assert_fails(&repo.exp(&["get", "r1", "model"]), 1);
     assert!(err.contains("run r1 has no artifact 'model'"), "{err}");
     assert!(
-        err.contains("hint: `git exp artifacts r1` lists them (e.g. models/m.bin, models/sub/s.txt, notes.txt)"),
+        err.contains(concat!(
+            "hint: `git exp artifacts r1` lists them ",
+            "(e.g. models/m.bin, models/sub/s.txt, notes.txt)"
+        )),
         "{err}"
     );
     repo.exp_ok(&["run", "-q", "-n", "none", "--", "true"]);
