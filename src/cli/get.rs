@@ -222,8 +222,8 @@ pub fn cmd_get(
     Ok(())
 }
 
-/// The entries `wanted` names: the file itself, else every file under it as a
-/// directory (`true`). Fetched runs are untrusted: each one must be a clean
+/// The entries `wanted` names, at least one: the file itself, else every file
+/// under it as a directory (`true`). Fetched runs are untrusted: each one must be a clean
 /// relative name with a real hash, and no file may also be a directory.
 fn select<'a>(
     all: &'a [Entry],
