@@ -140,7 +140,10 @@ impl Store {
         };
         let text = String::from_utf8(bytes).map_err(|_| parse_error("not UTF-8".into()))?;
         toml::from_str(&text).map_err(|e: toml::de::Error| {
-            parse_error(e.to_string().split_whitespace().collect::<Vec<_>>().join(" "))
+            // The message quotes the file, which may come from someone else:
+            // one line, no control characters.
+            let text = e.to_string().replace(|c: char| c.is_control(), " ");
+            parse_error(text.split_whitespace().collect::<Vec<_>>().join(" "))
         })
     }
 
