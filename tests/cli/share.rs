@@ -360,3 +360,54 @@ fn push_and_pull_through_an_s3_compatible_server() {
     team.ok_in(&third, &["get", "s3/small", "plot.bin", "-o", dest.to_str().unwrap()]);
     assert!(std::fs::read(&dest).unwrap() == small);
 }
+
+#[test]
+fn an_interrupted_push_resumes_with_what_it_did_not_finish() {
+    let team = Team::new();
+    let bucket = team.repo.tmp.path().join("bucket");
+    team.store(&format!("file://{}", bucket.display()));
+    team.repo.git(&["config", "exp.artifacts.jobs", "1"]);
+    let files: Vec<Vec<u8>> = (0..24).map(|i| data(3 << 20, 100 + i as u8)).collect();
+    let src = team.repo.tmp.path().join("many");
+    std::fs::create_dir_all(&src).unwrap();
+    for (i, bytes) in files.iter().enumerate() {
+        std::fs::write(src.join(format!("part-{i:02}.bin")), bytes).unwrap();
+    }
+    let script = format!(
+        "mkdir -p \"$GIT_EXP_DIR/artifacts\" && cp '{}'/* \"$GIT_EXP_DIR/artifacts/\"",
+        src.display()
+    );
+    team.ok_in(&team.repo.root, &["run", "-q", "-n", "many", "--", "sh", "-c", &script]);
+
+    // Kill the push (SIGKILL: no chance to clean up) once some objects are in the store.
+    let mut child = team.repo.cmd_in(&team.repo.root, &["push", "-q"]).spawn().unwrap();
+    // Complete objects only (a file store writes `<hash>#N` first, then renames).
+    let complete = |b: &Path| -> Vec<PathBuf> {
+        objects_under(&b.join("sha256"))
+            .into_iter()
+            .filter(|p| p.file_name().unwrap().to_str().unwrap().len() == 62)
+            .collect()
+    };
+    let stored = |b: &Path| complete(b).len();
+    let start = std::time::Instant::now();
+    while stored(&bucket) == 0 && start.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    let before = stored(&bucket);
+    assert!(before > 0 && before < files.len(), "killed after {before} of {} objects", files.len());
+    assert_eq!(team.remote_refs(), "", "no ref before all its artifacts are stored");
+
+    let report = json(&team.ok_in(&team.repo.root, &["push", "--format", "json"]));
+    let count = |k: &str| report["artifacts"][k].as_array().unwrap().len();
+    assert_eq!(count("present"), before, "{report}");
+    assert_eq!(count("transferred"), files.len() - before);
+    assert!(team.remote_refs().contains("refs/experiments/many"));
+    let mut in_store: Vec<Vec<u8>> =
+        complete(&bucket).iter().map(|p| std::fs::read(p).unwrap()).collect();
+    let mut want = files.clone();
+    in_store.sort();
+    want.sort();
+    assert!(in_store == want, "every object whole and right");
+}
