@@ -5,6 +5,8 @@ Figures:
   (a) overhead  - `git-exp run -- true` against `true` run directly
   (b) ingest    - turning an events file of 1,000,000 metric points into a committed run
   (c) list      - `git-exp list` over 1,000 and 10,000 runs: loose refs, packed refs, loose objects
+  (f) artifact  - a 1 GiB artifact: hash speed, first store by copy (-a) and by link (live
+                  directory), unchanged re-logs (hash only)
   (g) filter    - `git-exp list --filter ... --sort ... -n 10` over 10,000 runs against plain `list`
   (d) build     - a clean debug build of the crate (only with --build-time)
 
@@ -16,9 +18,11 @@ benches/results.csv. Standard library only, Python 3.8+.
 import argparse
 import csv
 import datetime
+import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -62,6 +66,7 @@ COMPARE_TARGET_S = 0.3
 
 STANDALONE_RUNS = 10
 ARTIFACT_BYTES = 1 << 30
+ARTIFACT_RUNS = 3
 
 
 # ---------------------------------------------------------------- machine and environment
@@ -530,28 +535,103 @@ def bench_standalone(binary, res):
 # ---------------------------------------------------------------- (f) artifacts
 
 
+def written_bytes():
+    """Bytes written by finished child processes so far (getrusage: 512-byte blocks)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_oublock * 512
+
+
+def hash_file(path):
+    """SHA-256 of a file with Python's hashlib (OpenSSL), 1 MiB reads; returns (hex, seconds)."""
+    start = time.perf_counter()
+    h = hashlib.sha256()
+    with open(path, "rb", buffering=0) as f:
+        while True:
+            chunk = f.read(1 << 20)
+            if not chunk:
+                break
+            h.update(chunk)
+    return h.hexdigest(), time.perf_counter() - start
+
+
 def bench_artifact(binary, res):
     gib = ARTIFACT_BYTES / (1 << 30)
-    print("(f) a %.0f GiB artifact: first run hashes and stores it, the second only hashes it"
-          % gib, flush=True)
+    print("(f) a %.0f GiB artifact: hashing, first store from a user path (-a) and from the live "
+          "directory, unchanged re-logs (median of %d each, minus a baseline run)"
+          % (gib, ARTIFACT_RUNS), flush=True)
     with Repo("artifact") as repo:
-        big = os.path.join(repo.tmp, "model.bin")
-        with open(big, "wb") as f:
+        src = os.path.join(repo.tmp, "model.bin")
+        with open(src, "wb") as f:
             block = os.urandom(1 << 20)
             for _ in range(ARTIFACT_BYTES >> 20):
                 f.write(block)
-        cmd = lambda name: [binary, "run", "-q", "-n", name, "--", "sh", "-c",
-                            'printf \'{"_artifact": "%s"}\\n\' >> "$GIT_EXP_EVENTS"' % big]
-        empty = repo.timed([binary, "run", "-q", "-n", "empty", "--", "true"])
-        first = repo.timed(cmd("first"))
-        second = repo.timed(cmd("second"))
-        listed = repo.git("show", "refs/experiments/second:artifacts.toml").decode()
-        if 'storage = "store"' not in listed or str(ARTIFACT_BYTES) not in listed:
+        sha, _ = hash_file(src)  # also brings the file into the page cache
+        obj = os.path.join(repo.path, ".git", "exp", "objects", "sha256", sha[:2], sha[2:])
+        counter = [0]
+
+        def run(script=None, artifact=None):
+            """One `git-exp run`; returns (seconds, bytes written by it and its command)."""
+            counter[0] += 1
+            argv = [binary, "run", "-q", "-n", "r%d" % counter[0]]
+            if artifact:
+                argv += ["-a", artifact]
+            argv += ["--"] + (["sh", "-c", script] if script else ["true"])
+            before = written_bytes()
+            seconds = repo.timed(argv)
+            return seconds, written_bytes() - before
+
+        def median_of(store_first, **kw):
+            times, writes = [], []
+            for _ in range(ARTIFACT_RUNS):
+                if store_first is False and os.path.exists(obj):
+                    os.remove(obj)  # a first store each time
+                t, w = run(**kw)
+                times.append(t)
+                writes.append(w)
+            return statistics.median(times), statistics.median(writes), times
+
+        to_live = 'cp %s "$GIT_EXP_DIR/artifacts/model.bin"' % src
+        to_scratch = 'cp %s "$GIT_EXP_DIR/scratch.bin"' % src  # the same copy, not kept
+        setup = 'mkdir -p "$GIT_EXP_DIR/artifacts" && '
+        hashes = [hash_file(src)[1] for _ in range(ARTIFACT_RUNS)]
+        empty, empty_w, _ = median_of(None)
+        scratch, scratch_w, _ = median_of(None, script=setup + to_scratch)
+        user_first, user_first_w, uf = median_of(False, artifact=src)
+        user_again, user_again_w, _ = median_of(True, artifact=src)
+        live_first, live_first_w, lf = median_of(False, script=setup + to_live)
+        live_again, live_again_w, _ = median_of(True, script=setup + to_live)
+
+        listed = repo.git("show", "refs/experiments/r%d:artifacts.toml" % counter[0]).decode()
+        if 'storage = "store"' not in listed or sha not in listed or str(ARTIFACT_BYTES) not in listed:
             raise SystemExit("the artifact was not stored:\n" + listed)
-    res.add("artifact: first run, hash + store (minus an empty run)", first - empty, "s",
-            detail="%.2f GB/s" % (ARTIFACT_BYTES / 1e9 / max(first - empty, 1e-9)))
-    res.add("artifact: unchanged re-log, hash only (minus an empty run)", second - empty, "s",
-            detail="%.2f GB/s" % (ARTIFACT_BYTES / 1e9 / max(second - empty, 1e-9)))
+        if hash_file(obj)[0] != sha:
+            raise SystemExit("the stored object does not match its name")
+        links = os.stat(obj).st_nlink
+
+    def rate(seconds):
+        return "%.2f GB/s" % (ARTIFACT_BYTES / 1e9 / max(seconds, 1e-9))
+
+    def mib(n):
+        return "writes %.0f MiB" % (max(n, 0) / (1 << 20))
+
+    h = statistics.median(hashes)
+    res.add("artifact: hash 1 GiB, hashlib/OpenSSL reference (median)", h, "s", detail=rate(h))
+    res.add("artifact: first store from a user path, -a (copy)", user_first - empty, "s",
+            detail="%s, %s, %s" % (rate(user_first - empty), mib(user_first_w - empty_w),
+                                   spread([t - empty for t in uf], 1, " s")))
+    res.add("artifact: first store from the live directory (link)", live_first - scratch, "s",
+            detail="%s, %s, %s" % (rate(live_first - scratch), mib(live_first_w - scratch_w),
+                                   spread([t - scratch for t in lf], 1, " s")))
+    res.add("artifact: unchanged re-log from a user path (hash only)", user_again - empty, "s",
+            detail="%s, %s, %.2fx the reference hash" % (rate(user_again - empty),
+                                                         mib(user_again_w - empty_w),
+                                                         (user_again - empty) / h))
+    res.add("artifact: unchanged re-log from the live directory (hash only)",
+            live_again - scratch, "s",
+            detail="%s, %s, %.2fx the reference hash" % (rate(live_again - scratch),
+                                                         mib(live_again_w - scratch_w),
+                                                         (live_again - scratch) / h))
+    res.add("artifact: baseline, empty run / run copying 1 GiB in its live dir", scratch, "s",
+            detail="empty %.3f s; object link count after the runs: %d" % (empty, links))
 
 
 # ---------------------------------------------------------------- (h) compare

@@ -218,21 +218,8 @@ impl LocalStore {
         let mut tmp =
             tempfile::Builder::new().prefix(".copy-").tempfile_in(tmp_dir).map_err(fail)?;
         src.seek(SeekFrom::Start(0)).map_err(fail)?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; BUF];
-        let mut copied = 0u64;
-        loop {
-            let n = match src.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(fail(e)),
-            };
-            hasher.update(&buf[..n]);
-            tmp.write_all(&buf[..n]).map_err(fail)?;
-            copied += n as u64;
-        }
-        if copied != size || hex(&hasher.finalize()) != sha256 {
+        let (copy_sha, copied) = copy_hashing(&mut src, tmp.as_file_mut()).map_err(fail)?;
+        if copied != size || copy_sha != sha256 {
             return Err(format!("{} changed while it was being stored", path.display()));
         }
         let file = tmp.as_file();
@@ -274,6 +261,48 @@ impl LocalStore {
             }
         }
     }
+}
+
+/// Copies `src` to `dst` and hashes what was copied; returns the hash and the
+/// size. The hash is computed on a second thread while the next chunk is read
+/// and written, so a copy costs about the time of the slower of the two.
+fn copy_hashing(src: &mut File, dst: &mut File) -> std::io::Result<(String, u64)> {
+    use std::sync::mpsc;
+    let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(2);
+    let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
+    for _ in 0..3 {
+        free_tx.send(vec![0u8; BUF]).expect("the receiver is here");
+    }
+    std::thread::scope(|scope| {
+        let hasher = scope.spawn(move || {
+            let mut hasher = Sha256::new();
+            for (buf, n) in full_rx {
+                hasher.update(&buf[..n]);
+                // The copying side may have stopped: then the buffer is not needed.
+                let _ = free_tx.send(buf);
+            }
+            hex(&hasher.finalize())
+        });
+        let mut copied = 0u64;
+        let copying = (|| loop {
+            let mut buf = free_rx.recv().expect("the hasher gives buffers back until the end");
+            let n = loop {
+                match src.read(&mut buf) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    done => break done?,
+                }
+            };
+            if n == 0 {
+                return Ok(());
+            }
+            dst.write_all(&buf[..n])?;
+            copied += n as u64;
+            full_tx.send((buf, n)).expect("the hasher runs until the sender is dropped");
+        })();
+        drop(full_tx);
+        let sha256 = hasher.join().expect("hashing does not panic");
+        copying.map(|()| (sha256, copied))
+    })
 }
 
 /// Whether the store holds `dest` with `size` bytes; if so, its modification
