@@ -1,6 +1,12 @@
-//! Artifacts kept by a run: files dropped into `$GIT_EXP_DIR/artifacts/` and
-//! files named by `_artifact` events; small ones inline in the run's tree,
-//! large ones once in the local content-addressed store.
+//! Artifacts kept by a run: files dropped into `$GIT_EXP_DIR/artifacts/`, files
+//! named with `-a` and by `_artifact` events; small ones inline in the run's
+//! tree, large ones once in the local content-addressed store.
+//!
+//! The store reflinks where the file system can (btrfs, XFS), else links files
+//! of the live directory, else copies. The tests expect what the temporary
+//! directory's file system allows (`cp --reflink=always` tells): on ext4 or
+//! tmpfs they cover linking and copying; `TMPDIR=/some/btrfs/dir cargo test`
+//! covers reflinks.
 
 use crate::common::{stderr, TestRepo};
 
