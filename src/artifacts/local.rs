@@ -245,6 +245,13 @@ impl LocalStore {
         fs_err::create_dir_all(parent).map_err(fail)?;
         // A concurrent run may have stored the same content meanwhile: renaming
         // over it replaces a whole file by an identical whole file.
+        let tmp = match tmp.persist(&dest) {
+            Ok(_) => return Ok(Stored { sha256, size, method }),
+            // `git exp gc` removed the emptied fan-out directory just now: once more.
+            Err(e) if e.error.kind() == std::io::ErrorKind::NotFound => e.file,
+            Err(e) => return Err(fail(e.error)),
+        };
+        fs_err::create_dir_all(parent).map_err(fail)?;
         tmp.persist(&dest).map_err(|e| fail(e.error))?;
         Ok(Stored { sha256, size, method })
     }

@@ -9,6 +9,11 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/python_files.rs"));
 }
 
+/// The directory this binary's client is (or will be) unpacked to.
+pub fn client_dir(common_dir: &Path) -> PathBuf {
+    common_dir.join("exp").join("python").join(embedded::HASH)
+}
+
 /// Where an unpacked client lives.
 #[derive(Debug, Clone)]
 pub struct Dirs {
@@ -21,7 +26,7 @@ pub struct Dirs {
 /// Unpacks the embedded client unless this version is already there.
 pub fn unpack(common_dir: &Path) -> std::io::Result<Dirs> {
     let root = common_dir.join("exp").join("python");
-    let dir = root.join(embedded::HASH);
+    let dir = client_dir(common_dir);
     let dirs = Dirs { lib: dir.join("lib"), shim: dir.join("shim") };
     if dir.is_dir() {
         return Ok(dirs);

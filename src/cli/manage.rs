@@ -3,7 +3,6 @@
 //! removes is decided by `artifacts::gc`.
 
 use std::io::Write;
-use std::path::Path;
 use std::time::Duration;
 
 use clap::Args;
@@ -148,10 +147,9 @@ pub fn cmd_gc(
 ) -> Result<(), CliError> {
     let store = ctx.open_store(err)?;
     let common = store.common_dir();
-    // The client this binary puts on PYTHONPATH is kept (and unpacked if missing,
-    // as the next run would do); other versions' clients may go.
+    // The client this binary puts on PYTHONPATH is kept; other versions' may go.
     let python_current = if common.join("exp").join("python").is_dir() {
-        python::unpack(common).ok().and_then(|d| d.lib.parent().map(Path::to_path_buf))
+        Some(python::client_dir(common))
     } else {
         None
     };
