@@ -101,6 +101,29 @@ struct Report {
     artifacts: Transfer,
 }
 
+impl Report {
+    /// The report of runs classified against `other` (the other side's refs).
+    fn new(
+        remote: String,
+        artifact_store: Option<String>,
+        dry_run: bool,
+        classified: Vec<(String, String, Outcome)>,
+        other: &BTreeMap<String, String>,
+        artifacts: Transfer,
+    ) -> Report {
+        let runs = classified
+            .into_iter()
+            .map(|(name, commit, outcome)| RunReport {
+                theirs: (outcome == Outcome::Conflict).then(|| other.get(&name).cloned()).flatten(),
+                name,
+                commit,
+                outcome,
+            })
+            .collect();
+        Report { remote, artifact_store, dry_run, runs, artifacts }
+    }
+}
+
 /// Runs `git exp push`.
 pub fn cmd_push(
     mut args: PushArgs,
@@ -158,21 +181,7 @@ pub fn cmd_push(
             *outcome = Outcome::HeldBack;
         }
     }
-    let report = Report {
-        remote: remote.clone(),
-        artifact_store: store_url,
-        dry_run: args.dry_run,
-        runs: classified
-            .into_iter()
-            .map(|(name, commit, outcome)| RunReport {
-                theirs: (outcome == Outcome::Conflict).then(|| theirs[&name].clone()),
-                name,
-                commit,
-                outcome,
-            })
-            .collect(),
-        artifacts: transfer,
-    };
+    let report = Report::new(remote, store_url, args.dry_run, classified, &theirs, transfer);
     print_report(&report, true, &args.format, args.quiet, out, err)
 }
 
@@ -265,21 +274,7 @@ pub fn cmd_pull(
             }
         }
     }
-    let report = Report {
-        remote: remote.clone(),
-        artifact_store: store_url,
-        dry_run: args.dry_run,
-        runs: classified
-            .into_iter()
-            .map(|(name, commit, outcome)| RunReport {
-                theirs: (outcome == Outcome::Conflict).then(|| mine[&name].clone()),
-                name,
-                commit,
-                outcome,
-            })
-            .collect(),
-        artifacts: transfer,
-    };
+    let report = Report::new(remote, store_url, args.dry_run, classified, &mine, transfer);
     print_report(&report, false, &args.format, args.quiet, out, err)
 }
 

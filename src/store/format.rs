@@ -300,6 +300,33 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// A finished run's exp.toml for tests: id and times from `i`.
+#[cfg(test)]
+pub(crate) fn sample_exp(i: usize, name: &str) -> ExpFile {
+    ExpFile {
+        format: FORMAT_VERSION,
+        id: format!("{i:032x}"),
+        name: name.into(),
+        status: Status::Finished,
+        command: vec!["true".into()],
+        exit_code: Some(0),
+        signal: None,
+        started: crate::util::rfc3339(1_700_000_000.0 + i as f64),
+        ended: crate::util::rfc3339(1_700_000_001.0 + i as f64),
+        duration_s: 1.0,
+        host: "h".into(),
+        user: "u".into(),
+        tags: vec![],
+        note: String::new(),
+        code_commit: None,
+        code_dirty: false,
+        workdir: ".".into(),
+        code_skipped: vec![],
+        malformed_events: Default::default(),
+        git_exp_version: "test".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,30 +32,41 @@ impl Store {
     }
 
     fn git_with_input(&self, args: &[&str], input: Option<&[u8]>) -> Result<Vec<u8>> {
-        let mut child = Command::new("git")
-            .arg("-C")
-            .arg(self.workdir())
-            .args(args)
-            .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| Error::git(format!("cannot run git: {e}")))?;
-        if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
-            // git patch-id reads everything before it answers; a write error
-            // shows up as its exit status.
-            let bytes = bytes.to_vec();
-            std::thread::spawn(move || {
-                let _ = stdin.write_all(&bytes);
-            });
-        }
-        let out = child.wait_with_output().map_err(|e| Error::git(format!("git failed: {e}")))?;
+        let out = self.run_git(args, input, Stdio::piped())?;
         if !out.status.success() {
             let msg = String::from_utf8_lossy(&out.stderr);
             let first = msg.lines().next().unwrap_or("").trim_start_matches("fatal: ");
             return Err(Error::git(format!("git {}: {first}", args.first().unwrap_or(&""))));
         }
         Ok(out.stdout)
+    }
+
+    /// Runs the user's git in the working tree with `input` on stdin and
+    /// stdout captured; stderr captured or passed through, as `stderr` says.
+    pub(super) fn run_git(
+        &self,
+        args: &[&str],
+        input: Option<&[u8]>,
+        stderr: Stdio,
+    ) -> Result<std::process::Output> {
+        let mut child = Command::new("git")
+            .arg("-C")
+            .arg(self.workdir())
+            .args(args)
+            .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .map_err(|e| Error::git(format!("cannot run git: {e}")))?;
+        if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
+            // git reads everything before it answers; a write error shows up
+            // as its exit status.
+            let bytes = bytes.to_vec();
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(&bytes);
+            });
+        }
+        child.wait_with_output().map_err(|e| Error::git(format!("git failed: {e}")))
     }
 
     /// The commit a revision names (`origin/main`, `HEAD~2`, an id), or an error

@@ -292,7 +292,6 @@ pub fn groups_clash(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::format::{ExpFile, Status, FORMAT_VERSION};
     use crate::store::RunFiles;
 
     fn repo() -> (tempfile::TempDir, Store) {
@@ -308,28 +307,7 @@ mod tests {
     }
 
     fn write(store: &Store, name: &str, i: usize) -> String {
-        let exp = ExpFile {
-            format: FORMAT_VERSION,
-            id: format!("{i:032x}"),
-            name: name.into(),
-            status: Status::Finished,
-            command: vec!["true".into()],
-            exit_code: Some(0),
-            signal: None,
-            started: crate::util::rfc3339(1_700_000_000.0 + i as f64),
-            ended: crate::util::rfc3339(1_700_000_001.0 + i as f64),
-            duration_s: 1.0,
-            host: "h".into(),
-            user: "u".into(),
-            tags: vec![],
-            note: String::new(),
-            code_commit: None,
-            code_dirty: false,
-            workdir: ".".into(),
-            code_skipped: vec![],
-            malformed_events: Default::default(),
-            git_exp_version: "test".into(),
-        };
+        let exp = crate::store::format::sample_exp(i, name);
         let files = RunFiles {
             exp,
             config: String::new(),

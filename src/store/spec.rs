@@ -105,32 +105,11 @@ pub fn pick<'a>(runs: &'a [RunRecord], spec: &str) -> Result<&'a RunRecord> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::format::{ExpFile, Status, FORMAT_VERSION};
+    use crate::store::format::ExpFile;
     use crate::store::RunFiles;
 
     fn exp(i: usize) -> ExpFile {
-        ExpFile {
-            format: FORMAT_VERSION,
-            id: format!("{i:032x}"),
-            name: format!("run-{i}"),
-            status: Status::Finished,
-            command: vec!["true".into()],
-            exit_code: Some(0),
-            signal: None,
-            started: crate::util::rfc3339(1_700_000_000.0 + i as f64),
-            ended: crate::util::rfc3339(1_700_000_001.0 + i as f64),
-            duration_s: 1.0,
-            host: "h".into(),
-            user: "u".into(),
-            tags: vec![],
-            note: String::new(),
-            code_commit: None,
-            code_dirty: false,
-            workdir: ".".into(),
-            code_skipped: vec![],
-            malformed_events: Default::default(),
-            git_exp_version: "test".into(),
-        }
+        crate::store::format::sample_exp(i, &format!("run-{i}"))
     }
 
     /// Many runs load newest first with the right content.

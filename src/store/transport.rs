@@ -8,8 +8,7 @@
 //! forced (git refuses them if the other side moved meanwhile).
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use super::{Error, Result, Store, REF_PREFIX};
 
@@ -42,25 +41,10 @@ pub enum Outcome {
 }
 
 impl Store {
-    /// Runs git in the working tree with stdout captured and stderr passed
-    /// through (progress, prompts and git's own errors reach the user).
+    /// Runs git with stdout captured and stderr passed through (progress,
+    /// prompts and git's own errors reach the user).
     fn git_passing_stderr(&self, args: &[&str], input: Option<&str>) -> Result<(bool, String)> {
-        let mut child = Command::new("git")
-            .arg("-C")
-            .arg(self.workdir())
-            .args(args)
-            .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| Error::git(format!("cannot run git: {e}")))?;
-        if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
-            let text = text.to_owned();
-            std::thread::spawn(move || {
-                let _ = stdin.write_all(text.as_bytes());
-            });
-        }
-        let out = child.wait_with_output().map_err(|e| Error::git(format!("git failed: {e}")))?;
+        let out = self.run_git(args, input.map(str::as_bytes), Stdio::inherit())?;
         Ok((out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned()))
     }
 
