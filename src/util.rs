@@ -112,9 +112,35 @@ pub fn human_age(then: f64, now: f64) -> String {
     }
 }
 
+/// A URL or remote as it may be shown: without user information
+/// (`https://user:token@host/x` -> `https://host/x`) or query
+/// (`?sig=...`), as git shows remote URLs. Other text is returned unchanged.
+pub fn anonymize_url(text: &str) -> String {
+    let Some((scheme, rest)) = text.split_once("://") else { return text.to_owned() };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    format!("{scheme}://{authority}{path}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_are_shown_without_credentials() {
+        assert_eq!(
+            anonymize_url("https://me:tok@git.example.com/a/b.git"),
+            "https://git.example.com/a/b.git"
+        );
+        assert_eq!(anonymize_url("az://c/p?sig=SECRET&x=1"), "az://c/p");
+        assert_eq!(anonymize_url("s3://KEY:SECRET@bucket"), "s3://bucket");
+        assert_eq!(anonymize_url("origin"), "origin");
+        assert_eq!(anonymize_url("git@github.com:o/r.git"), "git@github.com:o/r.git");
+    }
 
     #[test]
     fn rfc3339_round_trips() {

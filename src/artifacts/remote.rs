@@ -140,7 +140,8 @@ impl Remote {
             .enable_all()
             .build()
             .map_err(Error::Runtime)?;
-        Ok(Remote { store, prefix, url: settings.url.clone(), jobs: settings.jobs.max(1), runtime })
+        let url = crate::util::anonymize_url(&settings.url);
+        Ok(Remote { store, prefix, url, jobs: settings.jobs.max(1), runtime })
     }
 
     /// The URL, for messages.

@@ -85,16 +85,34 @@ impl From<store::Error> for CliError {
     fn from(e: store::Error) -> Self {
         use store::Error as E;
         let hint = match &e {
-            E::NotARepository { .. } => Some("run git-exp inside a git repository, or create one with `git init`"),
-            E::Bare { .. } => Some("run it in a clone with a working tree (`git clone` without --bare)"),
-            E::Reftable { .. } => Some("convert the repository with `git refs migrate --ref-format=files`"),
-            E::NameTaken { .. } => Some("pick another name with --name, or omit --name to get a fresh one"),
-            E::InvalidName { .. } => Some("names use letters, digits, '.', '_', '-', and '/' to group runs"),
-            E::UnknownRun { .. } => Some("`git exp list` shows the runs; fetch others' runs with `git exp pull`"),
+            E::NotARepository { .. } => {
+                Some("run git-exp inside a git repository, or create one with `git init`")
+            }
+            E::Bare { .. } => {
+                Some("run it in a clone with a working tree (`git clone` without --bare)")
+            }
+            E::Reftable { .. } => {
+                Some("convert the repository with `git refs migrate --ref-format=files`")
+            }
+            E::NameTaken { .. } => {
+                Some("pick another name with --name, or omit --name to get a fresh one")
+            }
+            E::InvalidName { .. } => {
+                Some("names use letters, digits, '.', '_', '-', and '/' to group runs")
+            }
+            E::UnknownRun { .. } => {
+                Some("`git exp list` shows the runs; fetch others' runs with `git exp pull`")
+            }
             E::AmbiguousRun { .. } => Some("type more of the name or id"),
-            E::UnknownRevision { .. } => Some("give a branch, tag or commit; fetch it first if it is remote (`git fetch origin`)"),
-            E::Locked { .. } => Some("if no other git process is running, remove the lock file and retry"),
-            E::Format(store::format::Error::UnknownFormat { .. }) => Some("upgrade git-exp to read this run"),
+            E::UnknownRevision { .. } => Some(
+                "give a branch, tag or commit; fetch it first if it is remote (`git fetch origin`)",
+            ),
+            E::Locked { .. } => {
+                Some("if no other git process is running, remove the lock file and retry")
+            }
+            E::Format(store::format::Error::UnknownFormat { .. }) => {
+                Some("upgrade git-exp to read this run")
+            }
             _ => None,
         };
         let kind = match &e {
@@ -162,13 +180,16 @@ impl From<run::Error> for CliError {
 
 /// Prints `err` to `w` the git way.
 pub fn print(w: &mut dyn Write, err: &CliError) {
-    let _ = writeln!(w, "error: {}", err.error);
+    // Messages can quote data from fetched runs (names, TOML lines): no
+    // control characters reach the terminal, and each message stays one line.
+    let line = |text: String| super::output::sanitize(&text).replace('\n', " ");
+    let _ = writeln!(w, "error: {}", line(err.error.to_string()));
     let mut source = err.error.source();
     while let Some(s) = source {
-        let _ = writeln!(w, "caused by: {s}");
+        let _ = writeln!(w, "caused by: {}", line(s.to_string()));
         source = s.source();
     }
     for hint in &err.hints {
-        let _ = writeln!(w, "hint: {hint}");
+        let _ = writeln!(w, "hint: {}", line(hint.clone()));
     }
 }

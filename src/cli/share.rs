@@ -19,14 +19,16 @@ use super::{CliError, Context};
 use crate::artifacts::remote::{self, Object, Remote, Settings, Transfer};
 use crate::store::format::Storage;
 use crate::store::repo::Detail;
-use crate::store::transport::{classify, Outcome};
+use crate::store::transport::{classify, group_clash, Outcome};
 use crate::store::{Store, REF_PREFIX};
-use crate::util::human_bytes;
+use crate::util::{anonymize_url, human_bytes};
 
 /// The refspec `git exp init` adds (never forced: a run is never overwritten).
 pub const RUNS_REFSPEC: &str = "refs/experiments/*:refs/experiments/*";
 /// Marks the branch push refspec `init` added, so `init --remove` takes it back.
 const PUSH_ADDED_KEY: &str = "expPushAdded";
+/// Marks that `init` turned pruning off for the remote.
+const PRUNE_SET_KEY: &str = "expPruneSet";
 
 /// Push runs and upload their large artifacts
 #[derive(Debug, Args)]
@@ -89,6 +91,9 @@ struct RunReport {
     /// The other side's commit, for a conflict.
     #[serde(skip_serializing_if = "Option::is_none")]
     theirs: Option<String>,
+    /// The other side's run in the way, for a name clash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clashes_with: Option<String>,
 }
 
 /// What `push` or `pull` did (`--format json`).
@@ -115,12 +120,15 @@ impl Report {
             .into_iter()
             .map(|(name, commit, outcome)| RunReport {
                 theirs: (outcome == Outcome::Conflict).then(|| other.get(&name).cloned()).flatten(),
+                clashes_with: (outcome == Outcome::NameClash)
+                    .then(|| group_clash(&name, other))
+                    .flatten(),
                 name,
                 commit,
                 outcome,
             })
             .collect();
-        Report { remote, artifact_store, dry_run, runs, artifacts }
+        Report { remote: anonymize_url(&remote), artifact_store, dry_run, runs, artifacts }
     }
 }
 
@@ -143,10 +151,12 @@ pub fn cmd_push(
         .filter(|(_, _, o)| *o != Outcome::Conflict)
         .map(|(n, c, _)| (n.clone(), c.clone()))
         .collect();
-    let (objects, owners) = store_objects(&store, &sendable)?;
+    let (objects, owners, unreadable) = store_objects(&store, &sendable);
+    warn_unreadable(err, &unreadable)?;
     let mut transfer = Transfer::default();
     let mut store_url = None;
-    let mut held_back: BTreeSet<String> = BTreeSet::new();
+    // A run goes out only with all its artifacts: not with an unreadable list.
+    let mut held_back: BTreeSet<String> = unreadable.into_iter().map(|(n, _)| n).collect();
     if !objects.is_empty() && !args.no_artifacts {
         let settings = Settings::for_remote(&store, Some(&remote), &ctx.vars)
             .ok_or_else(|| no_store_error(&remote, &objects))?;
@@ -202,8 +212,8 @@ pub fn cmd_pull(
         for name in &args.runs {
             let name = name.strip_prefix(REF_PREFIX).unwrap_or(name);
             let commit = theirs.get(name).ok_or_else(|| {
-                CliError::user(format!("{remote} has no run named '{name}'"))
-                    .hint(format!("list them with `git ls-remote {remote} 'refs/experiments/*'`"))
+                CliError::user(format!("{} has no run named '{name}'", anonymize_url(&remote)))
+                    .hint("`git exp pull` without run names fetches them all")
             })?;
             wanted.push((name.to_owned(), commit.clone()));
         }
@@ -212,7 +222,12 @@ pub fn cmd_pull(
     wanted.retain(|(name, _)| match crate::store::name::validate(name) {
         Ok(()) => true,
         Err(e) => {
-            let _ = writeln!(err, "warning: skipping a run of {remote}: {e}");
+            let _ = writeln!(
+                err,
+                "warning: skipping a run of {}: {}",
+                anonymize_url(&remote),
+                super::output::sanitize(&e.to_string())
+            );
             false
         }
     });
@@ -234,7 +249,11 @@ pub fn cmd_pull(
         } else if *outcome == Outcome::New && !args.dry_run {
             // Fetched runs are someone else's data: say so now if one cannot be read.
             if let Err(e) = store.read_run(name, commit, Detail::Full) {
-                let _ = writeln!(err, "warning: fetched run {name} cannot be read: {e}");
+                let _ = writeln!(
+                    err,
+                    "warning: fetched run {name} cannot be read: {}",
+                    super::output::sanitize(&e.to_string()).replace('\n', " ")
+                );
             }
         }
     }
@@ -253,7 +272,8 @@ pub fn cmd_pull(
         } else {
             present
         };
-        let (objects, _) = store_objects(&store, &readable)?;
+        let (objects, _, unreadable) = store_objects(&store, &readable);
+        warn_unreadable(err, &unreadable)?;
         let missing: Vec<Object> = objects
             .into_iter()
             .filter(|o| {
@@ -299,6 +319,8 @@ pub fn cmd_init(
     let fetch_key = format!("remote.{remote}.fetch");
     let push_key = format!("remote.{remote}.push");
     let added_key = format!("remote.{remote}.{PUSH_ADDED_KEY}");
+    let prune_key = format!("remote.{remote}.prune");
+    let prune_set_key = format!("remote.{remote}.{PRUNE_SET_KEY}");
     if args.remove {
         git.unset(&fetch_key, RUNS_REFSPEC)?;
         git.unset(&push_key, RUNS_REFSPEC)?;
@@ -306,34 +328,72 @@ pub fn cmd_init(
             git.unset(&push_key, &added)?;
             git.unset(&added_key, &added)?;
         }
-        let _ = writeln!(err, "Plain git push and git fetch of {remote} no longer carry runs.");
+        if git.get_all(&prune_set_key)?.first().is_some_and(|v| v == "true") {
+            git.unset(&prune_key, "false")?;
+            git.unset(&prune_set_key, "true")?;
+        }
+        writeln!(err, "Plain git push and git fetch of {remote} no longer carry runs.")?;
         return Ok(());
     }
     if !git.get_all(&fetch_key)?.iter().any(|v| v == RUNS_REFSPEC) {
         git.add(&fetch_key, RUNS_REFSPEC)?;
     }
+    // Pruning would delete every run not (yet) on the remote: off for this remote.
+    let on =
+        |v: Option<String>| v.is_some_and(|v| matches!(v.as_str(), "true" | "yes" | "on" | "1"));
+    let remote_prune = store.config_string(&prune_key);
+    let prunes = match &remote_prune {
+        Some(_) => on(remote_prune.clone()),
+        None => on(store.config_string("fetch.prune")),
+    };
+    if prunes {
+        if remote_prune.is_some() {
+            git.unset(&prune_key, remote_prune.as_deref().unwrap_or("true"))?;
+        }
+        git.add(&prune_key, "false")?;
+        git.add(&prune_set_key, "true")?;
+        writeln!(
+            err,
+            "warning: fetches of {remote} no longer prune (remote.{remote}.prune = false): pruning would delete the runs you have not pushed; `git fetch --prune` still would"
+        )?;
+    }
     let pushes = git.get_all(&push_key)?;
+    let mut carries_push = true;
     if !pushes.iter().any(|v| v == RUNS_REFSPEC) {
-        if pushes.is_empty() {
-            // Any push refspec replaces git's default push; keep that default
-            // (push.default) with the refspec that means the same.
-            let mode = store.config_string("push.default").unwrap_or_else(|| "simple".into());
-            let branch_spec = match mode.as_str() {
-                "nothing" => None,
-                "matching" => Some(":"),
-                _ => Some("HEAD"),
-            };
-            if let Some(spec) = branch_spec {
-                git.add(&push_key, spec)?;
-                git.add(&added_key, spec)?;
+        // Any push refspec replaces git's default push (push.default); add the
+        // refspec that does the same, where one exists.
+        let mode = store.config_string("push.default").unwrap_or_else(|| "simple".into());
+        let branch_spec = match (pushes.is_empty(), mode.as_str()) {
+            (false, _) => Some(None),
+            (true, "nothing") => Some(None),
+            (true, "matching") => Some(Some(":")),
+            (true, "simple" | "current") => Some(Some("HEAD")),
+            // upstream/tracking push to the upstream's name, which no refspec says.
+            _ => None,
+        };
+        match branch_spec {
+            Some(spec) => {
+                if let Some(spec) = spec {
+                    git.add(&push_key, spec)?;
+                    git.add(&added_key, spec)?;
+                }
+                git.add(&push_key, RUNS_REFSPEC)?;
+            }
+            None => {
+                carries_push = false;
+                writeln!(
+                    err,
+                    "note: push.default = {mode} cannot be kept with a push refspec, so plain git push is left as it is; push runs with `git exp push`"
+                )?;
             }
         }
-        git.add(&push_key, RUNS_REFSPEC)?;
     }
-    let _ = writeln!(
+    writeln!(
         err,
-        "Plain git push and git fetch of {remote} now carry runs ({RUNS_REFSPEC}); undo with `git exp init --remove {remote}`."
-    );
+        "Plain git fetch{} of {remote} now carr{} runs ({RUNS_REFSPEC}); undo with `git exp init --remove {remote}`.",
+        if carries_push { " and git push" } else { "" },
+        if carries_push { "y" } else { "ies" }
+    )?;
     if Settings::for_remote(&store, Some(&remote), &ctx.vars).is_none() {
         let _ = writeln!(
             err,
@@ -408,7 +468,8 @@ fn pick_remote(
         if !is_run {
             let known = if names.is_empty() { "none".to_owned() } else { names.join(", ") };
             return Err(CliError::user(format!(
-                "'{given}' is neither a git remote nor a run (remotes: {known})"
+                "'{}' is neither a git remote nor a run (remotes: {known})",
+                anonymize_url(&given)
             )));
         }
         runs.insert(0, given);
@@ -453,22 +514,43 @@ fn select_local_runs(store: &Store, specs: &[String]) -> Result<Vec<(String, Str
 /// Runs that own each object, by hash.
 type Owners = BTreeMap<String, Vec<String>>;
 
-/// The store objects of `runs`, and which runs own each object.
+/// The store objects of `runs`, which runs own each object, and the runs
+/// whose artifact list cannot be read (name, why), which are left out: one
+/// damaged run, perhaps fetched from someone else, does not stop the others.
 fn store_objects(
     store: &Store,
     runs: &[(String, String)],
-) -> Result<(Vec<Object>, Owners), CliError> {
+) -> (Vec<Object>, Owners, Vec<(String, String)>) {
     let mut objects: BTreeMap<String, u64> = BTreeMap::new();
     let mut owners = Owners::new();
+    let mut unreadable = Vec::new();
     for (name, commit) in runs {
-        let file = store.run_artifacts(name, commit)?;
+        let file = match store.run_artifacts(name, commit) {
+            Ok(file) => file,
+            Err(e) => {
+                unreadable.push((name.clone(), e.to_string()));
+                continue;
+            }
+        };
         for entry in file.artifacts.into_iter().filter(|e| e.storage == Storage::Store) {
             owners.entry(entry.sha256.clone()).or_default().push(name.clone());
             objects.insert(entry.sha256, entry.size);
         }
     }
     let objects = objects.into_iter().map(|(sha256, size)| Object { sha256, size }).collect();
-    Ok((objects, owners))
+    (objects, owners, unreadable)
+}
+
+/// Warns about runs whose artifact list cannot be read.
+fn warn_unreadable(err: &mut dyn Write, unreadable: &[(String, String)]) -> std::io::Result<()> {
+    for (name, why) in unreadable {
+        writeln!(
+            err,
+            "warning: run {name}: {}; its artifacts are left out (repair it, or delete it with `git exp rm {name}`)",
+            super::output::sanitize(why).replace('\n', " ")
+        )?;
+    }
+    Ok(())
 }
 
 /// Prints the outcome; an error when anything was left undone.
@@ -545,9 +627,18 @@ fn print_report(
                 "error: run {}: you have a different run of this name ({theirs}); rename yours with `git exp rename {} NEW-NAME` and pull again",
                 run.name, run.name
             )?,
+            Outcome::NameClash => writeln!(
+                err,
+                "error: run {}: {} {} run {}, and a name cannot be both a run and a group of runs; rename yours with `git exp rename {} NEW-NAME`",
+                run.name,
+                if push { report.remote.as_str() } else { "you" },
+                if push { "has" } else { "have" },
+                run.clashes_with.as_deref().unwrap_or("?"),
+                run.name
+            )?,
             Outcome::HeldBack => writeln!(
                 err,
-                "error: run {} was not pushed: some of its artifacts are not in the store",
+                "error: run {} was not pushed: its artifacts could not all be read or uploaded",
                 run.name
             )?,
             Outcome::Rejected => writeln!(

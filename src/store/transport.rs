@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 
 use super::{Error, Result, Store, REF_PREFIX};
+use crate::util::anonymize_url;
 
 /// Refspecs per `git push` (argument lists stay far below the system limit).
 const PUSH_BATCH: usize = 1000;
@@ -38,6 +39,9 @@ pub enum Outcome {
     Rejected,
     /// Not pushed: some of its artifacts could not be uploaded.
     HeldBack,
+    /// The other side has a run whose name is this run's group, or a group
+    /// of this name (`a` and `a/b`): a name cannot be both.
+    NameClash,
 }
 
 impl Store {
@@ -55,7 +59,8 @@ impl Store {
             self.git_passing_stderr(&["ls-remote", "--refs", "--", remote, &pattern], None)?;
         if !ok {
             return Err(Error::Transport(format!(
-                "cannot list the runs of {remote}: git ls-remote failed"
+                "cannot list the runs of {}: git ls-remote failed",
+                anonymize_url(remote)
             )));
         }
         let mut runs = BTreeMap::new();
@@ -81,7 +86,10 @@ impl Store {
             let (ok, out) = self.git_passing_stderr(&args, None)?;
             let refused = porcelain_rejected(&out);
             if !ok && refused.is_empty() {
-                return Err(Error::Transport(format!("git push to {remote} failed")));
+                return Err(Error::Transport(format!(
+                    "git push to {} failed",
+                    anonymize_url(remote)
+                )));
             }
             rejected.extend(refused);
         }
@@ -107,7 +115,10 @@ impl Store {
         let missing: Vec<String> =
             names.iter().filter(|n| !refs.contains_key(*n)).cloned().collect();
         if missing.len() == names.len() {
-            return Err(Error::Transport(format!("git fetch from {remote} failed")));
+            return Err(Error::Transport(format!(
+                "git fetch from {} failed",
+                anonymize_url(remote)
+            )));
         }
         Ok(missing)
     }
@@ -187,6 +198,7 @@ pub fn classify(
         .iter()
         .map(|(name, commit)| {
             let outcome = match other.get(name) {
+                None if group_clash(name, other).is_some() => Outcome::NameClash,
                 None => Outcome::New,
                 Some(c) if c == commit => Outcome::UpToDate,
                 Some(_) => Outcome::Conflict,
@@ -194,6 +206,26 @@ pub fn classify(
             (name.clone(), commit.clone(), outcome)
         })
         .collect()
+}
+
+/// A run of `other` that clashes with `name` as a group (`a` vs `a/b`).
+pub fn group_clash(name: &str, other: &BTreeMap<String, String>) -> Option<String> {
+    // A group of this name: `name/...` sorts right after `name/`.
+    let below = format!("{name}/");
+    if let Some((k, _)) = other.range(below.clone()..).next().filter(|(k, _)| k.starts_with(&below))
+    {
+        return Some(k.clone());
+    }
+    // This name inside a run's name used as a group.
+    let mut end = 0;
+    while let Some(i) = name[end..].find('/') {
+        end += i;
+        if other.contains_key(&name[..end]) {
+            return Some(name[..end].to_owned());
+        }
+        end += 1;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -214,5 +246,12 @@ mod tests {
             vec![("a".into(), "1".into()), ("b".into(), "3".into()), ("c".into(), "4".into())];
         let got: Vec<Outcome> = classify(&local, &other).into_iter().map(|(_, _, o)| o).collect();
         assert_eq!(got, vec![Outcome::UpToDate, Outcome::Conflict, Outcome::New]);
+        let other: BTreeMap<String, String> =
+            [("grp".into(), "1".into()), ("team/a/b".into(), "2".into())].into();
+        assert_eq!(group_clash("grp/x", &other).as_deref(), Some("grp"));
+        assert_eq!(group_clash("team/a", &other).as_deref(), Some("team/a/b"));
+        assert_eq!(group_clash("team", &other).as_deref(), Some("team/a/b"));
+        assert_eq!(group_clash("grpx", &other), None);
+        assert_eq!(group_clash("team/ab", &other), None);
     }
 }

@@ -411,3 +411,127 @@ fn an_interrupted_push_resumes_with_what_it_did_not_finish() {
     want.sort();
     assert!(in_store == want, "every object whole and right");
 }
+
+#[test]
+fn init_keeps_unpushed_runs_from_pruning_and_leaves_upstream_pushes_alone() {
+    let team = Team::new();
+    let root = &team.repo.root;
+    team.repo.git(&["config", "fetch.prune", "true"]);
+    let out = team.ok_in(root, &["init"]);
+    assert!(stderr(&out).contains("no longer prune"), "{}", stderr(&out));
+    assert_eq!(team.repo.git(&["config", "remote.origin.prune"]), "false\n");
+    // A run not pushed yet survives a plain (pruning) fetch.
+    team.ok_in(root, &["run", "-q", "-n", "unpushed", "--", "true"]);
+    team.repo.git(&["fetch", "-q"]);
+    assert!(team.repo.git(&["for-each-ref", "refs/experiments"]).contains("unpushed"));
+    team.ok_in(root, &["init", "--remove"]);
+    let left = std::process::Command::new("git")
+        .args(["-C", root.to_str().unwrap(), "config", "--get-all", "remote.origin.prune"])
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&left), "", "init --remove takes back the prune setting");
+
+    // push.default=upstream has no refspec equivalent: git push is left alone.
+    team.repo.git_in(&team.clone, &["config", "push.default", "upstream"]);
+    let out = team.ok_in(&team.clone, &["init"]);
+    assert!(stderr(&out).contains("plain git push is left as it is"), "{}", stderr(&out));
+    let pushes = std::process::Command::new("git")
+        .args(["-C", team.clone.to_str().unwrap(), "config", "--get-all", "remote.origin.push"])
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&pushes), "");
+    let fetches = team.repo.git_in(&team.clone, &["config", "--get-all", "remote.origin.fetch"]);
+    assert!(fetches.contains("refs/experiments/*:refs/experiments/*"), "{fetches}");
+}
+
+#[test]
+fn a_name_used_as_a_group_on_the_other_side_is_a_clash_not_a_retry() {
+    let team = Team::new();
+    team.ok_in(&team.repo.root, &["run", "-q", "-n", "grp", "--", "true"]);
+    team.ok_in(&team.repo.root, &["push"]);
+    team.ok_in(&team.clone, &["run", "-q", "-n", "grp/x", "--", "true"]);
+    let out = team.exp_in(&team.clone, &["push", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = json(&out);
+    assert_eq!(report["runs"][0]["outcome"], "name-clash");
+    assert_eq!(report["runs"][0]["clashes_with"], "grp");
+    assert!(
+        stderr(&out).contains("a name cannot be both a run and a group of runs; rename yours with `git exp rename grp/x NEW-NAME`"),
+        "{}",
+        stderr(&out)
+    );
+    let out = team.exp_in(&team.clone, &["pull"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("you have run grp/x"), "{}", stderr(&out));
+}
+
+/// A copy of run `base` whose artifacts.toml is `toml`, as `refs/experiments/<name>`.
+fn forge_run(repo: &TestRepo, base: &str, name: &str, toml: &str) {
+    let tmp = repo.tmp.path().join("forged.toml");
+    std::fs::write(&tmp, toml).unwrap();
+    let blob = repo.git(&["hash-object", "-w", tmp.to_str().unwrap()]);
+    let tree = repo.git(&["ls-tree", &format!("refs/experiments/{base}")]);
+    let mut lines: Vec<String> =
+        tree.lines().filter(|l| !l.ends_with("\tartifacts.toml")).map(str::to_owned).collect();
+    lines.push(format!("100644 blob {}\tartifacts.toml", blob.trim()));
+    let mut mktree = std::process::Command::new("git");
+    repo.env(&mut mktree);
+    let mut child = mktree
+        .arg("mktree")
+        .current_dir(&repo.root)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all((lines.join("\n") + "\n").as_bytes()).unwrap();
+    let new_tree = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+    let commit = repo.git(&["commit-tree", new_tree.trim(), "-m", "forged"]);
+    repo.git(&["update-ref", &format!("refs/experiments/{name}"), commit.trim()]);
+}
+
+#[test]
+fn a_damaged_run_is_held_back_without_stopping_the_others_or_reaching_the_terminal() {
+    let team = Team::new();
+    let bucket = team.repo.tmp.path().join("bucket");
+    team.store(&format!("file://{}", bucket.display()));
+    team.ok_in(&team.repo.root, &["run", "-q", "-n", "good", "--", "true"]);
+    forge_run(
+        &team.repo,
+        "good",
+        "evil",
+        "[[artifact]]\npath = 1 \u{1b}]0;PWNED\u{7}\u{1b}[31mRED\n",
+    );
+    let out = team.exp_in(&team.repo.root, &["push"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "control characters: {err:?}");
+    assert!(err.contains("warning: run evil:") && err.contains("git exp rm evil"), "{err}");
+    assert!(err.contains("run evil was not pushed"), "{err}");
+    let refs = team.remote_refs();
+    assert!(refs.contains("refs/experiments/good") && !refs.contains("refs/experiments/evil"));
+}
+
+#[test]
+fn credentials_in_urls_are_never_shown() {
+    let team = Team::new();
+    team.run_with_artifact(&team.repo.root, "big", "w.bin", &data(5000, 9));
+    team.repo.git(&["config", "exp.artifacts.url", "s3://AKIAEXAMPLE:wJalrSECRET@bucket/x"]);
+    let out = team.exp_in(&team.repo.root, &["push", "-n"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("credentials do not belong in the URL"), "{err}");
+    assert!(!err.contains("SECRET") && !err.contains("AKIAEXAMPLE"), "{err}");
+    team.repo.git(&["config", "exp.artifacts.url", "az://container/x?sig=SECRETSIG"]);
+    let out = team.exp_in(&team.repo.root, &["push", "-n"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!stderr(&out).contains("SECRETSIG"), "{}", stderr(&out));
+    // A git remote URL with a token.
+    let out = team.exp_in(&team.repo.root, &["push", "http://user:tok3n@127.0.0.1:9/x.git", "big"]);
+    assert_ne!(out.status.code(), Some(0));
+    let text = stderr(&out);
+    let ours: Vec<&str> = text.lines().filter(|l| l.starts_with("error:")).collect();
+    assert!(!ours.is_empty() && ours.iter().all(|l| !l.contains("tok3n")), "{ours:?}");
+}

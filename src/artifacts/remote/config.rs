@@ -73,9 +73,11 @@ impl Settings {
 
 /// Builds the store and the key prefix from the settings.
 pub(super) fn build(settings: &Settings) -> Result<(Arc<dyn ObjectStore>, Key), Error> {
-    let bad = |reason: &str| Error::BadUrl { url: settings.url.clone(), reason: reason.to_owned() };
+    // Messages never repeat credentials a URL may (wrongly) hold.
+    let shown = crate::util::anonymize_url(&settings.url);
+    let bad = |reason: &str| Error::BadUrl { url: shown.clone(), reason: reason.to_owned() };
     let open = |e: object_store::Error| Error::Open {
-        url: settings.url.clone(),
+        url: shown.clone(),
         message: e.to_string().lines().next().unwrap_or("").to_owned(),
     };
     let text = settings.url.as_str();
@@ -84,6 +86,9 @@ pub(super) fn build(settings: &Settings) -> Result<(Arc<dyn ObjectStore>, Key), 
     } else {
         url::Url::parse(text).map_err(|e| bad(&e.to_string()))?
     };
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("a query or fragment is not supported (the URL is kept in git config: put tokens in the environment)"));
+    }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(bad("credentials do not belong in the URL (it is kept in git config); use the environment or the provider's credential files"));
     }
