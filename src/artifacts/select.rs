@@ -16,6 +16,7 @@ use glob::{MatchOptions, Pattern};
 use super::local::Origin;
 use super::{clean_name, Skipped};
 use crate::capture::events::ArtifactRef;
+use crate::store::code::{self, Kept};
 
 /// Files to keep by name in the run: where each is, and who owns it.
 pub type Wanted = BTreeMap<String, (PathBuf, Origin)>;
@@ -178,26 +179,13 @@ fn add(
 /// without following symbolic links, matching every path on the way. Returns
 /// whether anything matched.
 fn glob(base: &Path, arg: &str, wanted: &mut Wanted, skipped: &mut Vec<Skipped>) -> bool {
-    // Components without `.` or empty parts; the literal ones lead to the root.
-    let parts: Vec<&str> = arg.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
-    let literal = parts.iter().take_while(|p| !is_glob(p)).count();
-    let mut root = if arg.starts_with('/') { PathBuf::from("/") } else { base.to_path_buf() };
-    root.extend(&parts[..literal]);
-    let rest = &parts[literal..];
-    let Some(root_text) = root.to_str() else {
-        let reason = "the path is not UTF-8".into();
-        skipped.push(Skipped { path: arg.to_owned(), reason });
-        return true;
+    let found = match glob_matches(base, arg) {
+        Ok(found) => found,
+        Err(reason) => {
+            skipped.push(Skipped { path: arg.to_owned(), reason: reason.into() });
+            return true;
+        }
     };
-    // The walk yields `root/...`: the pattern is the escaped root, then the glob.
-    let text = format!("{}/{}", Pattern::escape(root_text.trim_end_matches('/')), rest.join("/"));
-    let Ok(pattern) = Pattern::new(&text) else {
-        skipped.push(Skipped { path: arg.to_owned(), reason: "not a valid glob".into() });
-        return true;
-    };
-    let depth = if rest.contains(&"**") { usize::MAX } else { rest.len() };
-    let mut found = Vec::new();
-    matches(&root, &pattern, depth, &mut found);
     for (path, kind) in &found {
         if kind.is_symlink() {
             let name = name_for(base, path).unwrap_or_default();
@@ -207,6 +195,87 @@ fn glob(base: &Path, arg: &str, wanted: &mut Wanted, skipped: &mut Vec<Skipped>)
         }
     }
     !found.is_empty()
+}
+
+/// The paths one glob matches now (a matched directory is not entered), or
+/// why it cannot be matched.
+fn glob_matches(base: &Path, arg: &str) -> Result<Vec<(PathBuf, std::fs::FileType)>, &'static str> {
+    // Components without `.` or empty parts; the literal ones lead to the root.
+    let parts: Vec<&str> = arg.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let literal = parts.iter().take_while(|p| !is_glob(p)).count();
+    let mut root = if arg.starts_with('/') { PathBuf::from("/") } else { base.to_path_buf() };
+    root.extend(&parts[..literal]);
+    let rest = &parts[literal..];
+    let root_text = root.to_str().ok_or("the path is not UTF-8")?;
+    // The walk yields `root/...`: the pattern is the escaped root, then the glob.
+    let text = format!("{}/{}", Pattern::escape(root_text.trim_end_matches('/')), rest.join("/"));
+    let pattern = Pattern::new(&text).map_err(|_| "not a valid glob")?;
+    let depth = if rest.contains(&"**") { usize::MAX } else { rest.len() };
+    let mut found = Vec::new();
+    matches(&root, &pattern, depth, &mut found);
+    Ok(found)
+}
+
+/// The working-tree paths that the `-a` arguments name now, for leaving them
+/// out of the run's `code` tree: each literal path that exists (and, for a
+/// symbolic link, what it points to), and each file and directory a glob
+/// matches. Directories are not walked: a kept directory stands for all that
+/// is under it. Paths outside `root` (the working tree) are dropped.
+pub fn in_worktree(root: &Path, base: &Path, args: &[String]) -> Vec<Kept> {
+    let mut paths = Vec::new();
+    for arg in args {
+        if is_glob(arg) {
+            match glob_matches(base, arg) {
+                Ok(found) if !found.is_empty() => {
+                    // Links met by a glob are not kept (not followed), so they stay code.
+                    let found = found.into_iter().filter(|(_, kind)| !kind.is_symlink());
+                    paths.extend(found.map(|(path, _)| path));
+                    continue;
+                }
+                Ok(_) => {}
+                Err(_) => continue,
+            }
+        }
+        let path = base.join(arg);
+        let Ok(meta) = fs_err::symlink_metadata(&path) else { continue };
+        if meta.is_symlink() {
+            paths.extend(fs_err::canonicalize(&path).ok());
+        }
+        paths.push(path);
+    }
+    let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let mut kept: Vec<Kept> = paths
+        .iter()
+        .filter_map(|path| {
+            let rel = relative(root, path).or_else(|| relative(&canonical_root, path))?;
+            let dir = fs_err::symlink_metadata(path).is_ok_and(|m| m.is_dir());
+            Some(Kept { path: rel, dir, reason: code::KEPT_AS_ARTIFACT })
+        })
+        .collect();
+    kept.sort_by(|a, b| a.path.cmp(&b.path));
+    kept.dedup_by(|a, b| a.path == b.path);
+    kept
+}
+
+/// `path` relative to `root`, `/`-separated (empty for `root` itself): by its
+/// text, else with its parent directory's symbolic links resolved (the
+/// directory git-exp was started in may be reached through a link).
+fn relative(root: &Path, path: &Path) -> Option<String> {
+    let path = normalize(path);
+    let rel = match path.strip_prefix(root) {
+        Ok(rel) => rel.to_path_buf(),
+        Err(_) => {
+            let parent = path.parent()?.canonicalize().ok()?;
+            let full = match path.file_name() {
+                Some(file) => parent.join(file),
+                None => parent,
+            };
+            full.strip_prefix(root).ok()?.to_path_buf()
+        }
+    };
+    let parts: Vec<String> =
+        rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    Some(parts.join("/"))
 }
 
 /// Collects the paths under `dir` (down to `depth` levels) that `pattern`
@@ -334,6 +403,27 @@ mod tests {
         let (names, skipped) = expand(base, &["ckpt/last.pt", "linked", "dangling"]);
         assert_eq!(names, ["ckpt/last.pt", "linked/r.bin"]);
         assert_eq!(skipped, ["dangling: no such file or directory"]);
+    }
+
+    #[test]
+    fn worktree_paths_are_relative_to_the_root_even_through_a_linked_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("work");
+        tree(&root, &["out/a.pt", "out/b.txt", "ckpt/e1/w.bin", "data/x.npy"]);
+        tree(tmp.path(), &["outside.bin"]);
+        std::os::unix::fs::symlink("data/x.npy", root.join("last.npy")).unwrap();
+        std::os::unix::fs::symlink("work", tmp.path().join("link")).unwrap();
+        let base = tmp.path().join("link");
+        let args: Vec<String> = ["out/*.pt", "ckpt", "last.npy", "missing", "../outside.bin"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let kept: Vec<(String, bool)> =
+            in_worktree(&root, &base, &args).into_iter().map(|k| (k.path, k.dir)).collect();
+        let expect =
+            [("ckpt", true), ("data/x.npy", false), ("last.npy", false), ("out/a.pt", false)];
+        let expect: Vec<(String, bool)> = expect.iter().map(|(p, d)| (p.to_string(), *d)).collect();
+        assert_eq!(kept, expect);
     }
 
     #[test]

@@ -116,7 +116,7 @@ pub(super) fn begin(store: &Store, opts: &Options) -> Result<Begun, Error> {
     let mut config = opts.params.clone();
     redactor.redact_table(&mut config);
 
-    let snapshot = store.snapshot_code(opts.code)?;
+    let snapshot = store.snapshot_code_except(opts.code, &kept_elsewhere(store, opts))?;
     let started = crate::util::now_unix();
     let id = crate::util::new_run_id(started);
     let var = |k: &str| opts.vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
@@ -269,6 +269,22 @@ pub fn run(
     let duration_s = ending.ended - live.meta.started;
     let _ = live.remove();
     Ok(Outcome { committed, status, exit_code: exit.process_code(), duration_s })
+}
+
+/// The working-tree paths whose data the run keeps outside its `code` tree:
+/// those the `-a` arguments name now (they become artifacts; large ones belong
+/// in the artifact store, not in every clone), and git-exp's own directory,
+/// where the live run is, should the common git dir lie in the working tree.
+fn kept_elsewhere(store: &Store, opts: &Options) -> Vec<code::Kept> {
+    let root = store.workdir();
+    let mut kept = crate::artifacts::select::in_worktree(root, &opts.cwd, &opts.artifacts);
+    let own = store.common_dir().join("exp");
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    if let Ok(rel) = own.canonicalize().unwrap_or(own).strip_prefix(&root) {
+        let path = rel.to_string_lossy().into_owned();
+        kept.push(code::Kept { path, dir: true, reason: code::GIT_EXP_DIR });
+    }
+    kept
 }
 
 /// Whether one name is a group of the other (`a` and `a/b`): git cannot hold both refs.

@@ -1,6 +1,8 @@
 //! The `code` tree of a run: HEAD's tree plus staged and unstaged changes to
 //! tracked files plus untracked, not ignored files, as they are on disk when the
 //! run starts. Built from `gix` status; the index and working tree are only read.
+//! Which paths the run keeps as artifacts is decided by the caller ([`Kept`]);
+//! here they are only left out.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +28,36 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options { max_file_bytes: 10 << 20, max_total_bytes: 100 << 20 }
+    }
+}
+
+/// `code_skipped` reason of a file the run keeps as an artifact.
+pub const KEPT_AS_ARTIFACT: &str = "kept as an artifact";
+/// `code_skipped` reason of git-exp's own directory (live runs, artifact store)
+/// when the common git dir lies in the working tree.
+pub const GIT_EXP_DIR: &str = "git-exp's own directory";
+
+/// A working-tree path left out of `code` when it is untracked or changed
+/// (staged or not): its data is kept elsewhere. The version committed in HEAD
+/// stays, as HEAD's tree is the base.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    /// Relative to the working tree root, `/`-separated; empty for the root.
+    pub path: String,
+    /// A directory: everything under it is left out (listed as one entry).
+    pub dir: bool,
+    /// The `code_skipped` reason.
+    pub reason: &'static str,
+}
+
+impl Kept {
+    /// Whether this covers the working-tree path `path`.
+    fn covers(&self, path: &str) -> bool {
+        if !self.dir {
+            return path == self.path;
+        }
+        self.path.is_empty()
+            || path.strip_prefix(self.path.as_str()).is_some_and(|rest| rest.starts_with('/'))
     }
 }
 
@@ -122,6 +154,12 @@ fn looks_secret(path: &str) -> bool {
 impl Store {
     /// Builds the `code` tree from the current state of the working tree.
     pub fn snapshot_code(&self, opts: Options) -> Result<Snapshot> {
+        self.snapshot_code_except(opts, &[])
+    }
+
+    /// Builds the `code` tree from the current state of the working tree,
+    /// leaving out the untracked and changed files that `kept` covers.
+    pub fn snapshot_code_except(&self, opts: Options, kept: &[Kept]) -> Result<Snapshot> {
         let repo = &self.repo;
         let head = self.head_commit()?;
         let head_tree = match &head {
@@ -213,9 +251,28 @@ impl Store {
         let mut editor = repo.edit_tree(base).map_err(Error::git)?;
         let mut skipped = Vec::new();
         let mut skipped_dirs: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        let mut kept_dirs: BTreeMap<String, (u64, u64, &'static str)> = BTreeMap::new();
         let mut total = 0u64;
         for (path, action) in actions {
             let path_str = path.to_str_lossy().into_owned();
+            let covered = match action {
+                Action::Remove => None,
+                _ => kept.iter().find(|k| k.covers(&path_str)),
+            };
+            if let Some(k) = covered {
+                // Left as HEAD has it (or absent): the data is kept elsewhere.
+                let size = fs_err::symlink_metadata(self.workdir().join(&path_str))
+                    .map(|m| m.len())
+                    .unwrap_or(0);
+                if k.dir {
+                    let entry = kept_dirs.entry(format!("{}/", k.path)).or_insert((0, 0, k.reason));
+                    entry.0 += 1;
+                    entry.1 += size;
+                } else {
+                    skipped.push(SkippedFile { path: path_str, size, reason: k.reason.into() });
+                }
+                continue;
+            }
             match action {
                 Action::Remove => {
                     editor.remove(path.as_bstr()).map_err(Error::git)?;
@@ -253,6 +310,11 @@ impl Store {
         for (dir, (files, size)) in skipped_dirs {
             let reason = format!("tool or cache directory ({files} untracked files)");
             skipped.push(SkippedFile { path: format!("{dir}/"), size, reason });
+        }
+        for (dir, (files, size, reason)) in kept_dirs {
+            let files = if files == 1 { "1 file".to_owned() } else { format!("{files} files") };
+            let path = if dir == "/" { "./".to_owned() } else { dir };
+            skipped.push(SkippedFile { path, size, reason: format!("{reason} ({files})") });
         }
         if skipped.len() > MAX_LISTED_SKIPS {
             let rest = skipped.split_off(MAX_LISTED_SKIPS);
@@ -334,6 +396,17 @@ mod tests {
         assert_eq!(tool_dir("src/venv.py"), None);
         assert_eq!(tool_dir("venv"), None);
         assert_eq!(tool_dir("src/model.py"), None);
+    }
+
+    #[test]
+    fn kept_paths_cover_themselves_and_what_is_under_a_directory() {
+        let kept = |path: &str, dir| Kept { path: path.into(), dir, reason: KEPT_AS_ARTIFACT };
+        assert!(kept("model.pt", false).covers("model.pt"));
+        assert!(!kept("model.pt", false).covers("model.pt/x"));
+        assert!(kept("out", true).covers("out/a/b.pt"));
+        assert!(!kept("out", true).covers("outside.txt"));
+        assert!(!kept("out", true).covers("out"));
+        assert!(kept("", true).covers("anything/at/all"));
     }
 
     #[test]

@@ -493,3 +493,65 @@ fn concurrent_runs_storing_one_content_all_commit_and_share_one_object() {
     );
     repo.fsck();
 }
+
+// ----------------------------------------------------- artifacts and the code tree
+
+#[test]
+fn files_named_with_a_are_left_out_of_the_code_tree() {
+    let repo = TestRepo::new();
+    repo.write("tracked.bin", "committed\n");
+    repo.git(&["add", "tracked.bin"]);
+    repo.git(&["commit", "-q", "-m", "tracked"]);
+    let head_blob = repo.git(&["rev-parse", "HEAD:tracked.bin"]);
+    repo.write("tracked.bin", "changed since\n");
+    std::fs::write(repo.root.join("model.pt"), noise(3_000_000, 8)).unwrap();
+    repo.write("out/e1.pt", "one");
+    repo.write("out/deep/e2.pt", "two");
+    repo.write("data/x.npy", "x");
+    repo.write("data/keep.txt", "code");
+    repo.write("staged.bin", "staged");
+    repo.git(&["add", "staged.bin"]);
+    repo.write("train.py", "print(1)\n");
+    let args = "run -q -n mm -a model.pt -a out -a data/*.npy -a tracked.bin -a staged.bin -- true";
+    repo.exp_ok(&args.split(' ').collect::<Vec<_>>());
+    let tree = repo.git(&["ls-tree", "-r", "-l", "refs/experiments/mm", "code"]);
+    let names: Vec<&str> = tree.lines().map(|l| l.split('\t').nth(1).unwrap()).collect();
+    assert_eq!(
+        names,
+        ["code/README.md", "code/data/keep.txt", "code/tracked.bin", "code/train.py"]
+    );
+    // A tracked file keeps the version committed in HEAD.
+    let tracked = tree.lines().find(|l| l.ends_with("\tcode/tracked.bin")).unwrap();
+    assert!(tracked.contains(head_blob.trim()), "{tree}");
+
+    let exp: toml::Table = toml::from_str(&repo.show_file("mm", "exp.toml")).unwrap();
+    let skipped: Vec<(String, i64, String)> = exp["code_skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["path"].as_str().unwrap().to_owned(),
+                s["size"].as_integer().unwrap(),
+                s["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expect = [
+        ("data/x.npy", 1, "kept as an artifact"),
+        ("model.pt", 3_000_000, "kept as an artifact"),
+        ("staged.bin", 6, "kept as an artifact"),
+        ("tracked.bin", 14, "kept as an artifact"),
+        ("out/", 6, "kept as an artifact (2 files)"),
+    ];
+    let expect: Vec<(String, i64, String)> =
+        expect.iter().map(|(p, s, r)| (p.to_string(), *s, r.to_string())).collect();
+    assert_eq!(skipped, expect);
+    // They are the run's artifacts instead.
+    let names: Vec<String> = listed(&repo, "mm").into_iter().map(|r| r.0).collect();
+    assert_eq!(
+        names,
+        ["data/x.npy", "model.pt", "out/deep/e2.pt", "out/e1.pt", "staged.bin", "tracked.bin"]
+    );
+    repo.fsck();
+}
