@@ -7,14 +7,22 @@
 //! used if it is a clean relative name, a hash only if it is one, and
 //! restoring never writes outside the destination: no `..`, no absolute
 //! paths, no following of symbolic links found under it (nor of a link where
-//! the restored directory goes). Every artifact is verified and every
-//! destination checked before the first file is written; files appear whole
-//! (written to a temporary name, then renamed) and existing files are kept
-//! unless `--force`. A local store object is damaged when its content does not
-//! hash to its name; it is then removed and fetched again.
+//! a directory named after the artifact goes). The destination the user names
+//! with `-o` is trusted: a link there to a directory is written into, as `cp`
+//! does. Every artifact is verified and every destination checked before the
+//! first file is written; files appear whole (written to a temporary name,
+//! then renamed), existing files are kept unless `--force`, and only regular
+//! files (or links) are ever replaced, never a directory, device, FIFO or
+//! socket. A temporary file is removed when SIGINT, SIGTERM or SIGHUP ends the
+//! restore; one left by a harder end is removed by a later restore into its
+//! directory once it is an hour old. A local store object is damaged when its
+//! content does not hash to its name; it is then removed and fetched again.
 
+use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
 
 use clap::Args;
 use sha2::{Digest, Sha256};
@@ -55,7 +63,8 @@ pub struct GetArgs {
     #[arg(short, long)]
     pub force: bool,
     /// The git remote whose artifact store to fetch from (default: exp.artifacts.url, else the
-    /// store of the remote `git fetch` uses, else of the only remote with one)
+    /// store of the remote `git fetch` uses, else of the only remote with one); it must be one
+    /// of the repository's remotes
     #[arg(long, value_name = "REMOTE")]
     pub remote: Option<String>,
     /// No status lines or progress bar
@@ -170,6 +179,17 @@ pub fn cmd_get(
         CliError::usage(format!("bad artifact path '{}': {reason}", args.path))
     })?;
     let store = ctx.open_store(err)?;
+    if let Some(name) = &args.remote {
+        let names = store.remote_names();
+        if !names.contains(name) {
+            let known = if names.is_empty() { "none".to_owned() } else { names.join(", ") };
+            return Err(CliError::user(format!(
+                "'{}' is not a configured git remote (remotes: {})",
+                shown(name),
+                shown(known)
+            )));
+        }
+    }
     let run = store.resolve(&args.run, Detail::Listing)?;
     let file = store.run_artifacts(&run.name, &run.commit)?;
     let (entries, is_dir) = select(&file.artifacts, &wanted, &run.name)?;
@@ -202,9 +222,10 @@ pub fn cmd_get(
     let Some(plan) = plan else {
         return copy_verified(&store, &run.commit, &sources[0], entries[0], out);
     };
+    let mut writer = Writer::new(&store, &run.commit, args.force, SystemTime::now());
     let mut written = 0u64;
     for ((entry, rel), source) in plan.files.iter().zip(&sources) {
-        write_into(&store, &run.commit, &plan.root, rel, entry, source, args.force)?;
+        writer.write(&plan.root, rel, entry, source)?;
         if !args.quiet {
             let shown_path = plan.root.join(rel);
             writeln!(
@@ -273,11 +294,21 @@ fn select<'a>(
 /// Where a restore writes: each file at `root/<rel>`.
 struct Plan<'a> {
     root: PathBuf,
-    /// Whether `root` is a directory the restore chose or names as one (not
-    /// the current directory or the parent of a file given with -o), which
-    /// must then not be a symbolic link.
-    check_root: bool,
+    root_kind: RootKind,
     files: Vec<(&'a Entry, String)>,
+}
+
+/// What the root of a restore is, which decides how it is checked.
+#[derive(Clone, Copy)]
+enum RootKind {
+    /// The current directory, or the parent of a file named with -o: used as is.
+    AsIs,
+    /// A directory named with -o: the user's own, so a symbolic link to a
+    /// directory there is followed, as `cp FILE LINK` does.
+    Named,
+    /// A directory named after the artifact (`get RUN models`): the name
+    /// comes from the run, so it must not be a symbolic link.
+    FromRun,
 }
 
 /// The destination of each entry: a directory goes to -o or to its last
@@ -296,32 +327,65 @@ fn plan<'a>(
     if is_dir {
         let skip = wanted.len() + 1;
         let files = entries.iter().map(|e| (*e, e.path[skip..].to_owned())).collect();
-        return Ok(Plan { root: named.unwrap_or_else(|| cwd.join(base)), check_root: true, files });
+        let (root, root_kind) = match named {
+            Some(root) => (root, RootKind::Named),
+            None => (cwd.join(base), RootKind::FromRun),
+        };
+        return Ok(Plan { root, root_kind, files });
     }
-    let inside = |root: PathBuf, check_root| Plan {
+    let inside = |root: PathBuf, root_kind| Plan {
         root,
-        check_root,
+        root_kind,
         files: vec![(entries[0], base.to_owned())],
     };
-    let Some(target) = named else { return Ok(inside(cwd.to_path_buf(), false)) };
+    let Some(target) = named else { return Ok(inside(cwd.to_path_buf(), RootKind::AsIs)) };
     let as_dir = args.output.as_ref().is_some_and(|o| o.to_string_lossy().ends_with('/'));
-    // Not followed: a symbolic link there is a file to replace, not a directory.
-    if as_dir || target.symlink_metadata().is_ok_and(|m| m.is_dir()) {
-        return Ok(inside(target, true));
+    // Followed: the user's link to a directory is where to write.
+    if as_dir || target.metadata().is_ok_and(|m| m.is_dir()) {
+        return Ok(inside(target, RootKind::Named));
     }
+    let target = follow_named_file(target)?;
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned());
     let Some(name) = name.filter(|n| clean_name(n).as_deref() == Ok(n.as_str())) else {
         return Err(CliError::usage(format!("bad destination {}", shown(target.display()))));
     };
     let root = target.parent().map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);
-    Ok(Plan { root, check_root: false, files: vec![(entries[0], name)] })
+    Ok(Plan { root, root_kind: RootKind::AsIs, files: vec![(entries[0], name)] })
+}
+
+/// The file to write for `-o LINK` when LINK is a symbolic link (not to a
+/// directory): its target, as `cp FILE LINK` writes, for replacing the link
+/// could replace a system one (`-o /dev/stdout --force` as root). Any other
+/// path is returned as is.
+fn follow_named_file(target: PathBuf) -> Result<PathBuf, CliError> {
+    if !target.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
+        return Ok(target);
+    }
+    let refuse = |what: String| {
+        CliError::user(format!(
+            "{} is a symbolic link to {what}; refusing to write through it",
+            shown(target.display())
+        ))
+    };
+    match target.metadata() {
+        // Fails only when the link changes meanwhile.
+        Ok(m) if m.is_file() => fs_err::canonicalize(&target).map_err(|e| {
+            CliError::user(format!("cannot follow {}: {}", shown(target.display()), e.kind()))
+        }),
+        Ok(m) => Err(refuse(kind(&m.file_type()).to_owned())),
+        Err(_) => Err(refuse("nothing".to_owned())),
+    }
 }
 
 /// Checks, before anything is written, that every file of the plan can be
-/// written: no symbolic link or file where a directory goes, no directory
-/// where a file goes, and no existing file unless `force`.
+/// written: no symbolic link or file where a directory goes, nothing but a
+/// file (or a link) where a file goes, and no existing file unless `force`.
 fn check_destination(plan: &Plan, force: bool) -> Result<(), CliError> {
-    let root_exists = !plan.check_root || existing_dir(&plan.root)?;
+    let root_exists = match plan.root_kind {
+        RootKind::AsIs => true,
+        RootKind::Named => existing_named_dir(&plan.root)?,
+        RootKind::FromRun => existing_dir(&plan.root)?,
+    };
     for (_, rel) in &plan.files {
         let parts: Vec<&str> = rel.split('/').collect();
         let (name, dirs) = parts.split_last().expect("clean names have a part");
@@ -338,18 +402,86 @@ fn check_destination(plan: &Plan, force: bool) -> Result<(), CliError> {
             continue;
         }
         path.push(name);
-        if let Ok(m) = path.symlink_metadata() {
-            if m.is_dir() {
-                return Err(CliError::user(format!("{} is a directory", shown(path.display())))
-                    .hint("use -o to write elsewhere"));
-            }
-            if !force {
-                return Err(CliError::user(format!("{} exists", shown(path.display())))
-                    .hint("use --force to replace it, or -o to write elsewhere"));
-            }
-        }
+        replaceable(&path, force)?;
     }
     Ok(())
+}
+
+/// Whether the file at `path` may be written: nothing there, or, with
+/// `force`, a regular file or a symbolic link (replaced itself) to one or to
+/// nothing. Never a directory, device, FIFO or socket, nor a link to one:
+/// `-o /dev/null --force` must not replace the device.
+fn replaceable(path: &Path, force: bool) -> Result<(), CliError> {
+    let Ok(meta) = path.symlink_metadata() else { return Ok(()) };
+    let what = if meta.file_type().is_symlink() {
+        match path.metadata() {
+            Ok(target) if !target.is_file() => {
+                Some(format!("a symbolic link to {}", kind(&target.file_type())))
+            }
+            _ => None,
+        }
+    } else if meta.is_file() {
+        None
+    } else {
+        Some(kind(&meta.file_type()).to_owned())
+    };
+    match what {
+        Some(what) if meta.is_dir() => {
+            Err(CliError::user(format!("{} is {what}", shown(path.display())))
+                .hint("use -o to write elsewhere"))
+        }
+        Some(what) => Err(CliError::user(format!(
+            "{} is {what}, not a regular file; refusing to replace it",
+            shown(path.display())
+        ))),
+        None if force => Ok(()),
+        None => Err(CliError::user(format!("{} exists", shown(path.display())))
+            .hint("use --force to replace it, or -o to write elsewhere")),
+    }
+}
+
+/// What a file that is not a regular one is, for a message.
+fn kind(file_type: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_symlink() {
+        "a symbolic link"
+    } else if file_type.is_fifo() {
+        "a FIFO"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_char_device() {
+        "a character device"
+    } else if file_type.is_block_device() {
+        "a block device"
+    } else if file_type.is_file() {
+        "a regular file"
+    } else {
+        "an unknown kind of file"
+    }
+}
+
+/// Whether the directory named with -o exists; a symbolic link to a
+/// directory counts (the user made it), one to anything else is an error.
+fn existing_named_dir(path: &Path) -> Result<bool, CliError> {
+    let is_link = path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link {
+        return existing_dir(path);
+    }
+    match path.metadata() {
+        Ok(m) if m.is_dir() => Ok(true),
+        Ok(m) => Err(CliError::user(format!(
+            "{} is a symbolic link to {}, not to a directory",
+            shown(path.display()),
+            kind(&m.file_type())
+        ))),
+        Err(e) => Err(CliError::user(format!(
+            "{} is a symbolic link that cannot be followed: {}",
+            shown(path.display()),
+            e.kind()
+        ))),
+    }
 }
 
 /// Whether a directory to write into exists; an error when it is a symbolic
@@ -585,46 +717,122 @@ fn copy_verified(
     Ok(())
 }
 
-/// Writes one artifact to `root/rel`: directories created one by one (none
-/// may be a symbolic link), the file written under a temporary name in its
-/// directory, verified, then renamed into place.
-fn write_into(
-    store: &Store,
-    commit: &str,
-    root: &Path,
-    rel: &str,
-    entry: &Entry,
-    source: &Source,
+/// Where temporary files go: `.git-exp-get` and [`TEMP_RANDOM`] random
+/// letters and digits, in the directory of the file they become.
+const TEMP_PREFIX: &str = ".git-exp-get";
+/// How many random characters follow [`TEMP_PREFIX`].
+const TEMP_RANDOM: usize = 6;
+/// Age after which a temporary file is taken as left by a restore that ended
+/// without cleaning up (killed, crashed, power cut), not one under way.
+const STALE_TEMP: Duration = Duration::from_secs(3600);
+
+/// Writes a restore's files, one by one.
+struct Writer<'a> {
+    store: &'a Store,
+    commit: &'a str,
     force: bool,
-) -> Result<(), CliError> {
-    fs_err::create_dir_all(root)?;
-    let mut dir = root.to_path_buf();
-    let parts: Vec<&str> = rel.split('/').collect();
-    let (name, dirs) = parts.split_last().expect("clean names have a part");
-    for part in dirs {
-        dir.push(part);
-        if !existing_dir(&dir)? {
-            fs_err::create_dir(&dir)?;
+    /// The clock, read once, against which temporary files are stale.
+    now: SystemTime,
+    /// Directories already cleared of stale temporary files.
+    swept: HashSet<PathBuf>,
+    /// The temporary file being written, which a signal removes.
+    pending: Arc<Mutex<Option<PathBuf>>>,
+}
+
+impl<'a> Writer<'a> {
+    /// A writer that removes its temporary file when SIGINT, SIGTERM or
+    /// SIGHUP ends the process; the signal then has its default effect.
+    fn new(store: &'a Store, commit: &'a str, force: bool, now: SystemTime) -> Self {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let pending: Arc<Mutex<Option<PathBuf>>> = Arc::default();
+        // Without handlers (registration failed) the signals end the process
+        // as before, leaving the file for a later restore to remove.
+        if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+            let pending = Arc::clone(&pending);
+            // Never stopped: unregistering would leave the signals ignored, so
+            // it handles them until the process ends.
+            std::thread::spawn(move || {
+                if let Some(signal) = signals.forever().next() {
+                    // Held to the end, so no new temporary file appears meanwhile.
+                    let slot = pending.lock().unwrap_or_else(PoisonError::into_inner);
+                    if let Some(path) = slot.as_ref() {
+                        let _ = fs_err::remove_file(path);
+                    }
+                    // Ends the process (it falls back on abort).
+                    let _ = signal_hook::low_level::emulate_default_handler(signal);
+                }
+            });
+        }
+        Writer { store, commit, force, now, swept: HashSet::new(), pending }
+    }
+
+    /// Runs `f` on the temporary file slot, which no signal handling touches
+    /// meanwhile.
+    fn with_pending<T>(&self, f: impl FnOnce(&mut Option<PathBuf>) -> T) -> T {
+        f(&mut self.pending.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Writes one artifact to `root/rel`: directories created one by one
+    /// (none may be a symbolic link), the file written under a temporary name
+    /// in its directory, verified, then renamed into place.
+    fn write(
+        &mut self,
+        root: &Path,
+        rel: &str,
+        entry: &Entry,
+        source: &Source,
+    ) -> Result<(), CliError> {
+        fs_err::create_dir_all(root)?;
+        let mut dir = root.to_path_buf();
+        let parts: Vec<&str> = rel.split('/').collect();
+        let (name, dirs) = parts.split_last().expect("clean names have a part");
+        for part in dirs {
+            dir.push(part);
+            if !existing_dir(&dir)? {
+                fs_err::create_dir(&dir)?;
+            }
+        }
+        let dest = dir.join(name);
+        replaceable(&dest, self.force)?;
+        if self.swept.insert(dir.clone()) {
+            remove_stale_temps(&dir, self.now);
+        }
+        let mut tmp = self.with_pending(|slot| {
+            // Mode 0666 less the umask, as any new file.
+            let tmp = tempfile::Builder::new()
+                .prefix(TEMP_PREFIX)
+                .rand_bytes(TEMP_RANDOM)
+                .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+                .tempfile_in(&dir)?;
+            *slot = Some(tmp.path().to_path_buf());
+            Ok::<_, CliError>(tmp)
+        })?;
+        let written = copy_verified(self.store, self.commit, source, entry, tmp.as_file_mut())
+            .and_then(|()| Ok(tmp.as_file().sync_all()?));
+        self.with_pending(|slot| {
+            *slot = None;
+            // On error, dropping `tmp` removes the file.
+            written?;
+            // rename replaces a symbolic link itself, never its target.
+            tmp.persist(&dest).map_err(|e| CliError::from(e.error))?;
+            Ok(())
+        })
+    }
+}
+
+/// Removes, best effort, the temporary files in `dir` older than
+/// [`STALE_TEMP`]: regular files named exactly as this module names them.
+fn remove_stale_temps(dir: &Path, now: SystemTime) {
+    let Ok(entries) = fs_err::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let ours = name.to_str().and_then(|n| n.strip_prefix(TEMP_PREFIX)).is_some_and(|rest| {
+            rest.len() == TEMP_RANDOM && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+        });
+        let Ok(meta) = entry.path().symlink_metadata() else { continue };
+        let age = meta.modified().ok().and_then(|m| now.duration_since(m).ok());
+        if ours && meta.is_file() && age.is_some_and(|a| a > STALE_TEMP) {
+            let _ = fs_err::remove_file(entry.path());
         }
     }
-    let dest = dir.join(name);
-    if let Ok(m) = dest.symlink_metadata() {
-        if m.is_dir() {
-            return Err(CliError::user(format!("{} is a directory", shown(dest.display()))));
-        }
-        if !force {
-            return Err(CliError::user(format!("{} exists", shown(dest.display())))
-                .hint("use --force to replace it"));
-        }
-    }
-    // Mode 0666 less the umask, as any new file.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".git-exp-get")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
-        .tempfile_in(&dir)?;
-    copy_verified(store, commit, source, entry, tmp.as_file_mut())?;
-    tmp.as_file().sync_all()?;
-    // rename replaces a symbolic link itself, never its target.
-    tmp.persist(&dest).map_err(|e| CliError::from(e.error))?;
-    Ok(())
 }

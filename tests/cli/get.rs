@@ -1,7 +1,8 @@
 //! `git exp artifacts RUN` and `git exp get RUN PATH`: listing a run's
 //! artifacts and restoring them byte for byte from the run's tree, the local
 //! store or a `file://` artifact store; damaged copies and untrusted runs
-//! (made by hand with git plumbing) never write anything they should not.
+//! (made by hand with git plumbing) never write anything they should not, nor
+//! does `--force` replace special files, nor a signal leave temporary files.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::{symlink, PermissionsExt};
@@ -598,7 +599,8 @@ fn a_symlinked_directory_in_the_destination_is_never_written_through() {
     symlink("../elsewhere", out_dir.join("models")).unwrap();
     symlink("../elsewhere", out_dir.join("sub")).unwrap();
     let before = snapshot(repo.tmp.path());
-    // The default destination `models` in the current directory is a link.
+    // The default destination `models` in the current directory is a link:
+    // its name comes from the run's path, not from -o.
     let out = exp_in(&repo, &out_dir, &["get", "r1", "models"]);
     let err = assert_fails(&out, 1);
     assert!(err.contains("symbolic link"), "{err}");
@@ -608,24 +610,223 @@ fn a_symlinked_directory_in_the_destination_is_never_written_through() {
     assert!(err.contains("symbolic link"), "{err}");
     let out = repo.exp(&["get", "--force", "r1", "models", "-o", out_dir.to_str().unwrap()]);
     assert_fails(&out, 1);
-    // -o naming the link itself.
-    let link = out_dir.join("models");
-    for dest in [link.display().to_string(), format!("{}/", link.display())] {
-        let out = repo.exp(&["get", "r1", "models", "-o", &dest]);
-        let err = assert_fails(&out, 1);
-        assert!(err.contains("symbolic link"), "{err}");
-    }
-    // A single file: `-o link/` is refused; `-o link` is a file in the way,
-    // kept without --force.
-    let dir = format!("{}/", link.display());
-    let out = repo.exp(&["get", "r1", "notes.txt", "-o", &dir]);
-    let err = assert_fails(&out, 1);
-    assert!(err.contains("symbolic link"), "{err}");
-    let out = repo.exp(&["get", "r1", "notes.txt", "-o", link.to_str().unwrap()]);
-    let err = assert_fails(&out, 1);
-    assert!(err.contains("exists"), "{err}");
     assert_eq!(snapshot(repo.tmp.path()), before);
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
+
+#[test]
+fn a_link_named_with_o_is_followed_as_cp_does() {
+    // The user made the link (say, to a directory on a larger disk); the run's
+    // paths below it are still never followed.
+    let repo = repo_with_run();
+    let disk = repo.tmp.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    let link = repo.root.join("models");
+    symlink(&disk, &link).unwrap();
+    let is_link = || std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink();
+
+    // One file, into the link's directory, with -o LINK and -o LINK/.
+    repo.exp_ok(&["get", "-q", "r1", "notes.txt", "-o", "models"]);
+    assert_eq!(std::fs::read(disk.join("notes.txt")).unwrap(), content("notes.txt"));
+    assert!(is_link(), "the link stays");
+    repo.exp_ok(&["get", "-q", "r1", "models/m.bin", "-o", "models/"]);
+    assert_eq!(std::fs::read(disk.join("m.bin")).unwrap(), content("models/m.bin"));
+    // A file there is kept unless --force, which replaces the file, not the link.
+    std::fs::write(disk.join("notes.txt"), "mine\n").unwrap();
+    for dest in ["models", "models/"] {
+        let err = assert_fails(&repo.exp(&["get", "r1", "notes.txt", "-o", dest]), 1);
+        assert!(err.contains("models/notes.txt exists"), "{dest}: {err}");
+        assert_eq!(std::fs::read_to_string(disk.join("notes.txt")).unwrap(), "mine\n");
+    }
+    for dest in ["models", "models/"] {
+        std::fs::write(disk.join("notes.txt"), "mine\n").unwrap();
+        repo.exp_ok(&["get", "-q", "--force", "r1", "notes.txt", "-o", dest]);
+        assert_eq!(std::fs::read(disk.join("notes.txt")).unwrap(), content("notes.txt"));
+        assert!(is_link(), "{dest}: the link stays");
+    }
+
+    // A directory of artifacts: -o LINK is the directory it fills.
+    std::fs::remove_file(disk.join("m.bin")).unwrap();
+    repo.exp_ok(&["get", "-q", "r1", "models", "-o", "models"]);
+    assert_eq!(std::fs::read(disk.join("m.bin")).unwrap(), content("models/m.bin"));
+    assert_eq!(std::fs::read(disk.join("sub/s.txt")).unwrap(), content("models/sub/s.txt"));
+    repo.exp_ok(&["get", "-q", "--force", "r1", "models", "-o", "models/"]);
+    assert!(is_link());
+
+    // Links below it, where the run's own directories go, are still refused.
+    let elsewhere = repo.tmp.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::remove_dir_all(disk.join("sub")).unwrap();
+    std::fs::remove_file(disk.join("m.bin")).unwrap();
+    symlink(&elsewhere, disk.join("sub")).unwrap();
+    let before = snapshot(repo.tmp.path());
+    for force in [&[][..], &["--force"]] {
+        let mut args = vec!["get", "r1", "models", "-o", "models"];
+        args.extend_from_slice(force);
+        let err = assert_fails(&repo.exp(&args), 1);
+        assert!(err.contains("sub is a symbolic link"), "{err}");
+    }
+    assert_eq!(snapshot(repo.tmp.path()), before);
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+
+    // A link to something else than a directory is no directory to write into.
+    let file = disk.join("v1.txt");
+    std::fs::write(&file, "old\n").unwrap();
+    symlink(&file, repo.root.join("latest.txt")).unwrap();
+    symlink(repo.tmp.path().join("nowhere"), repo.root.join("dangling")).unwrap();
+    for dest in ["latest.txt/", "dangling/"] {
+        let err = assert_fails(&repo.exp(&["get", "r1", "notes.txt", "-o", dest]), 1);
+        assert!(err.contains("symbolic link"), "{dest}: {err}");
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "old\n");
+    // A link to a file is followed too: the file is kept unless --force, which
+    // replaces the file, not the link. A dangling link is not written through.
+    let err = assert_fails(&repo.exp(&["get", "r1", "notes.txt", "-o", "latest.txt"]), 1);
+    assert!(err.contains("v1.txt exists"), "{err}");
+    repo.exp_ok(&["get", "-q", "-f", "r1", "notes.txt", "-o", "latest.txt"]);
+    assert_eq!(std::fs::read(&file).unwrap(), content("notes.txt"));
+    assert_eq!(std::fs::read_link(repo.root.join("latest.txt")).unwrap(), file);
+    let err = assert_fails(&repo.exp(&["get", "r1", "notes.txt", "-o", "dangling", "-f"]), 1);
+    assert!(err.contains("dangling is a symbolic link to nothing"), "{err}");
+    assert!(std::fs::symlink_metadata(repo.root.join("dangling")).unwrap().is_symlink());
+    assert!(!repo.tmp.path().join("nowhere").exists());
+}
+
+#[test]
+fn force_never_replaces_what_is_not_a_regular_file() {
+    let repo = repo_with_run();
+    let special = repo.tmp.path().join("special");
+    std::fs::create_dir(&special).unwrap();
+    let fifo = special.join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let _socket = std::os::unix::net::UnixListener::bind(special.join("socket")).unwrap();
+    symlink(&fifo, special.join("to-fifo")).unwrap();
+    symlink("/proc/self/fd/1", special.join("stdout")).unwrap();
+    std::fs::create_dir(special.join("m.bin")).unwrap();
+    let mut cases = vec![
+        ("notes.txt", "fifo", "fifo is a FIFO"),
+        ("notes.txt", "socket", "socket is a socket"),
+        ("notes.txt", "to-fifo", "to-fifo is a symbolic link to a FIFO"),
+        // As `/dev/stdout` is: here a pipe, and the link must survive --force.
+        ("notes.txt", "stdout", "stdout is a symbolic link to a FIFO"),
+        // A directory restore: its m.bin would replace a directory.
+        ("models", "", "m.bin is a directory"),
+    ];
+    // A device node needs root; `-o /dev/null --force` would replace the real one.
+    let root = std::process::Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    if root {
+        let null = special.join("null");
+        let made = std::process::Command::new("mknod").arg(&null).args(["c", "1", "3"]).status();
+        assert!(made.unwrap().success());
+        cases.push(("notes.txt", "null", "null is a character device"));
+    }
+    let before = snapshot(repo.tmp.path());
+    for (path, dest, says) in cases {
+        for force in [&[][..], &["--force"], &["-f", "-q"]] {
+            let dest = special.join(dest);
+            let mut args = vec!["get", "r1", path, "-o", dest.to_str().unwrap()];
+            args.extend_from_slice(force);
+            let out = repo.exp(&args);
+            let err = assert_fails(&out, 1);
+            let first = err.lines().next().unwrap();
+            assert!(first.contains(&format!("{}/{says}", special.display())), "{args:?}: {err}");
+            if path != "models" {
+                assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+            }
+            assert_eq!(snapshot(repo.tmp.path()), before, "{args:?}");
+        }
+    }
+}
+
+/// The hidden temporary files of `get` in `dir`.
+fn temp_files(dir: &Path) -> Vec<String> {
+    let names = std::fs::read_dir(dir).unwrap().flatten();
+    let names = names.map(|e| e.file_name().to_string_lossy().into_owned());
+    names.filter(|n| n.starts_with(".git-exp-get")).collect()
+}
+
+#[test]
+fn a_get_ended_by_a_signal_leaves_no_temporary_file() {
+    use std::os::unix::process::ExitStatusExt;
+    let repo = TestRepo::new();
+    repo.git(&["config", "exp.artifacts.inlineMax", "1000"]);
+    let make =
+        r#"d="$GIT_EXP_DIR/artifacts"; mkdir -p "$d"; head -c 200000000 /dev/zero > "$d/big.bin""#;
+    repo.exp_ok(&["run", "-q", "-n", "big", "--", "sh", "-c", make]);
+    let out_dir = repo.tmp.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let dest = format!("{}/", out_dir.display());
+    for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        let mut child = repo
+            .cmd_in(&repo.root, &["get", "-q", "big", "big.bin", "-o", &dest])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while temp_files(&out_dir).is_empty() {
+            let status = child.try_wait().unwrap();
+            assert!(status.is_none(), "signal {signal}: ended before writing: {status:?}");
+            assert!(started.elapsed().as_secs() < 120, "signal {signal}: no temporary file");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        // SAFETY: kill(2) on the child this test spawned and still owns.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "signal {signal}");
+        assert_eq!(status.signal(), Some(signal), "ends as the signal's default would");
+        assert_eq!(temp_files(&out_dir), Vec::<String>::new(), "signal {signal}");
+        assert!(!out_dir.join("big.bin").exists(), "signal {signal}");
+    }
+}
+
+#[test]
+fn the_next_get_removes_stale_temporary_files_in_its_directory() {
+    let repo = repo_with_run();
+    let out_dir = repo.tmp.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let two_hours = std::time::Duration::from_secs(2 * 3600);
+    let make = |name: &str, old: bool| {
+        let file = std::fs::File::create(out_dir.join(name)).unwrap();
+        if old {
+            file.set_modified(std::time::SystemTime::now() - two_hours).unwrap();
+        }
+    };
+    make(".git-exp-getAb3dE9", true);
+    // A write under way (recent), and files of other names, are left alone.
+    make(".git-exp-getXy7wQ2", false);
+    make(".git-exp-get-notes", true);
+    std::fs::create_dir(out_dir.join(".git-exp-getDir123")).unwrap();
+    let dest = format!("{}/", out_dir.display());
+    repo.exp_ok(&["get", "-q", "r1", "notes.txt", "-o", &dest]);
+    let mut left = temp_files(&out_dir);
+    left.sort();
+    assert_eq!(left, [".git-exp-get-notes", ".git-exp-getDir123", ".git-exp-getXy7wQ2"]);
+    assert_eq!(std::fs::read(out_dir.join("notes.txt")).unwrap(), content("notes.txt"));
+}
+
+#[test]
+fn remote_must_name_a_configured_git_remote() {
+    let repo = repo_with_run();
+    // Without any remote; then with `origin`, whose store has the object,
+    // and exp.artifacts.url set: a mistyped name never falls back to it.
+    let err = assert_fails(&repo.exp(&["get", "r1", "notes.txt", "--remote", "orgin"]), 1);
+    assert!(err.starts_with("error: 'orgin' is not a configured git remote (remotes: none)\n"));
+    push_to_store(&repo);
+    let url = format!("file://{}", repo.tmp.path().join("bucket").display());
+    repo.git(&["config", "exp.artifacts.url", &url]);
+    std::fs::remove_file(store_object(&repo)).unwrap();
+    for path in ["models/m.bin", "notes.txt"] {
+        let out = repo.exp(&["get", "r1", path, "-o", "-", "--remote", "orgin"]);
+        let err = assert_fails(&out, 1);
+        assert_eq!(err, "error: 'orgin' is not a configured git remote (remotes: origin)\n");
+        assert_eq!(out.stdout, b"");
+    }
+    assert!(!store_object(&repo).exists(), "nothing was fetched");
+    let out = repo.exp(&["get", "r1", "models/m.bin", "-o", "-", "--remote", "origin"]);
+    assert_ok(&out);
+    assert_eq!(out.stdout, content("models/m.bin"));
 }
 
 #[test]
