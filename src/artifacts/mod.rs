@@ -7,6 +7,13 @@
 //!
 //! Names come from the command (and, in fetched runs, from others), so they are
 //! checked: relative, no `..`, no `.git`, no empty parts.
+//!
+//! A file of the live `artifacts/` directory is git-exp's only copy of it once
+//! the command ended. When it cannot be kept (it cannot be read or stored, or
+//! it is beyond the limits), it is listed as skipped and becomes a [`Lost`]
+//! file, which the caller moves to `<common git dir>/exp/lost-found/<run id>/`
+//! before it removes the live directory. Files refused for their name or type
+//! (links, `.git`, bad names) were never artifacts and are not moved.
 
 pub mod gc;
 pub mod local;
@@ -14,7 +21,7 @@ pub mod remote;
 pub mod select;
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
@@ -41,6 +48,100 @@ pub struct Collected {
     pub file: ArtifactsFile,
     /// Inline blobs: path under `artifacts/` and blob id.
     pub blobs: Vec<(String, String)>,
+    /// Files of the live directory that were not kept, to be moved to lost-found.
+    pub lost: Vec<Lost>,
+}
+
+/// Where the files of run `id` that could not be kept are moved:
+/// `<common git dir>/exp/lost-found/<id>/`.
+pub fn lost_found_dir(common_dir: &Path, id: &str) -> PathBuf {
+    common_dir.join("exp").join("lost-found").join(id)
+}
+
+/// A file of the live directory's `artifacts/` that the run could not keep.
+/// Its `[[skipped]]` reason already says it is kept at `shown`.
+#[derive(Debug, Clone)]
+pub struct Lost {
+    /// Its artifact name: its path under the live `artifacts/`.
+    pub name: String,
+    /// Why it was not kept.
+    pub cause: String,
+    /// Where it is.
+    pub from: PathBuf,
+    /// Where it goes: the same path under the run's lost-found directory.
+    pub to: PathBuf,
+    /// `to` for people: relative to the working tree root when it lies inside it.
+    pub shown: String,
+}
+
+impl Lost {
+    /// The lost file of the live file `from`, named `name`, in `lost_found`.
+    pub fn new(store: &Store, name: &str, cause: String, from: &Path, lost_found: &Path) -> Lost {
+        let to = lost_found.join(name);
+        let shown = match to.strip_prefix(store.workdir()) {
+            Ok(rel) => rel.display().to_string(),
+            Err(_) => to.display().to_string(),
+        };
+        Lost { name: name.to_owned(), cause, from: from.to_path_buf(), to, shown }
+    }
+
+    /// The `[[skipped]]` reason: the cause, then where the file is kept.
+    pub fn reason(&self) -> String {
+        format!("{}; kept at {}", self.cause, self.shown)
+    }
+
+    /// Moves the file to lost-found. A rename: lost-found and the live
+    /// directory are both in the common git dir, so nothing is copied, and a
+    /// file that cannot be renamed stays where it is.
+    pub fn rescue(self) -> Rescue {
+        let parent = self.to.parent().expect("lost-found paths have a parent");
+        let moved =
+            fs_err::create_dir_all(parent).and_then(|()| fs_err::rename(&self.from, &self.to));
+        Rescue { error: moved.err().map(|e| e.to_string()), lost: self }
+    }
+}
+
+/// At most this many lost files are named one by one in warnings.
+const MAX_LOST_WARNINGS: usize = 20;
+
+/// One line per lost file (without `warning: `), for the first 20 of them,
+/// then one line for the rest.
+pub fn lost_warnings(rescues: &[Rescue]) -> Vec<String> {
+    let mut lines: Vec<String> =
+        rescues.iter().take(MAX_LOST_WARNINGS).map(Rescue::warning).collect();
+    if rescues.len() > MAX_LOST_WARNINGS {
+        let more = rescues.len() - MAX_LOST_WARNINGS;
+        let stuck = rescues.iter().filter(|r| r.error.is_some()).count();
+        lines.push(format!(
+            "{more} more artifacts could not be stored ({stuck} of all could not be moved to \
+             lost-found either); see artifacts.toml"
+        ));
+    }
+    lines
+}
+
+/// A lost file after the attempt to move it to lost-found.
+#[derive(Debug, Clone)]
+pub struct Rescue {
+    /// The file.
+    pub lost: Lost,
+    /// Why it could not be moved; it is still in the live directory then.
+    pub error: Option<String>,
+}
+
+impl Rescue {
+    /// One line for people (without `warning: `).
+    pub fn warning(&self) -> String {
+        let Lost { name, cause, from, shown, .. } = &self.lost;
+        match &self.error {
+            None => format!("artifact {name} could not be stored ({cause}); kept at {shown}"),
+            Some(e) => format!(
+                "artifact {name} could not be stored ({cause}) and could not be moved to \
+                 {shown} ({e}); it stays at {}, and so does the run's live directory",
+                from.display()
+            ),
+        }
+    }
 }
 
 /// Checks an artifact name and returns it normalized (`./a//b` -> `a/b`), or why
@@ -75,6 +176,8 @@ pub fn clean_name(name: &str) -> Result<String, &'static str> {
 /// then the `-a` paths and globs in `args`, then the `_artifact` references
 /// (relative paths and globs are resolved against `base`, the directory git-exp
 /// was started in). A later file with the same name replaces an earlier one.
+/// Files of `live_dir` that cannot be kept are listed in `lost`, bound for
+/// `lost_found` (nothing is moved here).
 pub fn collect(
     store: &Store,
     live_dir: &Path,
@@ -82,10 +185,12 @@ pub fn collect(
     args: &[String],
     refs: &[ArtifactRef],
     inline_max: u64,
+    lost_found: &Path,
 ) -> Collected {
     let mut skipped = Vec::new();
     let mut wanted = select::Wanted::new();
-    select::walk(&live_dir.join(LIVE_DIR), "", Origin::Live, &mut wanted, &mut skipped);
+    let live_files = live_dir.join(LIVE_DIR);
+    select::walk(&live_files, "", Origin::Live, &mut wanted, &mut skipped);
     select::args(base, args, &mut wanted, &mut skipped);
     select::events(base, refs, &mut wanted, &mut skipped);
     let local = LocalStore::new(store.common_dir());
@@ -95,32 +200,39 @@ pub fn collect(
     let mut out = Collected::default();
     let mut files: Vec<&str> = Vec::new();
     for (name, (path, origin)) in &wanted {
-        if out.file.artifacts.len() >= MAX_ARTIFACTS {
-            skipped.push(Skipped {
-                path: name.clone(),
-                reason: format!("more than {MAX_ARTIFACTS} artifacts"),
-            });
-            continue;
-        }
-        // A name cannot be both a file and a directory in a tree (`a` and `a/b`).
-        if files.iter().any(|f| name.starts_with(f) && name.as_bytes().get(f.len()) == Some(&b'/'))
+        let refused = if out.file.artifacts.len() >= MAX_ARTIFACTS {
+            format!("more than {MAX_ARTIFACTS} artifacts")
+        } else if files
+            .iter()
+            .any(|f| name.starts_with(f) && name.as_bytes().get(f.len()) == Some(&b'/'))
         {
-            skipped.push(Skipped {
-                path: name.clone(),
-                reason: "a file of the same name as its directory is an artifact".into(),
-            });
-            continue;
-        }
-        match keep(store, &local, path, *origin, name, inline_max) {
-            Ok((entry, blob)) => {
-                if let Some(blob) = blob {
-                    out.blobs.push((name.clone(), blob));
+            // A name cannot be both a file and a directory in a tree (`a` and `a/b`).
+            "a file of the same name as its directory is an artifact".into()
+        } else {
+            match keep(store, &local, path, *origin, name, inline_max) {
+                Ok((entry, blob)) => {
+                    if let Some(blob) = blob {
+                        out.blobs.push((name.clone(), blob));
+                    }
+                    out.file.artifacts.push(entry);
+                    files.push(name);
+                    continue;
                 }
-                out.file.artifacts.push(entry);
-                files.push(name);
+                Err(reason) => reason,
             }
-            Err(reason) => skipped.push(Skipped { path: name.clone(), reason }),
-        }
+        };
+        // Whoever named it, a file of the live directory has no other copy.
+        let reason = match path.strip_prefix(&live_files) {
+            Ok(rel) if rel.components().all(|c| matches!(c, Component::Normal(_))) => {
+                let rel = rel.to_string_lossy();
+                let lost = Lost::new(store, &rel, refused, path, lost_found);
+                let reason = lost.reason();
+                out.lost.push(lost);
+                reason
+            }
+            _ => refused,
+        };
+        skipped.push(Skipped { path: name.clone(), reason });
     }
     out.file.skipped = skipped;
     out

@@ -2,7 +2,13 @@
 //! live directory and what was ingested, then writes it through the store. The
 //! same code commits a run that ended normally and one recovered after its
 //! tracker died, so both look alike.
+//!
+//! Once the run is committed, the files of the live directory it could not
+//! keep are moved to lost-found; should that fail, the live directory must stay
+//! (the caller sees [`Committed::keeps_live_dir`]) and a `committed` mark in it
+//! tells recovery that the run is committed already.
 
+use std::io::Write;
 use std::path::Path;
 
 use crate::artifacts;
@@ -46,6 +52,46 @@ pub struct Committed {
     pub renamed: bool,
     /// Number of artifacts kept, and of those that could not be.
     pub artifacts: (usize, usize),
+    /// Files of the live directory that could not be kept, and whether each
+    /// was moved to lost-found.
+    pub lost: Vec<artifacts::Rescue>,
+}
+
+impl Committed {
+    /// Whether the live directory must stay: it holds a file that could not be
+    /// kept nor moved to lost-found.
+    pub fn keeps_live_dir(&self) -> bool {
+        self.lost.iter().any(|r| r.error.is_some())
+    }
+
+    /// Warnings about the files that could not be kept (without `warning: `).
+    pub fn warnings(&self) -> Vec<String> {
+        artifacts::lost_warnings(&self.lost)
+    }
+}
+
+/// Writes the warnings of a committed run to `err`, as `warning: ...` lines.
+pub fn write_warnings(committed: &Committed, err: &mut dyn Write) {
+    for line in committed.warnings() {
+        let _ = writeln!(err, "warning: {line}");
+    }
+}
+
+/// The file, in a live directory left behind on purpose, that names the run's
+/// commit: `<commit> <name>`.
+const COMMITTED_MARK: &str = "committed";
+
+/// The run committed from the live directory `dir` by an earlier process
+/// that had to leave the directory behind: its name and commit.
+pub(super) fn committed_mark(dir: &Path) -> Option<(String, String)> {
+    let text = fs_err::read_to_string(dir.join(COMMITTED_MARK)).ok()?;
+    let (commit, name) = text.trim_end().split_once(' ')?;
+    Some((name.to_owned(), commit.to_owned()))
+}
+
+/// The name a run is committed under when its own was taken meanwhile.
+pub(super) fn fallback_name(meta: &LiveMeta) -> String {
+    format!("{}-{}", meta.name, &meta.id[meta.id.len().saturating_sub(8)..])
 }
 
 /// Errors while committing.
@@ -104,8 +150,16 @@ pub fn commit(
         .filter(|v| *v >= 0)
         .map_or(artifacts::DEFAULT_INLINE_MAX, |v| v as u64);
     let base = store.workdir().join(&meta.workdir);
-    let kept =
-        artifacts::collect(store, dir, &base, &meta.artifacts, &ingested.artifacts, inline_max);
+    let lost_found = artifacts::lost_found_dir(store.common_dir(), &meta.id);
+    let kept = artifacts::collect(
+        store,
+        dir,
+        &base,
+        &meta.artifacts,
+        &ingested.artifacts,
+        inline_max,
+        &lost_found,
+    );
     for skipped in kept.file.skipped.iter().take(20) {
         let line = format!("[git-exp] artifact {} not kept: {}\n", skipped.path, skipped.reason);
         extra.extend_from_slice(line.as_bytes());
@@ -141,14 +195,18 @@ pub fn commit(
         Err(store::Error::NameTaken { .. }) => {
             // The name was taken outside git-exp's reservation (a fetch, say):
             // keep the data under a name derived from the unique id.
-            let fallback = format!("{}-{}", meta.name, &meta.id[meta.id.len() - 8..]);
-            files.exp.name = fallback;
+            files.exp.name = fallback_name(meta);
             files.message = message(&files.exp, &summary);
             renamed = true;
             store.write_run(&files)?
         }
         Err(e) => return Err(e.into()),
     };
+    let lost: Vec<_> = kept.lost.into_iter().map(artifacts::Lost::rescue).collect();
+    if lost.iter().any(|r| r.error.is_some()) {
+        // Best effort: without it, recovery still finds the run by name and id.
+        let _ = fs_err::write(dir.join(COMMITTED_MARK), format!("{commit} {}\n", files.exp.name));
+    }
     Ok(Committed {
         name: files.exp.name,
         commit,
@@ -158,6 +216,7 @@ pub fn commit(
         malformed_samples: ingested.malformed_samples,
         renamed,
         artifacts: artifact_counts,
+        lost,
     })
 }
 

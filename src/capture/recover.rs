@@ -5,6 +5,7 @@
 
 use std::io::Read;
 
+use crate::artifacts;
 use crate::env::redact::Redactor;
 use crate::store::format::Status;
 use crate::store::Store;
@@ -24,6 +25,8 @@ pub struct Recovered {
 
 /// Commits every orphaned live run of the repository as `crashed`. Failures are
 /// returned as messages; the live directory then stays for a later attempt.
+/// Messages also tell of files that could not be kept and were moved to
+/// lost-found, or not (then the directory stays too).
 pub fn recover_orphans(store: &Store, vars: &[(String, String)]) -> (Vec<Recovered>, Vec<String>) {
     let mut recovered = Vec::new();
     let mut problems = Vec::new();
@@ -36,9 +39,17 @@ pub fn recover_orphans(store: &Store, vars: &[(String, String)]) -> (Vec<Recover
         }
         let Some(orphan) = live::try_adopt(&dir) else { continue };
         match recover_one(store, &orphan.dir, vars) {
-            Ok(r) => {
-                recovered.push(r);
-                let _ = orphan.remove();
+            Ok(done) => {
+                let keep = done.lost.iter().any(|r| r.error.is_some());
+                let name = &done.run.name;
+                let warnings = artifacts::lost_warnings(&done.lost);
+                problems.extend(warnings.into_iter().map(|w| format!("run {name}: {w}")));
+                if done.reported {
+                    recovered.push(done.run);
+                }
+                if !keep {
+                    let _ = orphan.remove();
+                }
             }
             Err(e) => problems.push(format!("cannot recover the run in {}: {e}", dir.display())),
         }
@@ -46,33 +57,104 @@ pub fn recover_orphans(store: &Store, vars: &[(String, String)]) -> (Vec<Recover
     (recovered, problems)
 }
 
+/// What recovery did with one live directory.
+struct Done {
+    /// The run, committed now or before.
+    run: Recovered,
+    /// Whether to tell of it as a recovered run (not when an earlier process
+    /// committed it and left the directory on purpose).
+    reported: bool,
+    /// Files that could not be kept, and whether each is in lost-found now.
+    lost: Vec<artifacts::Rescue>,
+}
+
 fn recover_one(
     store: &Store,
     dir: &std::path::Path,
     vars: &[(String, String)],
-) -> Result<Recovered, finish::Error> {
+) -> Result<Done, finish::Error> {
     let meta = live::read_meta(dir)?;
     // A previous recovery (or the tracker itself) may have committed the run and
-    // died before removing the directory.
-    if let Some(done) = already_committed(store, &meta) {
-        return Ok(done);
+    // died before removing the directory, or left it because a file it could
+    // not keep could not be moved either.
+    if let Some((run, marked)) = committed_before(store, dir, &meta) {
+        let lost = settle(store, dir, &meta, &run);
+        return Ok(Done { run, reported: !marked, lost });
     }
     let (ingest, last_write) = ingest_file(dir, &meta)?;
     let ending =
         Ending { status: Status::Crashed, exit_code: None, signal: None, ended: last_write };
     let redactor = Redactor::from_env(vars);
     let committed = finish::commit(store, dir, &meta, ending, ingest.into_ingested(), &redactor)?;
-    Ok(Recovered { name: committed.name, commit: committed.commit })
+    let run = Recovered { name: committed.name, commit: committed.commit };
+    Ok(Done { run, reported: true, lost: committed.lost })
 }
 
-/// The run of `meta` if it is committed already.
-pub(super) fn already_committed(store: &Store, meta: &live::LiveMeta) -> Option<Recovered> {
-    match store.find_by_name(&meta.name, crate::store::repo::Detail::Listing) {
-        Ok(Some(run)) if run.exp.id == meta.id => {
-            Some(Recovered { name: run.name, commit: run.commit })
-        }
-        _ => None,
+/// The run of the live directory `dir` if it is committed already, and whether
+/// the committing process left the directory behind on purpose (its mark
+/// names the commit, so the run is not committed again even if it was
+/// renamed or deleted meanwhile). Without a mark, the run is looked up by its
+/// name, and by the name it gets when that was taken, with the same id.
+pub(super) fn committed_before(
+    store: &Store,
+    dir: &std::path::Path,
+    meta: &live::LiveMeta,
+) -> Option<(Recovered, bool)> {
+    if let Some((name, commit)) = finish::committed_mark(dir) {
+        return Some((Recovered { name, commit }, true));
     }
+    for name in [meta.name.clone(), finish::fallback_name(meta)] {
+        match store.find_by_name(&name, crate::store::repo::Detail::Listing) {
+            Ok(Some(run)) if run.exp.id == meta.id => {
+                return Some((Recovered { name: run.name, commit: run.commit }, false));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Moves the files of the live directory `dir` that its committed run `run`
+/// could not keep (its `[[skipped]]` files still there) to lost-found. When
+/// the run's artifact list cannot be read, every file left in the live
+/// `artifacts/` is moved: nothing else holds them.
+pub(super) fn settle(
+    store: &Store,
+    dir: &std::path::Path,
+    meta: &live::LiveMeta,
+    run: &Recovered,
+) -> Vec<artifacts::Rescue> {
+    let live_files = dir.join(artifacts::LIVE_DIR);
+    if !live_files.is_dir() {
+        return Vec::new();
+    }
+    let lost_found = artifacts::lost_found_dir(store.common_dir(), &meta.id);
+    let mut lost = Vec::new();
+    match store.run_artifacts(&run.name, &run.commit) {
+        Ok(file) => {
+            for skipped in file.skipped {
+                let Ok(name) = artifacts::clean_name(&skipped.path) else { continue };
+                let path = live_files.join(&name);
+                if fs_err::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+                    let l = artifacts::Lost::new(store, &name, String::new(), &path, &lost_found);
+                    // The reason says where it is kept; the cause is what precedes that.
+                    let cause = skipped.reason.strip_suffix(&format!("; kept at {}", l.shown));
+                    let cause = cause.unwrap_or(&skipped.reason).to_owned();
+                    lost.push(artifacts::Lost { cause, ..l });
+                }
+            }
+        }
+        Err(e) => {
+            let (mut wanted, mut skipped) = (artifacts::select::Wanted::new(), Vec::new());
+            let origin = artifacts::local::Origin::Live;
+            artifacts::select::walk(&live_files, "", origin, &mut wanted, &mut skipped);
+            for (name, (path, _)) in wanted {
+                let cause = format!("the run's artifact list cannot be read: {e}");
+                lost.push(artifacts::Lost::new(store, &name, cause, &path, &lost_found));
+            }
+        }
+    }
+    lost.into_iter().map(artifacts::Lost::rescue).collect()
 }
 
 /// Reads the whole events file of a live directory no process appends to any
@@ -121,7 +203,9 @@ pub fn running_runs(store: &Store, vars: &[(String, String)]) -> Vec<crate::stor
     let redactor = Redactor::from_env(vars);
     let mut out = Vec::new();
     for dir in live::list(store.common_dir()) {
-        if !live::is_alive(&dir) {
+        // A committed run whose directory stays for a file it could not keep
+        // is not running, even while the process that finished it lives on.
+        if !live::is_alive(&dir) || finish::committed_mark(&dir).is_some() {
             continue;
         }
         let Ok(meta) = live::read_meta(&dir) else { continue };

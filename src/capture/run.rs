@@ -244,7 +244,9 @@ pub fn run(
         cwd: &opts.cwd,
         live_dir: &live.dir,
     };
-    let result = child::run(&spec, Arc::clone(&log), out, err, Ingest::new());
+    let mut err = SharedWriter(Arc::new(Mutex::new(err)));
+    let child_err = Box::new(err.clone());
+    let result = child::run(&spec, Arc::clone(&log), out, child_err, Ingest::new());
     let _ = env_thread.join();
     let (exit, ingest) = match result {
         Ok(r) => r,
@@ -267,7 +269,12 @@ pub fn run(
     let committed =
         finish::commit(store, &live.dir, &live.meta, ending, ingest.into_ingested(), &redactor)?;
     let duration_s = ending.ended - live.meta.started;
-    let _ = live.remove();
+    finish::write_warnings(&committed, &mut err);
+    // A file that could be neither kept nor moved to lost-found keeps the
+    // directory; its mark tells recovery that the run is committed.
+    if !committed.keeps_live_dir() {
+        let _ = live.remove();
+    }
     Ok(Outcome { committed, status, exit_code: exit.process_code(), duration_s })
 }
 
@@ -285,6 +292,21 @@ fn kept_elsewhere(store: &Store, opts: &Options) -> Vec<code::Kept> {
         kept.push(code::Kept { path, dir: true, reason: code::GIT_EXP_DIR });
     }
     kept
+}
+
+/// The stderr the command's output passes through, shared with git-exp's own
+/// warnings once the command has ended.
+#[derive(Clone)]
+struct SharedWriter(Arc<Mutex<Box<dyn Write + Send>>>);
+
+impl Write for SharedWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).flush()
+    }
 }
 
 /// Whether one name is a group of the other (`a` and `a/b`): git cannot hold both refs.

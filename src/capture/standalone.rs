@@ -83,9 +83,10 @@ pub fn finish(
     let meta = live::read_meta(&dir)?;
     let ended = crate::util::now_unix();
     let duration = ended - meta.started;
-    if let Some(done) = recover::already_committed(store, &meta) {
-        // An earlier finish committed it and stopped before cleaning up.
-        let _ = held.remove();
+    if let Some((done, _)) = recover::committed_before(store, &dir, &meta) {
+        // An earlier finish committed it and stopped before cleaning up, or
+        // left the directory for a file it could not move to lost-found.
+        let lost = recover::settle(store, &dir, &meta, &done);
         let committed = Committed {
             name: done.name,
             commit: done.commit,
@@ -95,13 +96,20 @@ pub fn finish(
             malformed_samples: Vec::new(),
             renamed: false,
             artifacts: (0, 0),
+            lost,
         };
+        if !committed.keeps_live_dir() {
+            let _ = held.remove();
+        }
         return Ok((committed, duration));
     }
     let (ingest, _) = recover::ingest_file(&dir, &meta)?;
     let ending = Ending { status: end.status, exit_code: end.exit_code, signal: end.signal, ended };
     let redactor = Redactor::from_env(vars);
     let committed = finish::commit(store, &dir, &meta, ending, ingest.into_ingested(), &redactor)?;
-    let _ = held.remove();
+    // A file that could be neither kept nor moved to lost-found keeps the directory.
+    if !committed.keeps_live_dir() {
+        let _ = held.remove();
+    }
     Ok((committed, duration))
 }

@@ -494,6 +494,163 @@ fn concurrent_runs_storing_one_content_all_commit_and_share_one_object() {
     repo.fsck();
 }
 
+// ------------------------------------------------------ files that cannot be kept
+
+/// Breaks the local store: a file where its temporary directory should be.
+/// Files over 1000 bytes go there.
+fn break_store(repo: &TestRepo) {
+    repo.git(&["config", "exp.artifacts.inlineMax", "1000"]);
+    std::fs::create_dir_all(repo.root.join(".git/exp/objects")).unwrap();
+    std::fs::write(repo.root.join(".git/exp/objects/tmp"), b"").unwrap();
+}
+
+/// The directories of live runs.
+fn live_dirs(repo: &TestRepo) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(repo.root.join(".git/exp/live")) else { return vec![] };
+    let mut dirs: Vec<_> = entries
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.path())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// A command that leaves `ckpt.pt` (a copy of `source`) in the live directory, then exits 3.
+fn leave_checkpoint(source: &std::path::Path) -> String {
+    format!(
+        "mkdir -p \"$GIT_EXP_DIR/artifacts/sub\" && cp {} \"$GIT_EXP_DIR/artifacts/sub/ckpt.pt\"; exit 3",
+        source.display()
+    )
+}
+
+#[test]
+fn a_live_file_the_store_cannot_take_is_moved_to_lost_found() {
+    let repo = TestRepo::new();
+    break_store(&repo);
+    let source = repo.tmp.path().join("ckpt.src");
+    std::fs::write(&source, noise(50_000, 6)).unwrap();
+    let sha = sha256_file(&source);
+    let out = repo.exp(&["run", "-n", "lost", "--", "sh", "-c", &leave_checkpoint(&source)]);
+    // The run is committed, and `run` exits with the command's code.
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let runs = repo.list_json();
+    assert_eq!(runs.len(), 1);
+    let id = runs[0]["id"].as_str().unwrap().to_owned();
+    let kept = format!(".git/exp/lost-found/{id}/sub/ckpt.pt");
+    assert_eq!(sha256_file(&repo.root.join(&kept)), sha);
+    assert_eq!(live_dirs(&repo), Vec::<std::path::PathBuf>::new());
+
+    let err = stderr(&out);
+    let warning =
+        err.lines().find(|l| l.starts_with("warning: artifact sub/ckpt.pt")).unwrap_or("");
+    assert!(warning.contains(" could not be stored (cannot store "), "{err}");
+    assert!(warning.ends_with(&format!("; kept at {kept}")), "{err}");
+    let reasons = skipped(&repo, "lost");
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert!(reasons[0].starts_with("sub/ckpt.pt: cannot store "), "{reasons:?}");
+    assert!(reasons[0].ends_with(&format!("; kept at {kept}")), "{reasons:?}");
+    let log = repo.show_file("lost", "output.log");
+    assert!(log.contains("[git-exp] artifact sub/ckpt.pt not kept: cannot store "), "{log}");
+    assert!(log.contains(&kept), "{log}");
+
+    // gc leaves lost-found alone.
+    std::fs::remove_file(repo.root.join(".git/exp/objects/tmp")).unwrap();
+    repo.exp_ok(&["gc", "-q", "--keep-recent", "0s"]);
+    assert_eq!(sha256_file(&repo.root.join(&kept)), sha);
+    repo.fsck();
+}
+
+#[test]
+fn when_lost_found_cannot_take_it_either_the_live_directory_stays_and_is_not_committed_again() {
+    let repo = TestRepo::new();
+    break_store(&repo);
+    std::fs::write(repo.root.join(".git/exp/lost-found"), b"").unwrap();
+    let source = repo.tmp.path().join("ckpt.src");
+    std::fs::write(&source, noise(50_000, 7)).unwrap();
+    let sha = sha256_file(&source);
+    let out = repo.exp(&["run", "-n", "stuck", "--", "sh", "-c", &leave_checkpoint(&source)]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("warning: artifact sub/ckpt.pt could not be stored ("), "{err}");
+    assert!(err.contains("could not be moved to .git/exp/lost-found/"), "{err}");
+    let live = live_dirs(&repo);
+    assert_eq!(live.len(), 1, "the live directory stays: {err}");
+    assert_eq!(sha256_file(&live[0].join("artifacts/sub/ckpt.pt")), sha);
+
+    // Later commands do not commit it again, even once it is renamed, and say why it stays.
+    repo.exp_ok(&["rename", "-q", "stuck", "renamed"]);
+    let out = repo.exp(&["list", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let runs: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(
+        (runs[0]["name"].as_str(), runs[0]["status"].as_str()),
+        (Some("renamed"), Some("failed"))
+    );
+    assert!(
+        stderr(&out).contains("could not be moved to .git/exp/lost-found/"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("recovered"), "{}", stderr(&out));
+    assert_eq!(live_dirs(&repo), live);
+
+    // Once lost-found can be written, the next command moves the file and removes the directory.
+    std::fs::remove_file(repo.root.join(".git/exp/lost-found")).unwrap();
+    let out = repo.exp(&["list", "--format", "json"]);
+    let id = runs[0]["id"].as_str().unwrap();
+    let kept = format!(".git/exp/lost-found/{id}/sub/ckpt.pt");
+    assert!(stderr(&out).contains(&format!("kept at {kept}")), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("recovered"), "{}", stderr(&out));
+    assert_eq!(sha256_file(&repo.root.join(&kept)), sha);
+    assert_eq!(live_dirs(&repo), Vec::<std::path::PathBuf>::new());
+    assert_eq!(repo.list_json().len(), 1);
+    repo.fsck();
+}
+
+#[test]
+fn finish_and_crash_recovery_move_what_the_store_cannot_take_to_lost_found() {
+    let repo = TestRepo::new();
+    break_store(&repo);
+    let mut owners = Vec::new();
+    let mut dirs = Vec::new();
+    for name in ["fin", "crash"] {
+        let owner = std::process::Command::new("sleep").arg("300").spawn().unwrap();
+        let pid = owner.id().to_string();
+        let out = repo.exp_ok(&["start", "-n", name, "--pid", &pid, "--", "x"]);
+        let dir = out.lines().find_map(|l| l.strip_prefix("dir ")).unwrap().to_owned();
+        repo.write(&format!("{dir}/artifacts/model.bin"), &name.repeat(1000));
+        dirs.push(std::path::PathBuf::from(dir));
+        owners.push(owner);
+    }
+    let id = |name| {
+        repo.list_json().iter().find(|r| r["name"] == name).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (fin, crash) = (id("fin"), id("crash"));
+    repo.exp_ok(&["finish", &fin]);
+    for owner in &mut owners {
+        let _ = owner.kill();
+        let _ = owner.wait();
+    }
+    let out = repo.exp(&["list", "--format", "json"]);
+    let err = stderr(&out);
+    let kept = |id: &str| format!(".git/exp/lost-found/{id}/model.bin");
+    assert!(err.contains("warning: run crash: artifact model.bin could not be stored ("), "{err}");
+    assert!(err.contains(&format!("; kept at {}", kept(&crash))), "{err}");
+    for (name, id) in [("fin", &fin), ("crash", &crash)] {
+        assert_eq!(std::fs::read_to_string(repo.root.join(kept(id))).unwrap(), name.repeat(1000));
+        let reasons = skipped(&repo, name);
+        assert!(reasons[0].ends_with(&format!("; kept at {}", kept(id))), "{reasons:?}");
+    }
+    assert!(dirs.iter().all(|d| !d.exists()));
+    assert_eq!(repo.list_json().len(), 2);
+    repo.fsck();
+}
+
 // ----------------------------------------------------- artifacts and the code tree
 
 #[test]
@@ -554,4 +711,30 @@ fn files_named_with_a_are_left_out_of_the_code_tree() {
         ["data/x.npy", "model.pt", "out/deep/e2.pt", "out/e1.pt", "staged.bin", "tracked.bin"]
     );
     repo.fsck();
+}
+
+#[test]
+fn a_finished_run_whose_live_directory_stays_is_not_listed_as_running() {
+    let repo = TestRepo::new();
+    break_store(&repo);
+    std::fs::write(repo.root.join(".git/exp/lost-found"), b"").unwrap();
+    let mut owner = std::process::Command::new("sleep").arg("300").spawn().unwrap();
+    let pid = owner.id().to_string();
+    let out = repo.exp_ok(&["start", "-n", "held", "--pid", &pid, "--", "x"]);
+    let field = |key: &str| out.lines().find_map(|l| l.strip_prefix(key)).unwrap().to_owned();
+    let (id, dir) = (field("id "), std::path::PathBuf::from(field("dir ")));
+    std::fs::create_dir(dir.join("artifacts")).unwrap();
+    std::fs::write(dir.join("artifacts/model.bin"), noise(5000, 9)).unwrap();
+    repo.exp_ok(&["finish", &id]);
+    assert!(dir.join("artifacts/model.bin").is_file());
+    // The owner still runs: the run is listed once, as finished.
+    let runs = repo.list_json();
+    let statuses: Vec<&str> = runs.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["finished"]);
+    let _ = owner.kill();
+    let _ = owner.wait();
+    std::fs::remove_file(repo.root.join(".git/exp/lost-found")).unwrap();
+    assert_eq!(repo.list_json().len(), 1);
+    assert!(!dir.exists());
+    assert!(repo.root.join(format!(".git/exp/lost-found/{id}/model.bin")).is_file());
 }
