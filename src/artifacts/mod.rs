@@ -317,6 +317,36 @@ mod tests {
     }
 
     #[test]
+    fn lost_files_are_told_one_by_one_then_summed_up() {
+        let rescue = |i: usize, error: Option<&str>| Rescue {
+            lost: Lost {
+                name: format!("ckpt{i}.pt"),
+                cause: "cannot store it".into(),
+                from: PathBuf::from(format!("/live/artifacts/ckpt{i}.pt")),
+                to: PathBuf::from(format!("/repo/.git/exp/lost-found/01/ckpt{i}.pt")),
+                shown: format!(".git/exp/lost-found/01/ckpt{i}.pt"),
+            },
+            error: error.map(str::to_owned),
+        };
+        let moved = rescue(0, None);
+        assert_eq!(moved.lost.reason(), "cannot store it; kept at .git/exp/lost-found/01/ckpt0.pt");
+        assert_eq!(
+            moved.warning(),
+            "artifact ckpt0.pt could not be stored (cannot store it); kept at \
+             .git/exp/lost-found/01/ckpt0.pt"
+        );
+        let stuck = rescue(1, Some("Not a directory"));
+        assert!(stuck.warning().ends_with(
+            "could not be moved to .git/exp/lost-found/01/ckpt1.pt (Not a directory); it stays \
+             at /live/artifacts/ckpt1.pt, and so does the run's live directory"
+        ));
+        let many: Vec<Rescue> = (0..25).map(|i| rescue(i, (i == 24).then_some("x"))).collect();
+        let lines = lost_warnings(&many);
+        assert_eq!(lines.len(), 21);
+        assert!(lines[20].starts_with("5 more artifacts could not be stored (1 of all "));
+    }
+
+    #[test]
     fn hashes_are_sha256() {
         assert_eq!(
             hash_reader(&b"abc"[..]).unwrap(),
