@@ -181,8 +181,9 @@ impl From<run::Error> for CliError {
 /// Prints `err` to `w` the git way.
 pub fn print(w: &mut dyn Write, err: &CliError) {
     // Messages can quote data from fetched runs (names, TOML lines): no
-    // control characters reach the terminal, and each message stays one line.
-    let line = |text: String| super::output::sanitize(&text).replace('\n', " ");
+    // control characters reach the terminal (line breaks stay: some messages
+    // show an expression and a caret below it).
+    let line = |text: String| super::output::sanitize(&text);
     let _ = writeln!(w, "error: {}", line(err.error.to_string()));
     let mut source = err.error.source();
     while let Some(s) = source {
