@@ -40,15 +40,9 @@ pub struct PushArgs {
     /// Push the runs without uploading their large artifacts
     #[arg(long)]
     pub no_artifacts: bool,
-    /// Say what would be pushed, change nothing
-    #[arg(short = 'n', long)]
-    pub dry_run: bool,
-    /// No status lines or progress bar
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// Output format (json: a report on stdout, see docs/json.md)
-    #[arg(long, value_enum, default_value_t = PlumbingFormat::Text)]
-    pub format: PlumbingFormat,
+    /// --dry-run, --quiet, --format
+    #[command(flatten)]
+    pub flags: TransferFlags,
 }
 
 /// Fetch runs from a remote, and with --artifacts their large artifacts
@@ -61,7 +55,15 @@ pub struct PullArgs {
     /// Also download the large artifacts of these runs (all of the remote's runs when none are named)
     #[arg(short, long)]
     pub artifacts: bool,
-    /// Say what would be fetched, change nothing
+    /// --dry-run, --quiet, --format
+    #[command(flatten)]
+    pub flags: TransferFlags,
+}
+
+/// The flags push and pull share.
+#[derive(Debug, Args)]
+pub struct TransferFlags {
+    /// Say what would be sent or fetched, change nothing
     #[arg(short = 'n', long)]
     pub dry_run: bool,
     /// No status lines or progress bar
@@ -162,11 +164,11 @@ pub fn cmd_push(
             .ok_or_else(|| no_store_error(&remote, &objects))?;
         let artifacts = Remote::open(&settings)?;
         store_url = Some(artifacts.url().to_owned());
-        if args.dry_run {
+        if args.flags.dry_run {
             transfer.transferred = objects.clone();
         } else {
             let total = objects.iter().map(|o| o.size).sum();
-            let bar = Bar::new(total, "Uploading artifacts", args.quiet);
+            let bar = Bar::new(total, "Uploading artifacts", args.flags.quiet);
             transfer = artifacts.upload(store.common_dir(), &objects, &bar);
         }
         for failure in &transfer.failed {
@@ -179,7 +181,7 @@ pub fn cmd_push(
         .filter(|(n, _, o)| *o == Outcome::New && !held_back.contains(n))
         .map(|(n, c, _)| (n.clone(), c.clone()))
         .collect();
-    let rejected: BTreeSet<String> = if args.dry_run || to_push.is_empty() {
+    let rejected: BTreeSet<String> = if args.flags.dry_run || to_push.is_empty() {
         BTreeSet::new()
     } else {
         store.push_runs(&remote, &to_push)?.into_iter().collect()
@@ -191,8 +193,8 @@ pub fn cmd_push(
             *outcome = Outcome::HeldBack;
         }
     }
-    let report = Report::new(remote, store_url, args.dry_run, classified, &theirs, transfer);
-    print_report(&report, true, &args.format, args.quiet, out, err)
+    let report = Report::new(remote, store_url, args.flags.dry_run, classified, &theirs, transfer);
+    print_report(&report, true, &args.flags.format, args.flags.quiet, out, err)
 }
 
 /// Runs `git exp pull`.
@@ -238,7 +240,7 @@ pub fn cmd_pull(
         .filter(|(_, _, o)| *o == Outcome::New)
         .map(|(n, _, _)| n.clone())
         .collect();
-    let rejected: BTreeSet<String> = if args.dry_run {
+    let rejected: BTreeSet<String> = if args.flags.dry_run {
         BTreeSet::new()
     } else {
         store.fetch_runs(&remote, &new)?.into_iter().collect()
@@ -246,7 +248,7 @@ pub fn cmd_pull(
     for (name, commit, outcome) in &mut classified {
         if rejected.contains(name) {
             *outcome = Outcome::Rejected;
-        } else if *outcome == Outcome::New && !args.dry_run {
+        } else if *outcome == Outcome::New && !args.flags.dry_run {
             // Fetched runs are someone else's data: say so now if one cannot be read.
             if let Err(e) = store.read_run(name, commit, Detail::Full) {
                 let _ = writeln!(
@@ -267,7 +269,7 @@ pub fn cmd_pull(
             .filter(|(n, _, _)| !rejected.contains(n))
             .map(|(n, c, _)| (n.clone(), c.clone()))
             .collect();
-        let readable: Vec<(String, String)> = if args.dry_run {
+        let readable: Vec<(String, String)> = if args.flags.dry_run {
             present.into_iter().filter(|(_, c)| mine.values().any(|m| m == c)).collect()
         } else {
             present
@@ -285,17 +287,17 @@ pub fn cmd_pull(
                 .ok_or_else(|| no_store_error(&remote, &missing))?;
             let artifacts = Remote::open(&settings)?;
             store_url = Some(artifacts.url().to_owned());
-            if args.dry_run {
+            if args.flags.dry_run {
                 transfer.transferred = missing;
             } else {
                 let total = missing.iter().map(|o| o.size).sum();
-                let bar = Bar::new(total, "Downloading artifacts", args.quiet);
+                let bar = Bar::new(total, "Downloading artifacts", args.flags.quiet);
                 transfer = artifacts.download(store.common_dir(), &missing, &bar);
             }
         }
     }
-    let report = Report::new(remote, store_url, args.dry_run, classified, &mine, transfer);
-    print_report(&report, false, &args.format, args.quiet, out, err)
+    let report = Report::new(remote, store_url, args.flags.dry_run, classified, &mine, transfer);
+    print_report(&report, false, &args.flags.format, args.flags.quiet, out, err)
 }
 
 /// Runs `git exp init`.
