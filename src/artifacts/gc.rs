@@ -187,7 +187,26 @@ pub fn run(store: &Store, options: &Options) -> Result<Outcome, Error> {
                     continue;
                 }
             }
-            if let Err(e) = fs_err::remove_file(&object.path) {
+            // A run may reuse it between that check and the removal: move it
+            // aside first (a run that finds it gone stores it again), then look
+            // once more whether a run touched it; if so, put it back.
+            let aside = object.path.with_file_name(format!(".tmpgc-{sha}"));
+            match fs_err::rename(&object.path, &aside) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    out.failed.push(Failure { path: object.rel, error: e.to_string() });
+                    continue;
+                }
+            }
+            // The move changed the change time: judge by the modification time.
+            if fs_err::metadata(&aside).and_then(|m| m.modified()).is_ok_and(young) {
+                // Another copy may have been stored meanwhile: either is right.
+                let _ = fs_err::rename(&aside, &object.path);
+                out.kept_recent += 1;
+                continue;
+            }
+            if let Err(e) = fs_err::remove_file(&aside) {
                 out.failed.push(Failure { path: object.rel, error: e.to_string() });
                 continue;
             }
