@@ -26,6 +26,8 @@ impl Bar {
             bar.set_style(style);
         }
         bar.set_message(what.to_owned());
+        // Drawn at once: short transfers finish before the first timed redraw.
+        bar.tick();
         Bar(Some(bar))
     }
 }

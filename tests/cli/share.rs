@@ -535,3 +535,35 @@ fn credentials_in_urls_are_never_shown() {
     let ours: Vec<&str> = text.lines().filter(|l| l.starts_with("error:")).collect();
     assert!(!ours.is_empty() && ours.iter().all(|l| !l.contains("tok3n")), "{ours:?}");
 }
+
+#[test]
+fn a_progress_bar_is_drawn_on_a_terminal_only() {
+    let team = Team::new();
+    let bucket = team.repo.tmp.path().join("bucket");
+    team.store(&format!("file://{}", bucket.display()));
+    team.run_with_artifact(&team.repo.root, "pb", "w.bin", &data(40 << 20, 7));
+    // Piped: status lines, no bar.
+    team.ok_in(&team.repo.root, &["push", "--dry-run"]);
+    let out = team.ok_in(&team.repo.root, &["push", "origin", "pb"]);
+    assert!(!stderr(&out).contains("Uploading artifacts"), "{}", stderr(&out));
+    // In a terminal (script(1) gives the command one): the bar, then the summary.
+    let dest = team.repo.tmp.path().join("bucket2");
+    team.repo.git(&["config", "remote.origin.expArtifacts", &format!("file://{}", dest.display())]);
+    let inner = format!(
+        "cd {} && {} push --no-artifacts origin pb >/dev/null 2>&1; {} push origin pb",
+        team.repo.root.display(),
+        crate::common::git_exp_bin().display(),
+        crate::common::git_exp_bin().display()
+    );
+    let mut cmd = std::process::Command::new("script");
+    team.repo.env(&mut cmd);
+    let out = cmd
+        .env("TERM", "xterm")
+        .args(["-qfec", &inner, "/dev/null"])
+        .output()
+        .expect("script(1) runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("Uploading artifacts") && text.contains("40.00 MiB"), "{text}");
+    assert!(text.contains("Uploaded 1 artifact (40.0 MiB)"), "{text}");
+}
