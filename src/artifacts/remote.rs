@@ -392,13 +392,33 @@ fn check(sha256: &str, size: u64, got_sha256: &str, got_size: u64) -> Result<(),
     Ok(())
 }
 
-/// An object_store error on one line, without the request dump.
+/// An object_store error on one line, without the request dump, with its
+/// innermost cause (what the server or the TLS layer said: "error sending
+/// request" alone does not tell an untrusted certificate from a refused
+/// connection).
 fn brief(e: &object_store::Error) -> String {
     let text = e.to_string();
     let line = text.lines().next().unwrap_or("unknown error").trim();
     let mut out: String = line.chars().take(300).collect();
     if out.len() < line.len() {
         out.push('…');
+    }
+    let mut cause = None;
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        cause = Some(inner.to_string());
+        source = inner.source();
+    }
+    let cause = cause.as_deref().and_then(|c| c.lines().next()).map(str::trim).unwrap_or("");
+    if !cause.is_empty() && !line.contains(cause) {
+        out.push_str(": ");
+        out.extend(cause.chars().take(200));
+        if cause.contains("certificate") {
+            out.push_str(
+                " (a server whose certificate a private CA signed: set SSL_CERT_FILE \
+                 to a PEM file of the CAs to trust)",
+            );
+        }
     }
     out
 }

@@ -567,3 +567,70 @@ fn a_progress_bar_is_drawn_on_a_terminal_only() {
     assert!(text.contains("Uploading artifacts") && text.contains("40.00 MiB"), "{text}");
     assert!(text.contains("Uploaded 1 artifact (40.0 MiB)"), "{text}");
 }
+
+/// Against the S3-compatible server over TLS whose certificate a throwaway CA
+/// signed (`.ci/run` sets `GIT_EXP_TEST_S3_TLS_ENDPOINT`, `GIT_EXP_TEST_S3_CA`
+/// and `GIT_EXP_TEST_S3_BUCKET`). The CA is trusted the way a user would:
+/// `SSL_CERT_FILE`, which the TLS layer reads instead of the system's list.
+#[test]
+#[allow(clippy::print_stderr)]
+fn push_and_pull_over_https_with_a_private_ca() {
+    let (Ok(endpoint), Ok(ca), Ok(bucket)) = (
+        std::env::var("GIT_EXP_TEST_S3_TLS_ENDPOINT"),
+        std::env::var("GIT_EXP_TEST_S3_CA"),
+        std::env::var("GIT_EXP_TEST_S3_BUCKET"),
+    ) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must provide an S3 server over TLS (GIT_EXP_TEST_S3_TLS_ENDPOINT, \
+             GIT_EXP_TEST_S3_CA, GIT_EXP_TEST_S3_BUCKET)"
+        );
+        eprintln!(
+            "skipped: no S3 server over TLS (set GIT_EXP_TEST_S3_TLS_ENDPOINT, \
+             GIT_EXP_TEST_S3_CA and GIT_EXP_TEST_S3_BUCKET)"
+        );
+        return;
+    };
+    assert!(endpoint.starts_with("https://"), "{endpoint}");
+    let mut team = Team::new();
+    team.vars = vec![
+        ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+        ("AWS_REGION".into(), "us-east-1".into()),
+        ("AWS_ENDPOINT_URL".into(), endpoint.clone()),
+    ];
+    let prefix = format!("tls{}", std::process::id());
+    team.store(&format!("s3://{bucket}/{prefix}/artifacts"));
+    // Large enough for a multipart upload, and a small store object.
+    let big = data(17 << 20, 15);
+    let small = data(60_000, 16);
+    team.run_with_artifact(&team.repo.root, "tls/big", "weights.bin", &big);
+    team.run_with_artifact(&team.repo.root, "tls/small", "plot.bin", &small);
+
+    // Without the CA: the certificate is refused, on one line, and nothing is
+    // left half done (the runs stay unpushed).
+    let out = team.exp_in(&team.repo.root, &["push"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    let cert_lines: Vec<&str> = err.lines().filter(|l| l.contains("certificate")).collect();
+    assert!(!cert_lines.is_empty(), "no certificate error: {err}");
+    assert!(
+        cert_lines.iter().all(|l| l.starts_with("error: ") && l.contains("SSL_CERT_FILE")),
+        "{err}"
+    );
+    assert!(!team.remote_refs().contains("refs/experiments/tls/"), "{}", team.remote_refs());
+
+    // With it: everything goes through.
+    team.vars.push(("SSL_CERT_FILE".into(), ca));
+    let report = json(&team.ok_in(&team.repo.root, &["push", "--format", "json"]));
+    assert_eq!(report["artifacts"]["transferred"].as_array().unwrap().len(), 2, "{report}");
+    assert!(report["artifacts"]["failed"].as_array().is_none_or(|f| f.is_empty()), "{report}");
+    team.ok_in(&team.clone, &["pull", "--artifacts"]);
+    for (run, file, bytes) in [("tls/big", "weights.bin", &big), ("tls/small", "plot.bin", &small)]
+    {
+        let dest = team.repo.tmp.path().join(format!("tls-{file}"));
+        team.ok_in(&team.clone, &["get", run, file, "-o", dest.to_str().unwrap()]);
+        assert!(std::fs::read(&dest).unwrap() == *bytes, "{file} differs");
+    }
+}
