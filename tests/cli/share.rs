@@ -31,6 +31,20 @@ impl Team {
         Team { repo, bare, clone, vars: Vec::new() }
     }
 
+    /// A team whose store is `s3://BUCKET/PREFIX/artifacts` on the S3-compatible
+    /// server at `endpoint`.
+    fn with_s3(endpoint: &str, bucket: &str, prefix: &str) -> Team {
+        let mut team = Team::new();
+        team.vars = vec![
+            ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+            ("AWS_REGION".into(), "us-east-1".into()),
+            ("AWS_ENDPOINT_URL".into(), endpoint.to_owned()),
+        ];
+        team.store(&format!("s3://{bucket}/{prefix}/artifacts"));
+        team
+    }
+
     /// Configures the same artifact store in both repositories.
     fn store(&self, url: &str) {
         for dir in [&self.repo.root, &self.clone] {
@@ -323,15 +337,8 @@ fn push_and_pull_through_an_s3_compatible_server() {
         );
         return;
     };
-    let mut team = Team::new();
-    team.vars = vec![
-        ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
-        ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
-        ("AWS_REGION".into(), "us-east-1".into()),
-        ("AWS_ENDPOINT_URL".into(), endpoint.clone()),
-    ];
     let prefix = format!("t{}", std::process::id());
-    team.store(&format!("s3://{bucket}/{prefix}/artifacts"));
+    let team = Team::with_s3(&endpoint, &bucket, &prefix);
     // Large enough for a multipart upload, and a small store object.
     let big = data(20 << 20, 5);
     let small = data(70_000, 6);
@@ -592,15 +599,8 @@ fn push_and_pull_over_https_with_a_private_ca() {
         return;
     };
     assert!(endpoint.starts_with("https://"), "{endpoint}");
-    let mut team = Team::new();
-    team.vars = vec![
-        ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
-        ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
-        ("AWS_REGION".into(), "us-east-1".into()),
-        ("AWS_ENDPOINT_URL".into(), endpoint.clone()),
-    ];
     let prefix = format!("tls{}", std::process::id());
-    team.store(&format!("s3://{bucket}/{prefix}/artifacts"));
+    let mut team = Team::with_s3(&endpoint, &bucket, &prefix);
     // Large enough for a multipart upload, and a small store object.
     let big = data(17 << 20, 15);
     let small = data(60_000, 16);
