@@ -34,6 +34,8 @@ const MIN_PART: u64 = 16 << 20;
 const PARTS_IN_FLIGHT: usize = 2;
 /// S3 allows 10,000 parts; stay below.
 const MAX_PARTS: u64 = 9_000;
+/// Uploads of more objects than this ask a listing of the store which it has.
+const LIST_ABOVE: usize = 32;
 /// Objects larger than this are downloaded in ranges of this size.
 const RANGE: u64 = 8 << 20;
 /// Ranges of one object in flight at once.
@@ -164,7 +166,35 @@ impl Remote {
         objects: &[Object],
         progress: &dyn Progress,
     ) -> Transfer {
-        self.each(objects, |object| self.upload_one(common_dir, object, progress))
+        // Many objects: one listing of the store (1,000 keys per request on S3)
+        // answers "is it there?" for all of them, instead of a request each.
+        let listed = if objects.len() > LIST_ABOVE {
+            self.runtime.block_on(self.listing()).ok()
+        } else {
+            None
+        };
+        self.each(objects, |object| {
+            let there = listed.as_ref().map(|l| l.get(&object.sha256).copied());
+            self.upload_one(common_dir, object, there, progress)
+        })
+    }
+
+    /// Every object of the store, by hash, with its size.
+    async fn listing(&self) -> Result<std::collections::HashMap<String, u64>, String> {
+        let base = self.prefix.clone().join("sha256");
+        let mut stream = self.store.list(Some(&base));
+        let mut out = std::collections::HashMap::new();
+        while let Some(meta) = stream.next().await {
+            let meta = meta.map_err(|e| brief(&e))?;
+            let parts: Vec<_> = meta.location.parts().collect();
+            if let [.., fan, rest] = parts.as_slice() {
+                let sha256 = format!("{}{}", fan.as_ref(), rest.as_ref());
+                if is_sha256(&sha256) {
+                    out.insert(sha256, meta.size);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Downloads into the local store (`common_dir`) the objects it lacks.
@@ -222,22 +252,34 @@ impl Remote {
     }
 
     /// Uploads one object unless the remote has it; `Ok(true)` when uploaded.
+    /// `there`: what a listing of the store said (the object's size there, or
+    /// `None` when absent); without a listing, one HEAD request asks.
     async fn upload_one(
         &self,
         common_dir: &Path,
         object: &Object,
+        there: Option<Option<u64>>,
         progress: &dyn Progress,
     ) -> Result<bool, String> {
         let key = self.key(&object.sha256);
-        match self.store.head(&key).await {
+        let found = match there {
+            Some(Some(size)) => Ok(size),
+            Some(None) => Err(None),
+            None => match self.store.head(&key).await {
+                Ok(meta) => Ok(meta.size),
+                Err(object_store::Error::NotFound { .. }) => Err(None),
+                Err(e) => Err(Some(brief(&e))),
+            },
+        };
+        match found {
             // Same name, same size: the same content (names are hashes).
-            Ok(meta) if meta.size == object.size => {
+            Ok(size) if size == object.size => {
                 progress.skip(object.size);
                 return Ok(false);
             }
             // A different size under a hash's name is damage: replace it.
-            Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
-            Err(e) => return Err(brief(&e)),
+            Ok(_) | Err(None) => {}
+            Err(Some(message)) => return Err(message),
         }
         let path = store_path(common_dir, &object.sha256);
         let mut file = match fs_err::File::open(&path) {
@@ -468,6 +510,28 @@ mod tests {
                 fs_err::read(store_path(&a, &o.sha256)).unwrap()
             );
         }
+    }
+
+    #[test]
+    fn many_objects_are_checked_with_one_listing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, bucket) = (tmp.path().join("a"), tmp.path().join("bucket"));
+        let objects: Vec<Object> =
+            (0..LIST_ABOVE + 8).map(|i| put_local(&a, format!("object {i}").as_bytes())).collect();
+        let url = url::Url::from_directory_path(&bucket).unwrap().to_string();
+        let remote = Remote::open(&settings(&url)).unwrap();
+        // The store has the first ten already, one of them damaged (wrong size).
+        let first = remote.upload(&a, &objects[..10], &Quiet);
+        assert_eq!(first.transferred.len(), 10);
+        let damaged = &objects[3];
+        let key = bucket.join("sha256").join(&damaged.sha256[..2]).join(&damaged.sha256[2..]);
+        fs_err::write(&key, b"short").unwrap();
+        let all = remote.upload(&a, &objects, &Quiet);
+        assert!(all.failed.is_empty(), "{:?}", all.failed);
+        assert_eq!(all.present.len(), 9);
+        assert_eq!(all.transferred.len(), objects.len() - 9);
+        assert!(all.transferred.contains(damaged));
+        assert_eq!(fs_err::read(&key).unwrap(), b"object 3");
     }
 
     #[test]
