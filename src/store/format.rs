@@ -300,6 +300,20 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// A new empty repository (`git init`) and its store, for tests.
+#[cfg(test)]
+pub(crate) fn sample_store() -> (tempfile::TempDir, super::Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ok = std::process::Command::new("git")
+        .args(["init", "-q", "-b", "main"])
+        .current_dir(dir.path())
+        .status()
+        .expect("git runs");
+    assert!(ok.success());
+    let store = super::Store::discover(dir.path(), &[]).expect("a repository");
+    (dir, store)
+}
+
 /// A finished run's exp.toml for tests: id and times from `i`.
 #[cfg(test)]
 pub(crate) fn sample_exp(i: usize, name: &str) -> ExpFile {

@@ -295,15 +295,7 @@ mod tests {
     use crate::store::RunFiles;
 
     fn repo() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let ok = std::process::Command::new("git")
-            .args(["init", "-q", "-b", "main"])
-            .current_dir(dir.path())
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        let store = Store::discover(dir.path(), &[]).unwrap();
-        (dir, store)
+        crate::store::format::sample_store()
     }
 
     fn write(store: &Store, name: &str, i: usize) -> String {

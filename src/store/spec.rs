@@ -115,14 +115,7 @@ mod tests {
     /// Many runs load newest first with the right content.
     #[test]
     fn many_runs_load_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let ok = std::process::Command::new("git")
-            .args(["init", "-q", "-b", "main"])
-            .current_dir(dir.path())
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        let store = Store::discover(dir.path(), &[]).unwrap();
+        let (_dir, store) = crate::store::format::sample_store();
         let n = 1200;
         for i in 0..n {
             let files = RunFiles {

@@ -8,7 +8,7 @@
 //! tmpfs they cover linking and copying; `TMPDIR=/some/btrfs/dir cargo test`
 //! covers reflinks.
 
-use crate::common::{stderr, TestRepo};
+use crate::common::{sha256_hex, stderr, TestRepo};
 
 const LOG_ARTIFACTS: &str = r#"
 mkdir -p "$GIT_EXP_DIR/artifacts/plots" out/ckpt
@@ -127,19 +127,6 @@ fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    // The real sha256sum, so the test does not check the code with itself.
-    let mut child = std::process::Command::new("sha256sum")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("sha256sum runs");
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(bytes).unwrap();
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
 }
 
 // ------------------------------------------------------------ the local store

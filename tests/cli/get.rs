@@ -9,7 +9,7 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::common::{stderr, stdout, TestRepo};
+use crate::common::{sha256_hex, stderr, stdout, TestRepo};
 
 /// The store threshold of these tests: `models/m.bin` goes to the store,
 /// the other files stay inline.
@@ -890,17 +890,4 @@ fn unknown_runs_and_paths_and_bad_arguments() {
     assert_eq!(repo.exp(&["get", "r1"]).status.code(), Some(2));
     let status = repo.git(&["status", "--porcelain"]);
     assert_eq!(status, "", "nothing was written");
-}
-
-/// The real sha256sum, so the test does not check the code with itself.
-fn sha256_hex(bytes: &[u8]) -> String {
-    let mut child = std::process::Command::new("sha256sum")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("sha256sum runs");
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(bytes).unwrap();
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
 }

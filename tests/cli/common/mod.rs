@@ -159,6 +159,20 @@ pub fn isolated_git(cmd: &mut Command, home: &Path, tmp: &Path) {
         .env("GIT_COMMITTER_EMAIL", "author@example.com");
 }
 
+/// SHA-256 of `bytes` in hex by the real `sha256sum`, so a test does not
+/// check git-exp's hashing with itself.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sha256sum runs");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
+}
+
 /// stderr of an output as text.
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
