@@ -249,8 +249,12 @@ pub fn cmd_pull(
         if rejected.contains(name) {
             *outcome = Outcome::Rejected;
         } else if *outcome == Outcome::New && !args.flags.dry_run {
-            // Fetched runs are someone else's data: say so now if one cannot be read.
-            if let Err(e) = store.read_run(name, commit, Detail::Full) {
+            // Fetched runs are someone else's data: say so now if one cannot be
+            // read (its metadata and artifact list; not its log, which can be MiBs).
+            let readable = store
+                .read_run(name, commit, Detail::Listing)
+                .and_then(|_| store.run_artifacts(name, commit));
+            if let Err(e) = readable {
                 let _ = writeln!(
                     err,
                     "warning: fetched run {name} cannot be read: {}",

@@ -519,6 +519,12 @@ fn a_damaged_run_is_held_back_without_stopping_the_others_or_reaching_the_termin
     assert!(err.contains("run evil was not pushed"), "{err}");
     let refs = team.remote_refs();
     assert!(refs.contains("refs/experiments/good") && !refs.contains("refs/experiments/evil"));
+    // Pushed with plain git, it reaches a colleague, who is told at once.
+    team.repo.git(&["push", "-q", "origin", "refs/experiments/evil"]);
+    let out = team.exp_in(&team.clone, &["pull"]);
+    let err = stderr(&out);
+    assert!(err.contains("warning: fetched run evil cannot be read"), "{err}");
+    assert!(!err.contains('\u{1b}'), "control characters: {err:?}");
 }
 
 #[test]
