@@ -59,7 +59,7 @@ pub struct FinishArgs {
 /// Output of the plumbing commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlumbingFormat {
-    /// `key value` lines
+    /// Lines for people (start and finish: `key value` lines on stdout; push and pull: status on stderr)
     Text,
     /// One JSON object
     Json,
