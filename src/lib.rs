@@ -11,4 +11,5 @@ pub mod cli;
 pub mod env;
 pub mod report;
 pub mod store;
+pub mod text;
 pub mod util;

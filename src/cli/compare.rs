@@ -105,7 +105,9 @@ pub fn cmd_compare(
             }
             let mut names = Vec::new();
             for spec in &args.runs {
-                names.push(crate::store::spec::pick(&runs, spec)?.name.clone());
+                let (run, found) = crate::store::spec::pick(&runs, spec)?;
+                super::note_prefix(err, spec, &run.name, found);
+                names.push(run.name.clone());
             }
             let sides = vec![None; names.len()];
             (names, sides, None)
@@ -154,19 +156,15 @@ pub fn cmd_compare(
                     writeln!(
                         out,
                         "{label}: {} ({}) {} run(s), compared: {}",
-                        output::sanitize(&side.rev),
+                        crate::text::line(&side.rev),
                         Store::short(&side.commit),
                         side.runs.len(),
-                        side.chosen.join(", ")
+                        crate::text::line(&side.chosen.join(", "))
                     )?;
                 }
             }
             for (title, header, rows) in compare_text::table_sections(&comparison) {
                 writeln!(out, "\n{}", output::paint(ctx.ui.color, "1", &title))?;
-                let rows: Vec<Vec<String>> = rows
-                    .into_iter()
-                    .map(|r| r.iter().map(|c| output::sanitize(c)).collect())
-                    .collect();
                 output::write_table(out, &ctx.ui, &header, &rows)?;
             }
         }
@@ -174,13 +172,13 @@ pub fn cmd_compare(
     if args.code {
         for (i, run) in records.iter().enumerate().skip(1) {
             if let (Some(a), Some(b)) = (&base_tree, &trees[i]) {
-                writeln!(out, "\n# code of {} against {}", run.name, records[0].name)?;
+                let (name, base) =
+                    (crate::text::line(&run.name), crate::text::line(&records[0].name));
+                writeln!(out, "\n# code of {name} against {base}")?;
+                // The code comes from the run: no control character leaves
+                // as it is, on a terminal or in a pipe.
                 let patch = store.diff_patch(a, b)?;
-                if ctx.ui.is_terminal {
-                    out.write_all(output::sanitize(&String::from_utf8_lossy(&patch)).as_bytes())?;
-                } else {
-                    out.write_all(&patch)?;
-                }
+                out.write_all(crate::text::lines(&String::from_utf8_lossy(&patch)).as_bytes())?;
             }
         }
     }

@@ -103,7 +103,12 @@ impl From<store::Error> for CliError {
             E::UnknownRun { .. } => {
                 Some("`git exp list` shows the runs; fetch others' runs with `git exp pull`")
             }
-            E::AmbiguousRun { .. } => Some("type more of the name or id"),
+            E::AmbiguousRun { .. } => Some(
+                "type more of the name or id, or name the run by its ref: refs/experiments/NAME",
+            ),
+            E::NotExact { .. } => Some(
+                "commands that delete or rename take an exact name, a full id or `@`; `git exp list` shows the names",
+            ),
             E::UnknownRevision { .. } => Some(
                 "give a branch, tag or commit; fetch it first if it is remote (`git fetch origin`)",
             ),
@@ -183,7 +188,7 @@ pub fn print(w: &mut dyn Write, err: &CliError) {
     // Messages can quote data from fetched runs (names, TOML lines): no
     // control characters reach the terminal (line breaks stay: some messages
     // show an expression and a caret below it).
-    let line = |text: String| super::output::sanitize(&text);
+    let line = |text: String| crate::text::lines(&text).into_owned();
     let _ = writeln!(w, "error: {}", line(err.error.to_string()));
     let mut source = err.error.source();
     while let Some(s) = source {

@@ -8,12 +8,13 @@ use std::time::Duration;
 use clap::Args;
 
 use super::error::Kind;
-use super::output::{self, sanitize, FormatArgs, OutputFormat};
+use super::output::{self, FormatArgs, OutputFormat};
 use super::{CliError, Context};
 use crate::artifacts::gc;
 use crate::capture::{live, python, recover};
 use crate::store::refs::{self, groups_clash};
 use crate::store::{self as core_store, name, Store};
+use crate::text::line as sanitize;
 use crate::util::human_bytes;
 
 /// Delete runs (their refs; git's own gc removes the objects later)
@@ -264,7 +265,9 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 fn resolve(store: &Store, ctx: &Context, spec: &str) -> Result<(String, String), CliError> {
     match store.resolve_ref(spec) {
         Ok(found) => Ok(found),
-        Err(core_store::Error::UnknownRun { spec: s }) => {
+        Err(
+            core_store::Error::UnknownRun { spec: s } | core_store::Error::NotExact { spec: s },
+        ) => {
             let wanted = s.strip_prefix(core_store::REF_PREFIX).unwrap_or(&s);
             let running = recover::running_runs(store, &ctx.vars)
                 .into_iter()
@@ -275,7 +278,7 @@ fn resolve(store: &Store, ctx: &Context, spec: &str) -> Result<(String, String),
                     sanitize(&r.name)
                 ))
                 .hint("wait for it to end (or stop its command), then run this again")),
-                None => Err(core_store::Error::UnknownRun { spec: s }.into()),
+                None => Err(core_store::Error::NotExact { spec: s }.into()),
             }
         }
         Err(e) => Err(e.into()),

@@ -117,6 +117,19 @@ impl Context {
     }
 }
 
+/// Tells the user which run a prefix picked (`show rf-2` may be `rf-200`), on
+/// stderr, before anything is done with it.
+pub(crate) fn note_prefix(
+    err: &mut dyn Write,
+    spec: &str,
+    name: &str,
+    found: crate::store::spec::Found,
+) {
+    if found == crate::store::spec::Found::ByPrefix {
+        let _ = writeln!(err, "Using run {name} for '{spec}' (a prefix).");
+    }
+}
+
 /// Runs git-exp with the process's arguments and environment.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -137,7 +150,9 @@ pub fn main() -> ExitCode {
         cwd = cwd.join(dir);
     }
     let ctx = Context { ui: output::Ui::detect(&vars), vars, cwd };
-    let mut stderr = std::io::stderr();
+    // Messages quote names, keys and parser errors from runs: one writer
+    // neutralises every control and format character they may carry.
+    let mut stderr = crate::text::SafeWriter::new(std::io::stderr());
     let result = dispatch(cli.command, &ctx, &mut stderr);
     match result {
         Ok(code) => ExitCode::from(code),

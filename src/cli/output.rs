@@ -1,10 +1,13 @@
 //! Output for people and programs: the `--format` flag, whether stdout is a
 //! terminal (colour, truncation), and the emitters that turn a list of rows
-//! into a table, CSV or Markdown. stdout carries data only.
+//! into a table, CSV or Markdown. stdout carries data only; every cell and
+//! header passes through [`crate::text`]'s rule for its format.
 
 use std::io::{IsTerminal, Write};
 
 use clap::{Args, ValueEnum};
+
+use crate::text;
 
 /// Output formats of listing commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -88,7 +91,7 @@ pub fn write_table(
     use comfy_table::{presets, ContentArrangement, Table};
     let mut table = Table::new();
     table.load_preset(presets::NOTHING);
-    table.set_header(header);
+    table.set_header(header.iter().map(|h| text::line(h)));
     match ui.width {
         Some(width) if ui.is_terminal => {
             table.set_width(width).set_content_arrangement(ContentArrangement::Dynamic);
@@ -98,7 +101,7 @@ pub fn write_table(
         }
     }
     for row in rows {
-        table.add_row(row.iter().map(|cell| sanitize(cell)));
+        table.add_row(row.iter().map(|cell| text::line(cell)));
     }
     for column in table.column_iter_mut() {
         column.set_padding((0, 2));
@@ -116,9 +119,9 @@ pub fn write_csv(
     rows: &[Vec<String>],
 ) -> std::io::Result<()> {
     let mut csv = csv::Writer::from_writer(w);
-    csv.write_record(header)?;
+    csv.write_record(header.iter().map(|h| text::csv_cell(h).into_owned()))?;
     for row in rows {
-        csv.write_record(row)?;
+        csv.write_record(row.iter().map(|c| text::csv_cell(c).into_owned()))?;
     }
     csv.flush()?;
     Ok(())
@@ -130,7 +133,7 @@ pub fn write_markdown(
     header: &[String],
     rows: &[Vec<String>],
 ) -> std::io::Result<()> {
-    let cell = |s: &str| s.replace('\\', "\\\\").replace('|', "\\|").replace('\n', " ");
+    let cell = |s: &str| text::markdown(s);
     writeln!(w, "| {} |", header.iter().map(|h| cell(h)).collect::<Vec<_>>().join(" | "))?;
     writeln!(w, "|{}", header.iter().map(|_| " --- |").collect::<String>())?;
     for row in rows {
@@ -141,7 +144,7 @@ pub fn write_markdown(
 
 /// Writes a value as pretty JSON and a newline.
 pub fn write_json<T: serde::Serialize>(w: &mut dyn Write, value: &T) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *w, value)?;
+    text::write_json(w, value)?;
     writeln!(w)
 }
 
@@ -151,64 +154,5 @@ pub fn paint(on: bool, code: &str, text: &str) -> String {
         format!("\x1b[{code}m{text}\x1b[0m")
     } else {
         text.to_owned()
-    }
-}
-
-/// Makes text from a run safe to print on a terminal: runs come from other
-/// people's pushes, so ANSI escape sequences and other control characters are
-/// removed (escapes) or shown as `�` (the rest); a carriage return keeps only
-/// what follows it, as a terminal would show a progress bar's last state.
-pub fn sanitize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for line in text.split('\n') {
-        if !out.is_empty() || text.starts_with('\n') {
-            out.push('\n');
-        }
-        let visible = line.trim_end_matches('\r').rsplit('\r').next().unwrap_or("");
-        let mut chars = visible.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '\x1b' => {
-                    // CSI: ESC [ params final-byte; other escapes: ESC + one char.
-                    if chars.peek() == Some(&'[') {
-                        chars.next();
-                        for c in chars.by_ref() {
-                            if ('@'..='~').contains(&c) {
-                                break;
-                            }
-                        }
-                    } else if chars.peek() == Some(&']') {
-                        // OSC (window titles, hyperlinks): up to BEL or ESC \.
-                        while let Some(c) = chars.next() {
-                            if c == '\x07' || (c == '\x1b' && chars.next_if_eq(&'\\').is_some()) {
-                                break;
-                            }
-                        }
-                    } else {
-                        chars.next();
-                    }
-                }
-                '\t' => out.push(c),
-                c if c.is_control() => out.push('\u{fffd}'),
-                c => out.push(c),
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sanitize_strips_escapes_and_keeps_the_last_progress_state() {
-        assert_eq!(sanitize("plain"), "plain");
-        assert_eq!(sanitize("\x1b[31mred\x1b[0m"), "red");
-        assert_eq!(sanitize("10%\r50%\r100%"), "100%");
-        assert_eq!(sanitize("a\nb\r\n"), "a\nb\n");
-        assert_eq!(sanitize("bell\x07"), "bell\u{fffd}");
-        assert_eq!(sanitize("\x1b]0;title\x07x"), "x");
-        assert_eq!(sanitize("\x1b]8;;http://a\x1b\\link"), "link");
     }
 }

@@ -25,7 +25,7 @@ impl Bar {
         if let Ok(style) = style {
             bar.set_style(style);
         }
-        bar.set_message(what.to_owned());
+        bar.set_message(crate::text::line(what).into_owned());
         // Drawn at once: short transfers finish before the first timed redraw.
         bar.tick();
         Bar(Some(bar))

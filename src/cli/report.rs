@@ -14,7 +14,7 @@ use crate::report::filter::{self, Engine};
 use crate::report::site::{self, Manifest, RunData, SiteOptions};
 use crate::store::format::{files, Storage};
 use crate::store::repo::Detail;
-use crate::store::{name, RunRecord};
+use crate::store::{name, RunRecord, Store};
 
 /// Write a static HTML site of runs (index, run pages, comparison), for any static host
 #[derive(Debug, Args)]
@@ -73,7 +73,8 @@ pub fn cmd_report(args: ReportArgs, ctx: &Context, err: &mut dyn Write) -> Resul
         let mut picked = Vec::new();
         let mut seen = BTreeSet::new();
         for spec in &args.runs {
-            let run = crate::store::spec::pick(&all, spec)?;
+            let (run, found) = crate::store::spec::pick(&all, spec)?;
+            super::note_prefix(err, spec, &run.name, found);
             if seen.insert(run.name.clone()) {
                 picked.push(run.clone());
             }
@@ -119,32 +120,18 @@ pub fn cmd_report(args: ReportArgs, ctx: &Context, err: &mut dyn Write) -> Resul
     let curves: Vec<TimedCurves> = store.map_run_files(&commits, files::METRICS, |blob| {
         blob.ok().flatten().and_then(|b| Metrics::read_curves(&b).ok()).unwrap_or_default()
     });
+    // One run that cannot be read (a damaged env.toml, a missing code tree)
+    // is left out with a warning; the others are still published.
     let mut data: Vec<RunData> = Vec::new();
+    let mut unreadable: BTreeSet<String> = BTreeSet::new();
     for (run, curves) in needed.iter().zip(curves) {
-        let record = store.read_run(&run.name, &run.commit, Detail::Full)?;
-        let code_diff = match (record.exp.code_dirty, &record.exp.code_commit) {
-            (true, Some(code_commit)) => {
-                let parent = store.commit_tree(code_commit)?;
-                let tree = store.code_tree(&record.commit)?;
-                match (parent, tree) {
-                    (Some(a), Some(b)) => Some(site::page_diff(&store.diff_patch(&a, &b)?)),
-                    _ => None,
-                }
-            }
-            _ => None,
-        };
-        let mut inline = BTreeMap::new();
-        for a in record.artifacts.artifacts.iter().filter(|a| a.storage == Storage::Inline) {
-            if crate::artifacts::clean_name(&a.path).as_deref() != Ok(a.path.as_str()) {
-                continue;
-            }
-            if let Some(bytes) = store
-                .read_run_path(&record.commit, &format!("{}/{}", files::ARTIFACTS_DIR, a.path))?
-            {
-                inline.insert(a.path.clone(), bytes);
+        match run_data(&store, run, curves) {
+            Ok(d) => data.push(d),
+            Err(e) => {
+                let _ = writeln!(err, "warning: skipped a run: {}: {e}", run.name);
+                unreadable.insert(run.name.clone());
             }
         }
-        data.push(RunData { record, curves, code_diff, inline });
     }
 
     let mut built = site::Built::default();
@@ -172,7 +159,7 @@ pub fn cmd_report(args: ReportArgs, ctx: &Context, err: &mut dyn Write) -> Resul
         built.written += r.map_err(|e| CliError::user(e.to_string()))?;
     }
     built.rendered = rendered.len();
-    built.kept = runs.len() - rendered.len();
+    built.kept = runs.len().saturating_sub(rendered.len() + unreadable.len());
 
     // The comparison of the newest runs, from the same model as `git exp compare`.
     let comparison = if has_compare {
@@ -201,6 +188,7 @@ pub fn cmd_report(args: ReportArgs, ctx: &Context, err: &mut dyn Write) -> Resul
     } else {
         None
     };
+    runs.retain(|r| !unreadable.contains(&r.name));
     built.written += site::write_site_pages(
         &env,
         &runs,
@@ -228,4 +216,36 @@ pub fn cmd_report(args: ReportArgs, ctx: &Context, err: &mut dyn Write) -> Resul
         built.removed
     );
     Ok(0)
+}
+
+/// Everything a run's page and the comparison need of `run`.
+fn run_data(
+    store: &Store,
+    run: &RunRecord,
+    curves: TimedCurves,
+) -> Result<RunData, crate::store::Error> {
+    let record = store.read_run(&run.name, &run.commit, Detail::Full)?;
+    let code_diff = match (record.exp.code_dirty, &record.exp.code_commit) {
+        (true, Some(code_commit)) => {
+            let parent = store.commit_tree(code_commit)?;
+            let tree = store.code_tree(&record.commit)?;
+            match (parent, tree) {
+                (Some(a), Some(b)) => Some(site::page_diff(&store.diff_patch(&a, &b)?)),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let mut inline = BTreeMap::new();
+    for a in record.artifacts.artifacts.iter().filter(|a| a.storage == Storage::Inline) {
+        if crate::artifacts::clean_name(&a.path).as_deref() != Ok(a.path.as_str()) {
+            continue;
+        }
+        if let Some(bytes) =
+            store.read_run_path(&record.commit, &format!("{}/{}", files::ARTIFACTS_DIR, a.path))?
+        {
+            inline.insert(a.path.clone(), bytes);
+        }
+    }
+    Ok(RunData { record, curves, code_diff, inline })
 }

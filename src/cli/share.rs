@@ -228,7 +228,7 @@ pub fn cmd_pull(
                 err,
                 "warning: skipping a run of {}: {}",
                 anonymize_url(&remote),
-                super::output::sanitize(&e.to_string())
+                crate::text::line(&e.to_string())
             );
             false
         }
@@ -258,7 +258,7 @@ pub fn cmd_pull(
                 let _ = writeln!(
                     err,
                     "warning: fetched run {name} cannot be read: {}",
-                    super::output::sanitize(&e.to_string()).replace('\n', " ")
+                    crate::text::line(&e.to_string())
                 );
             }
         }
@@ -509,7 +509,7 @@ fn select_local_runs(store: &Store, specs: &[String]) -> Result<Vec<(String, Str
     }
     let mut out: Vec<(String, String)> = Vec::new();
     for spec in specs {
-        let run = store.resolve(spec, Detail::Listing)?;
+        let (run, _) = store.resolve(spec, Detail::Listing)?;
         if !out.iter().any(|(n, _)| *n == run.name) {
             out.push((run.name, run.commit));
         }
@@ -553,7 +553,7 @@ fn warn_unreadable(err: &mut dyn Write, unreadable: &[(String, String)]) -> std:
         writeln!(
             err,
             "warning: run {name}: {}; its artifacts are left out (repair it, or delete it with `git exp rm {name}`)",
-            super::output::sanitize(why).replace('\n', " ")
+            crate::text::line(why)
         )?;
     }
     Ok(())

@@ -4,13 +4,14 @@ use std::io::Write;
 
 use clap::Args;
 
-use super::output::{self, paint, sanitize, FormatArgs, OutputFormat};
+use super::output::{self, paint, FormatArgs, OutputFormat};
 use super::{CliError, Context};
 use crate::env::manifest;
 use crate::report::model::{flatten, format_value, RunDetail};
 use crate::store::format::Storage;
 use crate::store::repo::Detail;
 use crate::store::Store;
+use crate::text;
 use crate::util::human_bytes;
 
 /// Show one run
@@ -36,7 +37,10 @@ pub fn cmd_show(
 ) -> Result<(), CliError> {
     let store = ctx.open_store(err)?;
     let run = match store.resolve(&args.run, Detail::Full) {
-        Ok(run) => run,
+        Ok((run, found)) => {
+            super::note_prefix(err, &args.run, &run.name, found);
+            run
+        }
         Err(crate::store::Error::UnknownRun { spec }) => {
             // A run that is still running has no commit yet; show what it logged so far.
             crate::capture::recover::running_runs(&store, &ctx.vars)
@@ -100,7 +104,7 @@ fn write_text(
         (None, Some(s)) => format!("signal {s}"),
         _ => "no exit status".into(),
     };
-    writeln!(out, "{} {}", bold("run"), bold(&sanitize(&r.name)))?;
+    writeln!(out, "{} {}", bold("run"), bold(&text::line(&r.name)))?;
     writeln!(out, "status:   {} ({exit})", r.status)?;
     writeln!(out, "id:       {}", r.id)?;
     writeln!(out, "commit:   {}", r.commit.as_deref().unwrap_or("(running)"))?;
@@ -110,24 +114,24 @@ fn write_text(
     };
     writeln!(out, "code:     {code}")?;
     writeln!(out, "started:  {} ({})", r.started, crate::util::human_duration(r.duration_s))?;
-    writeln!(out, "command:  {}", sanitize(&d.command.join(" ")))?;
-    writeln!(out, "where:    {}", sanitize(&format!("{}@{}:{}", d.user, d.host, d.workdir)))?;
+    writeln!(out, "command:  {}", text::line(&d.command.join(" ")))?;
+    writeln!(out, "where:    {}", text::line(&format!("{}@{}:{}", d.user, d.host, d.workdir)))?;
     if !r.tags.is_empty() {
-        writeln!(out, "tags:     {}", sanitize(&r.tags.join(", ")))?;
+        writeln!(out, "tags:     {}", text::line(&r.tags.join(", ")))?;
     }
     if !d.note.is_empty() {
-        writeln!(out, "note:     {}", sanitize(&d.note))?;
+        writeln!(out, "note:     {}", text::lines(&d.note))?;
     }
     let config = flatten(&r.config);
     if !config.is_empty() {
         writeln!(out, "\n{}", bold("config"))?;
         for (k, v) in config {
-            writeln!(out, "  {}", sanitize(&format!("{k} = {}", format_value(v))))?;
+            writeln!(out, "  {}", text::line(&format!("{k} = {}", format_value(v))))?;
         }
     }
     if !r.summary.is_empty() {
         writeln!(out, "\n{}", bold("summary"))?;
-        let width = r.summary.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+        let width = column_width(r.summary.keys().map(|k| k.as_str()));
         for (k, m) in &r.summary {
             let stats = match (m.min, m.max) {
                 (Some(min), Some(max)) if m.count > 0 => dim(&format!(
@@ -139,8 +143,8 @@ fn write_text(
                 )),
                 _ => String::new(),
             };
-            let shown = sanitize(&m.shown().unwrap_or_default());
-            writeln!(out, "  {:width$}  {shown}{stats}", sanitize(k))?;
+            let shown = text::line(&m.shown().unwrap_or_default()).into_owned();
+            writeln!(out, "  {}  {shown}{stats}", pad(&text::line(k), width))?;
         }
     }
     if let Some(env) = env {
@@ -149,7 +153,7 @@ fn write_text(
         if !lines.is_empty() {
             writeln!(out, "\n{}", bold("environment"))?;
             for (k, v) in lines {
-                writeln!(out, "  {k}: {}", sanitize(&v))?;
+                writeln!(out, "  {k}: {}", text::line(&v))?;
             }
         }
     }
@@ -159,23 +163,23 @@ fn write_text(
             writeln!(
                 out,
                 "  {}",
-                sanitize(&format!("{} ({} bytes): {}", s.path, s.size, s.reason))
+                text::line(&format!("{} ({} bytes): {}", s.path, s.size, s.reason))
             )?;
         }
     }
     if !d.artifacts.is_empty() || !d.artifacts_skipped.is_empty() {
         writeln!(out, "\n{}", bold("artifacts"))?;
-        let width = d.artifacts.iter().map(|a| a.path.chars().count()).max().unwrap_or(0);
+        let width = column_width(d.artifacts.iter().map(|a| a.path.as_str()));
         for a in &d.artifacts {
             let storage = match a.storage {
                 Storage::Inline => "inline",
                 Storage::Store => "store",
             };
-            let line = format!("{:width$}  {:>9}  {storage}", a.path, human_bytes(a.size));
-            writeln!(out, "  {}", sanitize(&line))?;
+            let path = pad(&text::line(&a.path), width);
+            writeln!(out, "  {path}  {:>9}  {storage}", human_bytes(a.size))?;
         }
         for s in &d.artifacts_skipped {
-            writeln!(out, "  {}", sanitize(&format!("{}: not kept: {}", s.path, s.reason)))?;
+            writeln!(out, "  {}", text::line(&format!("{}: not kept: {}", s.path, s.reason)))?;
         }
     }
     if d.malformed_events.count > 0 {
@@ -183,7 +187,7 @@ fn write_text(
     }
     if !d.log_tail.is_empty() {
         writeln!(out, "\n{}", bold("log (last lines)"))?;
-        for line in sanitize(&d.log_tail).lines() {
+        for line in text::log(&d.log_tail).lines() {
             writeln!(out, "  {line}")?;
         }
     }
@@ -192,4 +196,20 @@ fn write_text(
         writeln!(out, "\n{}", dim(&hint))?;
     }
     Ok(())
+}
+
+/// The width of a column of names: the longest, but at most [`MAX_COLUMN`], so
+/// one long name neither pushes the other column off the screen nor exceeds
+/// what a format width can hold.
+fn column_width<'a>(names: impl Iterator<Item = &'a str>) -> usize {
+    names.map(|n| text::line(n).chars().count()).max().unwrap_or(0).min(MAX_COLUMN)
+}
+
+/// Most characters a name column is padded to.
+const MAX_COLUMN: usize = 40;
+
+/// `text` padded with spaces to `width` characters (longer text is kept whole).
+fn pad(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    format!("{text}{}", " ".repeat(width.saturating_sub(n)))
 }

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use crate::report::compare_text::html_escape;
+use crate::text::html as html_escape;
 
 /// One line of a chart.
 #[derive(Debug, Clone)]

@@ -145,31 +145,17 @@ pub fn table_sections(c: &Comparison) -> Vec<(String, Vec<String>, Vec<Vec<Strin
     out
 }
 
-/// Escapes text for a Markdown table cell.
-pub fn md(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '|' => out.push_str("\\|"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '~' => {
-                out.push('\\');
-                out.push(ch);
-            }
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            // A word joiner after `@` keeps run text from mentioning people.
-            '@' => out.push_str("@\u{2060}"),
-            '\n' | '\r' | '\t' => out.push(' '),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
+use crate::text::markdown as md;
+
+/// A run's name in a Markdown table or line.
+fn md_run(name: &str) -> String {
+    crate::text::markdown_code(name, true)
 }
 
-fn md_run(name: &str) -> String {
-    format!("`{}`", name.replace('`', ""))
+/// A run's name inside the raw HTML of a `<summary>` line, where Markdown is
+/// not parsed: HTML-escaped.
+fn html_run(name: &str) -> String {
+    format!("<code>{}</code>", crate::text::html(name))
 }
 
 /// The comparison as GitHub-flavoured Markdown, for a pull-request comment.
@@ -180,16 +166,16 @@ pub fn markdown(c: &Comparison) -> String {
     let _ = writeln!(s, "### Experiments: {}\n", runs.join(" vs "));
     if let Some(sel) = &c.selection {
         let by = match (&sel.metric, sel.direction) {
-            (Some(m), Some(Direction::Min)) => format!("lowest `{}`", md(m)),
-            (Some(m), Some(Direction::Max)) => format!("highest `{}`", md(m)),
-            (Some(m), None) => format!("`{}`", md(m)),
+            (Some(m), Some(Direction::Min)) => format!("lowest {}", md(m)),
+            (Some(m), Some(Direction::Max)) => format!("highest {}", md(m)),
+            (Some(m), None) => md(m),
             (None, _) => "newest".into(),
         };
         for (label, side) in [("Base", &sel.base), ("Head", &sel.head)] {
             let chosen: Vec<String> = side.chosen.iter().map(|n| md_run(n)).collect();
             let _ = writeln!(
                 s,
-                "**{label}** `{}` ({}): {} of {} run(s) ({by}){}  ",
+                "**{label}** {} ({}): {} of {} run(s) ({by}){}  ",
                 md(&side.rev),
                 Store::short(&side.commit),
                 chosen.join(", "),
@@ -272,7 +258,7 @@ pub fn markdown(c: &Comparison) -> String {
             .map(|(i, d)| {
                 format!(
                     "{}: {} file(s), +{} −{}",
-                    md_run(&c.runs[*i].name),
+                    html_run(&c.runs[*i].name),
                     d.files_changed,
                     d.insertions,
                     d.deletions
@@ -282,7 +268,7 @@ pub fn markdown(c: &Comparison) -> String {
         let _ = writeln!(
             s,
             "\n<details><summary>Code changes from {}: {}</summary>\n",
-            md_run(&c.runs[0].name),
+            html_run(&c.runs[0].name),
             if summary.is_empty() { "none".to_owned() } else { summary.join("; ") }
         );
         for (i, d) in &changed {
@@ -292,13 +278,7 @@ pub fn markdown(c: &Comparison) -> String {
                     (Some(a), Some(r)) => format!("+{a} −{r}"),
                     _ => "binary".into(),
                 };
-                // Paths come from the run: no control character may end the line.
-                let path: String = f
-                    .path
-                    .chars()
-                    .map(|c| if c.is_control() || c == '`' { ' ' } else { c })
-                    .collect();
-                let _ = writeln!(s, "- `{path}` {counts}");
+                let _ = writeln!(s, "- {} {counts}", crate::text::markdown_code(&f.path, false));
             }
             if d.files.len() > 50 {
                 let _ = writeln!(s, "- … and {} more", d.files.len() - 50);
@@ -311,21 +291,7 @@ pub fn markdown(c: &Comparison) -> String {
     s
 }
 
-/// Escapes text for HTML.
-pub fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::text::html as html_escape;
 
 /// The comparison as one self-contained HTML page (no scripts, no other origin):
 /// the tables, then one chart per metric with every run's curve.

@@ -65,6 +65,12 @@ pub enum Error {
         /// What the user typed.
         spec: String,
     },
+    /// A command that deletes or renames got a spec that is not exact.
+    #[error("no run is named exactly '{spec}'")]
+    NotExact {
+        /// What the user typed.
+        spec: String,
+    },
     /// More than one run matches the spec.
     #[error("'{spec}' is ambiguous: it matches {}", candidates.join(", "))]
     AmbiguousRun {

@@ -78,13 +78,16 @@ impl Store {
         }
     }
 
-    /// Resolves a run spec (as `show` does) to the run's name and commit. An exact
-    /// name or full ref is looked up without reading the run, so a run that cannot
-    /// be read can still be deleted or renamed by its name.
+    /// Resolves a run spec exactly, for commands that delete or rename: an
+    /// exact name, a full ref, `@`/`@~N`, or a full run id or commit id, never
+    /// a prefix ([`super::spec::pick_exact`]). An exact name or full ref is
+    /// looked up without reading the run, so a run that cannot be read can
+    /// still be deleted or renamed by its name.
     pub fn resolve_ref(&self, spec: &str) -> super::Result<(String, String)> {
+        let full_id = matches!(spec.len(), 32 | 40) && spec.bytes().all(|b| b.is_ascii_hexdigit());
         let exact = match spec.strip_prefix(REF_PREFIX) {
             Some(name) => Some(name),
-            None if !spec.starts_with('@') => Some(spec),
+            None if !spec.starts_with('@') && !full_id => Some(spec),
             None => None,
         };
         if let Some(exact) = exact.filter(|n| name::validate(n).is_ok()) {
@@ -95,8 +98,9 @@ impl Store {
         if spec.starts_with(REF_PREFIX) {
             return Err(super::Error::UnknownRun { spec: spec.to_owned() });
         }
-        let run = self.resolve(spec, Detail::Listing)?;
-        Ok((run.name, run.commit))
+        let (runs, _) = self.load_runs(Detail::Listing)?;
+        let run = super::spec::pick_exact(&runs, spec)?;
+        Ok((run.name.clone(), run.commit.clone()))
     }
 
     /// Every run ref as `(name, commit)`, sorted by name. Unlike

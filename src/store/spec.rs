@@ -27,20 +27,24 @@ impl Store {
         Ok((runs, errors))
     }
 
-    /// Resolves `spec` to one run, read at `detail`.
-    pub fn resolve(&self, spec: &str, detail: Detail) -> Result<RunRecord> {
+    /// Resolves `spec` to one run, read at `detail`, and says whether it was
+    /// found by a prefix (callers tell the user which run that was).
+    pub fn resolve(&self, spec: &str, detail: Detail) -> Result<(RunRecord, Found)> {
         let unknown = || Error::UnknownRun { spec: spec.to_owned() };
         if let Some(name) = spec.strip_prefix(REF_PREFIX) {
-            return self.find_by_name(name, detail)?.ok_or_else(unknown);
+            let run = self.find_by_name(name, detail)?.ok_or_else(unknown)?;
+            return Ok((run, Found::Exactly));
         }
-        if !spec.starts_with('@') {
+        // A name that looks like an id could shadow another run's id: such
+        // specs are checked against every run.
+        if !spec.starts_with('@') && !looks_like_id(spec) {
             if let Some(run) = self.find_by_name(spec, detail)? {
-                return Ok(run);
+                return Ok((run, Found::Exactly));
             }
         }
         let (runs, _) = self.load_runs(Detail::Listing)?;
-        let found = pick(&runs, spec)?;
-        self.read_run(&found.name, &found.commit, detail)
+        let (found, how) = pick(&runs, spec)?;
+        Ok((self.read_run(&found.name, &found.commit, detail)?, how))
     }
 
     /// Reads the run named exactly `name`, if there is one.
@@ -64,42 +68,89 @@ pub fn sort_newest_first(runs: &mut [RunRecord]) {
     runs.sort_by(|a, b| b.exp.started.cmp(&a.exp.started).then_with(|| b.exp.id.cmp(&a.exp.id)));
 }
 
-/// Picks the run `spec` names among `runs` (sorted newest first).
-pub fn pick<'a>(runs: &'a [RunRecord], spec: &str) -> Result<&'a RunRecord> {
+/// How a spec found its run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// `@`, `@~N`, a full ref, the exact name, a full run id or commit id.
+    Exactly,
+    /// A prefix of the run's name, id or commit id.
+    ByPrefix,
+}
+
+/// Whether `spec` could be (a prefix of) a run id or commit id.
+fn looks_like_id(spec: &str) -> bool {
+    spec.len() >= MIN_HEX_PREFIX && spec.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `@` or `@~N`: the index into the runs (newest first), or `None` when `spec`
+/// is not of that form.
+fn back_index(spec: &str) -> Option<Result<usize>> {
+    let rest = spec.strip_prefix('@')?;
     let unknown = || Error::UnknownRun { spec: spec.to_owned() };
-    if let Some(rest) = spec.strip_prefix('@') {
-        let back = if rest.is_empty() {
-            0
-        } else {
-            let n = rest.strip_prefix('~').ok_or_else(unknown)?;
-            if n.is_empty() {
-                1
-            } else {
-                n.parse::<usize>().map_err(|_| unknown())?
-            }
-        };
-        return runs.get(back).ok_or_else(unknown);
-    }
-    if let Some(run) = runs.iter().find(|r| r.name == spec) {
-        return Ok(run);
-    }
-    let lower = spec.to_ascii_lowercase();
-    let is_hex = spec.len() >= MIN_HEX_PREFIX && spec.bytes().all(|b| b.is_ascii_hexdigit());
-    let matches: Vec<&RunRecord> = runs
-        .iter()
-        .filter(|r| {
-            r.name.starts_with(spec)
-                || (is_hex && (r.exp.id.starts_with(&lower) || r.commit.starts_with(&lower)))
-        })
-        .collect();
+    Some(if rest.is_empty() {
+        Ok(0)
+    } else {
+        match rest.strip_prefix('~') {
+            Some("") => Ok(1),
+            Some(n) => n.parse::<usize>().map_err(|_| unknown()),
+            None => Err(unknown()),
+        }
+    })
+}
+
+/// One run or an ambiguity error naming the candidates.
+fn one<'a>(spec: &str, mut matches: Vec<&'a RunRecord>) -> Result<Option<&'a RunRecord>> {
+    matches.dedup_by(|a, b| a.commit == b.commit);
     match matches.as_slice() {
-        [] => Err(unknown()),
-        [one] => Ok(one),
+        [] => Ok(None),
+        [one] => Ok(Some(one)),
         many => Err(Error::AmbiguousRun {
             spec: spec.to_owned(),
             candidates: many.iter().take(5).map(|r| r.name.clone()).collect(),
         }),
     }
+}
+
+/// Picks the run `spec` names among `runs` (sorted newest first), in the
+/// documented order: `@`/`@~N`; then, for a spec of hex digits, the runs whose
+/// id or commit id starts with it together with a run of exactly that name
+/// (more than one is ambiguous, so a fetched run named like another run's id
+/// can never shadow it); then the exact name; then a unique name prefix.
+pub fn pick<'a>(runs: &'a [RunRecord], spec: &str) -> Result<(&'a RunRecord, Found)> {
+    let unknown = || Error::UnknownRun { spec: spec.to_owned() };
+    if let Some(back) = back_index(spec) {
+        return Ok((runs.get(back?).ok_or_else(unknown)?, Found::Exactly));
+    }
+    let lower = spec.to_ascii_lowercase();
+    if looks_like_id(spec) {
+        let matches = runs
+            .iter()
+            .filter(|r| {
+                r.name == spec || r.exp.id.starts_with(&lower) || r.commit.starts_with(&lower)
+            })
+            .collect();
+        if let Some(run) = one(spec, matches)? {
+            let full = run.name == spec || run.exp.id == lower || run.commit == lower;
+            return Ok((run, if full { Found::Exactly } else { Found::ByPrefix }));
+        }
+    } else if let Some(run) = runs.iter().find(|r| r.name == spec) {
+        return Ok((run, Found::Exactly));
+    }
+    let matches = runs.iter().filter(|r| r.name.starts_with(spec)).collect();
+    Ok((one(spec, matches)?.ok_or_else(unknown)?, Found::ByPrefix))
+}
+
+/// Picks the run `spec` names exactly, for commands that delete or rename:
+/// `@`/`@~N`, the exact name, or a full run id or commit id; never a prefix.
+/// A name equal to another run's full id is ambiguous.
+pub fn pick_exact<'a>(runs: &'a [RunRecord], spec: &str) -> Result<&'a RunRecord> {
+    if let Some(back) = back_index(spec) {
+        return runs.get(back?).ok_or_else(|| Error::UnknownRun { spec: spec.to_owned() });
+    }
+    let lower = spec.to_ascii_lowercase();
+    let matches =
+        runs.iter().filter(|r| r.name == spec || r.exp.id == lower || r.commit == lower).collect();
+    one(spec, matches)?.ok_or_else(|| Error::NotExact { spec: spec.to_owned() })
 }
 
 #[cfg(test)]

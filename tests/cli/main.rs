@@ -9,6 +9,7 @@ mod demo;
 mod errors;
 mod filter;
 mod get;
+mod hostile;
 mod list_show;
 mod manage;
 mod python;

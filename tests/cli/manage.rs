@@ -108,8 +108,11 @@ fn rm_resolves_specs_like_show_and_handles_packed_refs() {
     repo.git(&["pack-refs", "--all"]);
     assert!(!repo.root.join(".git/refs/experiments/alpha").exists());
     let (beta, gamma) = (commit_of(&repo, "beta"), commit_of(&repo, "gamma"));
-    // `@` is the latest run, `be` a unique name prefix.
-    repo.exp_ok(&["rm", "-q", "@", "be"]);
+    // `@` is the latest run; a prefix is refused (see: issue 11), an exact name is not.
+    let out = repo.exp(&["rm", "-q", "@", "be"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(refs(&repo).len(), 3, "nothing deleted");
+    repo.exp_ok(&["rm", "-q", "@", "beta"]);
     assert_eq!(refs(&repo), [("alpha".to_owned(), commit_of(&repo, "alpha"))]);
     let packed = std::fs::read_to_string(repo.root.join(".git/packed-refs")).unwrap();
     assert!(!packed.contains(&beta) && !packed.contains(&gamma), "{packed}");
@@ -125,7 +128,7 @@ fn rm_with_an_unknown_spec_deletes_nothing() {
     let out = repo.exp(&["rm", "a", "nope", "b"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.starts_with("error: no run matches 'nope'\n"), "{err}");
+    assert!(err.starts_with("error: no run is named exactly 'nope'\n"), "{err}");
     assert!(err.contains("hint: nothing was deleted"), "{err}");
     assert_eq!(refs(&repo), before);
 }

@@ -98,7 +98,8 @@ pub fn cmd_artifacts(
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
     let store = ctx.open_store(err)?;
-    let run = store.resolve(&args.run, Detail::Listing)?;
+    let (run, found) = store.resolve(&args.run, Detail::Listing)?;
+    super::note_prefix(err, &args.run, &run.name, found);
     let file = store.run_artifacts(&run.name, &run.commit)?;
     let rows: Vec<Row> = file
         .artifacts
@@ -196,7 +197,8 @@ pub fn cmd_get(
             )));
         }
     }
-    let run = store.resolve(&args.run, Detail::Listing)?;
+    let (run, found) = store.resolve(&args.run, Detail::Listing)?;
+    super::note_prefix(err, &args.run, &run.name, found);
     let file = store.run_artifacts(&run.name, &run.commit)?;
     let (entries, is_dir) = select(&file.artifacts, &wanted, &run.name)?;
     let to_stdout = args.output.as_deref() == Some(Path::new("-"));
@@ -300,7 +302,7 @@ fn select<'a>(
 /// A path from a run, or under the destination, for a message: on one line,
 /// without escape sequences (names may hold any character but `/` and NUL).
 fn shown(text: impl std::fmt::Display) -> String {
-    output::sanitize(&text.to_string().replace(['\n', '\r'], "\u{fffd}"))
+    crate::text::line(&text.to_string()).into_owned()
 }
 
 /// Where an artifact's verified bytes are: a blob of the run's tree (by its

@@ -128,6 +128,47 @@ impl TestRepo {
         self.git(&["show", &format!("refs/experiments/{name}:{file}")])
     }
 
+    /// Writes run `name` by hand with git plumbing, as anyone could and have it
+    /// fetched: the tree of run `from` with each `(path, content)` of `files`
+    /// written (`None` removes the path), committed on the current HEAD.
+    /// Returns the commit id.
+    pub fn forge_run(&self, from: &str, name: &str, files: &[(&str, Option<&[u8]>)]) -> String {
+        let index = self.tmp.path().join(format!("forge-{}.index", name.replace('/', "_")));
+        let git = |args: &[&str], input: Option<&[u8]>| -> String {
+            let mut cmd = Command::new("git");
+            self.env(&mut cmd);
+            cmd.env("GIT_INDEX_FILE", &index).args(args).current_dir(&self.root);
+            cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+            let mut child = cmd.spawn().expect("git runs");
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(input.unwrap_or_default()).unwrap();
+            drop(stdin);
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap().trim().to_owned()
+        };
+        git(&["read-tree", &format!("refs/experiments/{from}^{{tree}}")], None);
+        for (path, content) in files {
+            match content {
+                Some(bytes) => {
+                    let blob = git(&["hash-object", "-w", "--stdin"], Some(bytes));
+                    let info = format!("100644,{blob},{path}");
+                    git(&["update-index", "--add", "--cacheinfo", &info], None);
+                }
+                None => {
+                    git(&["update-index", "--force-remove", path], None);
+                }
+            }
+        }
+        let tree = git(&["write-tree"], None);
+        let commit =
+            git(&["commit-tree", &tree, "-p", "HEAD", "-m", &format!("exp: {name}")], None);
+        let _ = std::fs::remove_file(&index);
+        self.git(&["update-ref", &format!("refs/experiments/{name}"), &commit]);
+        commit
+    }
+
     /// Asserts `git fsck --strict` is clean.
     pub fn fsck(&self) {
         let mut cmd = Command::new("git");

@@ -1,0 +1,245 @@
+//! Runs crafted with plain git by somebody else and fetched: everything they
+//! hold is shown, never obeyed, in every output format, and one bad run never
+//! stops the others. See: issue 11.
+
+use std::process::Output;
+
+use crate::common::{stderr, stdout, TestRepo};
+
+/// Config keys and values a hostile run uses against terminals: a clipboard
+/// write (OSC 52), a screen clear, a hyperlink, a title, a bidi override and
+/// zero-width characters.
+const HOSTILE_CONFIG: &str = concat!(
+    "\"x\\u001b]52;c;aGVsbG8=\\u0007\\u001b[2J\\u001b]8;;http://e/\\u001b\\\\\" = 1\n",
+    "\"evil\\u202egnp.exe\" = 2\n",
+    "\"zw\\u200bsp\\u200f\\u2066i\\u2069\" = \"v\\u202e\\u009b31m\\u007f\"\n",
+);
+
+const HOSTILE_SUMMARY: &str = concat!(
+    "[metrics.\"acc\\u001b]0;owned\\u0007\"]\nlast = 0.5\nmin = 0.5\nmax = 0.5\ncount = 1\nlast_step = 0\n\n",
+    "[metrics.\"loss\\u202e\"]\nlast = 0.25\nmin = 0.25\nmax = 0.25\ncount = 1\nlast_step = 0\n",
+);
+
+/// A repository with a plain run `good` and a forged run `evil`.
+fn repo_with_hostile_run() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.exp_ok(&["run", "-q", "-n", "good", "-p", "lr=0.1", "--", "true"]);
+    repo.forge_run(
+        "good",
+        "evil",
+        &[
+            ("config.toml", Some(HOSTILE_CONFIG.as_bytes())),
+            ("summary.toml", Some(HOSTILE_SUMMARY.as_bytes())),
+        ],
+    );
+    repo
+}
+
+/// The characters no terminal output may carry: C0 controls but line feed and
+/// tab, DEL, C1 controls, and the format characters the attack uses.
+fn unsafe_chars(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|&c| {
+            (c.is_control() && c != '\n' && c != '\t')
+                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
+}
+
+fn assert_clean(what: &str, out: &Output) {
+    let (o, e) = (stdout(out), stderr(out));
+    assert!(unsafe_chars(&o).is_empty(), "{what}: stdout carries {:?}:\n{o}", unsafe_chars(&o));
+    assert!(unsafe_chars(&e).is_empty(), "{what}: stderr carries {:?}:\n{e}", unsafe_chars(&e));
+}
+
+#[test]
+fn escapes_and_bidi_overrides_from_a_run_never_reach_any_output() {
+    let repo = repo_with_hostile_run();
+    for format in ["table", "csv", "markdown", "json"] {
+        let out = repo
+            .cmd_in(&repo.root, &["list", "--format", format])
+            .env("COLUMNS", "300")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "list --format {format}: {}", stderr(&out));
+        assert_clean(&format!("list --format {format}"), &out);
+    }
+    let table = repo.cmd_in(&repo.root, &["list"]).env("COLUMNS", "300").output().unwrap();
+    // Shown visibly, so the reader sees that something is there.
+    assert!(stdout(&table).contains("evil<U+202E>gnp.exe"), "{}", stdout(&table));
+    for args in [
+        &["show", "evil"][..],
+        &["show", "evil", "--format", "json"],
+        &["compare", "good", "evil"],
+        &["compare", "good", "evil", "--format", "markdown"],
+        &["compare", "good", "evil", "--format", "csv"],
+        &["compare", "good", "evil", "--format", "json"],
+        &["compare", "good", "evil", "--format", "html"],
+    ] {
+        let out = repo.exp(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert_clean(&format!("{args:?}"), &out);
+    }
+    // JSON keeps every character, escaped: a program reads back what the run holds.
+    let json: serde_json::Value =
+        serde_json::from_slice(&repo.exp(&["show", "evil", "--format", "json"]).stdout).unwrap();
+    let text = json.to_string();
+    assert!(text.contains("evil\u{202e}gnp.exe"), "{text}");
+}
+
+#[test]
+fn a_skipped_run_is_one_clean_warning_and_the_others_are_listed() {
+    let repo = repo_with_hostile_run();
+    let bad_exp = "format = 1\nid = \"\u{1b}]52;c;aGk=\u{7}\u{1b}[2J\u{202e}\n";
+    repo.forge_run("good", "broken", &[("exp.toml", Some(bad_exp.as_bytes()))]);
+    for args in [&["list"][..], &["compare", "good", "evil"], &["report", "-o", "../site"]] {
+        let out = repo.exp(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert_clean(&format!("{args:?}"), &out);
+        let err = stderr(&out);
+        let warnings: Vec<&str> =
+            err.lines().filter(|l| l.starts_with("warning: skipped a run")).collect();
+        if args[0] != "compare" {
+            assert_eq!(warnings.len(), 1, "{args:?}: {}", stderr(&out));
+            assert!(warnings[0].contains("broken"), "names the run: {}", warnings[0]);
+        }
+    }
+    let listed = repo.list_json();
+    let names: Vec<&str> = listed.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"good") && names.contains(&"evil"), "{names:?}");
+}
+
+/// The commit id of run `name`, by git.
+fn commit_of(repo: &TestRepo, name: &str) -> String {
+    repo.git(&["rev-parse", &format!("refs/experiments/{name}")]).trim().to_owned()
+}
+
+#[test]
+fn a_run_named_like_another_runs_id_never_shadows_it() {
+    let repo = TestRepo::new();
+    repo.exp_ok(&[
+        "run",
+        "-q",
+        "-n",
+        "mine",
+        "-a",
+        "out.txt",
+        "--",
+        "sh",
+        "-c",
+        "echo mine > out.txt",
+    ]);
+    let short = commit_of(&repo, "mine")[..7].to_owned();
+    repo.exp_ok(&["run", "-q", "-n", "template", "--", "true"]);
+    // The attacker's run carries a different out.txt and takes the short id as its name.
+    repo.forge_run("mine", &short, &[("artifacts/out.txt", Some(b"attacker\n".as_slice()))]);
+    let out = repo.exp(&["get", &short, "out.txt", "-o", "-"]);
+    assert_eq!(out.status.code(), Some(1), "ambiguous, refused: {}", stderr(&out));
+    assert!(stderr(&out).contains("ambiguous"), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("attacker"));
+    // A longer id picks the user's run, and says which run that was.
+    let long = commit_of(&repo, "mine")[..12].to_owned();
+    let out = repo.exp(&["get", &long, "out.txt", "-o", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "mine\n");
+    assert!(stderr(&out).contains("Using run mine for"), "{}", stderr(&out));
+    // The full ref always means the name.
+    let out = repo.exp(&["show", &format!("refs/experiments/{short}"), "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn destructive_commands_take_no_prefix() {
+    let repo = TestRepo::new();
+    repo.exp_ok(&["run", "-q", "-n", "rf-200", "--", "true"]);
+    let out = repo.exp(&["rm", "rf-2"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no run is named exactly 'rf-2'"), "{}", stderr(&out));
+    assert_eq!(commit_of(&repo, "rf-200").len(), 40, "rf-200 is still there");
+    let out = repo.exp(&["rename", "rf-2", "other"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // A prefix still works where nothing is lost, and says what it picked.
+    let out = repo.exp(&["show", "rf-2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("Using run rf-200 for 'rf-2'"), "{}", stderr(&out));
+    // An exact name, a full id and `@` are accepted.
+    let id = repo.list_json()[0]["id"].as_str().unwrap().to_owned();
+    repo.exp_ok(&["rename", &id, "rf-300"]);
+    repo.exp_ok(&["rm", "-q", "@"]);
+    assert!(repo.list_json().is_empty());
+}
+
+#[test]
+fn a_run_named_at_is_not_the_latest_run() {
+    let repo = TestRepo::new();
+    repo.exp_ok(&["run", "-q", "-n", "old", "--", "true"]);
+    repo.exp_ok(&["run", "-q", "-n", "new", "--", "true"]);
+    // A forged run named `@` with the oldest start time.
+    let exp = repo.show_file("old", "exp.toml").replace("name = \"old\"", "name = \"@\"");
+    repo.forge_run("old", "@", &[("exp.toml", Some(exp.as_bytes()))]);
+    let shown: serde_json::Value =
+        serde_json::from_slice(&repo.exp(&["show", "@", "--format", "json"]).stdout).unwrap();
+    assert_eq!(shown["name"], "new", "`@` is the newest run: {shown}");
+    repo.exp_ok(&["rm", "-q", "@"]);
+    let left: Vec<String> = repo
+        .git(&["for-each-ref", "--format=%(refname:strip=2)", "refs/experiments/"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(left, ["@", "old"], "`rm @` removed the newest run, not the one named `@`");
+}
+
+#[test]
+fn very_long_names_are_shown_without_a_crash() {
+    let repo = TestRepo::new();
+    repo.exp_ok(&["run", "-q", "-n", "good", "--", "true"]);
+    let long = "m".repeat(70_000);
+    let summary = format!(
+        "[metrics.{long}]\nlast = 1.0\nmin = 1.0\nmax = 1.0\ncount = 1\nlast_step = 0\n\n[metrics.b]\nlast = 2.0\nmin = 2.0\nmax = 2.0\ncount = 1\nlast_step = 0\n"
+    );
+    repo.forge_run("good", "long", &[("summary.toml", Some(summary.as_bytes()))]);
+    let out = repo.exp(&["show", "long"]);
+    assert!(out.status.success(), "exit {:?}: {}", out.status.code(), stderr(&out));
+    assert!(stdout(&out).contains(&long));
+}
+
+#[test]
+fn report_publishes_the_good_runs_beside_broken_ones() {
+    let repo = TestRepo::new();
+    repo.exp_ok(&["run", "-q", "-n", "good", "--", "true"]);
+    repo.forge_run("good", "bad-env", &[("env.toml", Some(b"os = [[[\x1b[2J\n".as_slice()))]);
+    repo.forge_run(
+        "good",
+        "log-tree",
+        &[("output.log", None), ("output.log/x", Some(b"x".as_slice()))],
+    );
+    repo.forge_run(
+        "good",
+        "bad-artifacts",
+        &[("artifacts.toml", Some(b"[[artifact]\n".as_slice()))],
+    );
+    // A dirty run's code tree, whose object is then lost.
+    repo.write("README.md", "changed\n");
+    repo.exp_ok(&["run", "-q", "-n", "no-code", "--", "true"]);
+    repo.git(&["checkout", "-q", "README.md"]);
+    let tree = repo.git(&["rev-parse", "refs/experiments/no-code:code"]).trim().to_owned();
+    std::fs::remove_file(repo.root.join(".git/objects").join(&tree[..2]).join(&tree[2..])).unwrap();
+
+    let out = repo.exp(&["report", "-o", "../site"]);
+    assert!(out.status.success(), "exit {:?}: {}", out.status.code(), stderr(&out));
+    assert_clean("report", &out);
+    let err = stderr(&out);
+    for bad in ["bad-env", "log-tree", "bad-artifacts", "no-code"] {
+        let warned = err.lines().filter(|l| l.starts_with("warning: ") && l.contains(bad)).count();
+        assert_eq!(warned, 1, "one warning names {bad}:\n{err}");
+    }
+    let site = repo.tmp.path().join("site");
+    let index = std::fs::read_to_string(site.join("index.html")).unwrap();
+    assert!(index.contains("good"), "the good run is published");
+    let pages: Vec<String> = std::fs::read_dir(site.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(pages, ["good"], "only the good run has a page");
+    assert!(site.join("runs/good/index.html").is_file());
+}
