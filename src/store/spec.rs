@@ -121,6 +121,9 @@ pub fn pick<'a>(runs: &'a [RunRecord], spec: &str) -> Result<(&'a RunRecord, Fou
     if let Some(back) = back_index(spec) {
         return Ok((runs.get(back?).ok_or_else(unknown)?, Found::Exactly));
     }
+    if let Some(name) = spec.strip_prefix(REF_PREFIX) {
+        return Ok((runs.iter().find(|r| r.name == name).ok_or_else(unknown)?, Found::Exactly));
+    }
     let lower = spec.to_ascii_lowercase();
     if looks_like_id(spec) {
         let matches = runs
@@ -146,6 +149,10 @@ pub fn pick<'a>(runs: &'a [RunRecord], spec: &str) -> Result<(&'a RunRecord, Fou
 pub fn pick_exact<'a>(runs: &'a [RunRecord], spec: &str) -> Result<&'a RunRecord> {
     if let Some(back) = back_index(spec) {
         return runs.get(back?).ok_or_else(|| Error::UnknownRun { spec: spec.to_owned() });
+    }
+    if let Some(name) = spec.strip_prefix(REF_PREFIX) {
+        let found = runs.iter().find(|r| r.name == name);
+        return found.ok_or_else(|| Error::UnknownRun { spec: spec.to_owned() });
     }
     let lower = spec.to_ascii_lowercase();
     let matches =

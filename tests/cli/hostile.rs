@@ -243,3 +243,108 @@ fn report_publishes_the_good_runs_beside_broken_ones() {
     assert_eq!(pages, ["good"], "only the good run has a page");
     assert!(site.join("runs/good/index.html").is_file());
 }
+
+/// Renders Markdown as GitHub does (CommonMark plus tables and strikethrough)
+/// and returns the HTML.
+fn render_gfm(md: &str) -> String {
+    use pulldown_cmark::{html, Options, Parser};
+    let mut out = String::new();
+    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
+    html::push_html(&mut out, Parser::new_ext(md, options));
+    out
+}
+
+/// Every element of `html` (by name) with its attribute text.
+fn elements(html: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i + 1..];
+        let end = rest.find('>').unwrap_or(rest.len());
+        let tag = rest[..end].trim_start_matches('/');
+        let name: String =
+            tag.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '!').collect();
+        out.push((name.to_ascii_lowercase(), tag[name.len()..].trim().to_owned()));
+        rest = &rest[end..];
+    }
+    out
+}
+
+#[test]
+fn markdown_from_hostile_runs_renders_only_our_own_markup() {
+    let repo = TestRepo::new();
+    let payloads = [
+        "note=<img src=//evil.example/t.png> <!-- hidden",
+        "who=@octocat and x@y.example",
+        "link=[click](https://evil.example) https://evil.example www.evil.example",
+        "code=`x`</details><img src=x>`y`",
+        "pipe=a|b\\|c",
+    ];
+    let mut args = vec!["run", "-q", "-n", "base"];
+    args.extend(payloads.iter().flat_map(|p| ["-p", *p]));
+    args.extend(["--", "true"]);
+    repo.exp_ok(&args);
+    repo.exp_ok(&["run", "-q", "-n", "other", "-p", "note=plain", "--", "true"]);
+    // A run name git allows but git-exp never makes, with a code span and raw HTML.
+    repo.forge_run("base", "x`</details><img/src=/t.png>`y", &[]);
+    let allowed = [
+        "table", "thead", "tbody", "tr", "th", "td", "p", "strong", "code", "details", "summary",
+        "h3", "ul", "li", "sub", "em",
+    ];
+    for cmd in [
+        &["list", "--format", "markdown"][..],
+        &["show", "base", "--format", "markdown"],
+        &["compare", "base", "other", "--format", "markdown"],
+        &[
+            "compare",
+            "base",
+            "refs/experiments/x`</details><img/src=/t.png>`y",
+            "--format",
+            "markdown",
+        ],
+    ] {
+        let out = repo.exp(cmd);
+        assert!(out.status.success(), "{cmd:?}: {}", stderr(&out));
+        let md = stdout(&out);
+        // The marker comment is ours; nothing else may open a comment.
+        let md_body = md.replacen("<!-- git-exp compare -->", "", 1);
+        assert!(!md_body.contains("<!--"), "{cmd:?}: a comment from a run:\n{md}");
+        let html = render_gfm(&md_body);
+        for (name, attrs) in elements(&html) {
+            assert!(allowed.contains(&name.as_str()), "{cmd:?}: <{name}> from a run:\n{html}");
+            assert!(
+                attrs.is_empty() || attrs.starts_with("style=\"text-align"),
+                "{cmd:?}: attribute {attrs:?} on <{name}>:\n{html}"
+            );
+        }
+        assert!(!html.contains("@octocat"), "{cmd:?}: a mention:\n{html}");
+    }
+}
+
+#[test]
+fn csv_cells_from_runs_are_never_formulas() {
+    let repo = TestRepo::new();
+    repo.exp_ok(&[
+        "run",
+        "-q",
+        "-n",
+        "r",
+        "-p",
+        "cmd==HYPERLINK(\"http://e\")",
+        "-p",
+        "neg=-0.5",
+        "-p",
+        "at=@SUM(A1)",
+        "--",
+        "true",
+    ]);
+    let csv = repo.exp_ok(&[
+        "list",
+        "--format",
+        "csv",
+        "--columns",
+        "name,params.cmd,params.neg,params.at",
+    ]);
+    let row = csv.lines().nth(1).unwrap();
+    assert_eq!(row, "r,\"'=HYPERLINK(\"\"http://e\"\")\",-0.5,'@SUM(A1)", "{csv}");
+}
