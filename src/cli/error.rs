@@ -106,6 +106,12 @@ impl From<store::Error> for CliError {
             E::AmbiguousRun { .. } => Some(
                 "type more of the name or id, or name the run by its ref: refs/experiments/NAME",
             ),
+            E::Corrupt { .. } => Some(
+                "it was damaged or written by hand; if you do not need it, delete it by its exact name with `git exp rm NAME`",
+            ),
+            E::BadRef { .. } => Some(
+                "git-exp leaves it alone; if you do not need it, delete it with `git update-ref -d --no-deref REF`, or remove its file under .git/refs/experiments/",
+            ),
             E::NotExact { .. } => Some(
                 "commands that delete or rename take an exact name, a full id or `@`; `git exp list` shows the names",
             ),

@@ -251,7 +251,8 @@ pub fn to_toml<T: Serialize>(value: &T, file: &'static str) -> Result<String, Er
     toml::to_string(value).map_err(|e| Error::Serialize { file, message: e.to_string() })
 }
 
-fn one_line(s: &str) -> String {
+/// `s` on one line: runs of whitespace, line breaks included, as one space.
+pub(crate) fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

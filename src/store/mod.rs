@@ -87,6 +87,15 @@ pub enum Error {
         /// The lock file to remove if no git process is running.
         lock: String,
     },
+    /// A ref under `refs/experiments/` that leads to no object: unreadable
+    /// content, a missing object, a symbolic-ref loop.
+    #[error("refs/experiments/{name} is not a run: {why}")]
+    BadRef {
+        /// The name after `refs/experiments/`.
+        name: String,
+        /// What is wrong with it.
+        why: String,
+    },
     /// A run's commit does not have the shape of a run.
     #[error("{what} of run {run} is missing or unreadable")]
     Corrupt {

@@ -65,7 +65,9 @@ impl Store {
     /// corrupt run can still be named), or `None` when there is no such ref.
     pub fn run_ref(&self, name: &str) -> super::Result<Option<String>> {
         let full = format!("{REF_PREFIX}{name}");
-        let reference = self.repo.try_find_reference(full.as_str()).map_err(super::Error::git)?;
+        let reference = self.repo.try_find_reference(full.as_str()).map_err(|e| {
+            super::Error::BadRef { name: name.to_owned(), why: one_line(&e.to_string()) }
+        })?;
         match reference {
             None => Ok(None),
             Some(r) => match r.target().try_id() {
@@ -103,31 +105,34 @@ impl Store {
         Ok((run.name.clone(), run.commit.clone()))
     }
 
-    /// Every run ref as `(name, commit)`, sorted by name. Unlike
-    /// [`Store::list_refs`], a ref that cannot be read or does not name an object
-    /// is an error: callers that delete data must not mistake it for "no run".
+    /// Every run ref that leads to a commit, as `(name, commit)` (tags
+    /// peeled), sorted by name: what `gc` must keep alive. Unlike
+    /// [`Store::list_refs`], a listing that fails is an error: callers that
+    /// delete data must not mistake it for "no run". A ref that leads to no
+    /// commit (unreadable content, a missing object, a symbolic-ref loop, a
+    /// blob or a tree) keeps nothing alive and is left out.
     pub fn list_refs_strict(&self) -> super::Result<Vec<(String, String)>> {
         let platform = self.repo.references().map_err(super::Error::git)?;
         let iter = platform.prefixed(REF_PREFIX).map_err(super::Error::git)?;
         let mut out = Vec::new();
         for reference in iter {
-            let mut reference = reference.map_err(|e| super::Error::Corrupt {
-                run: format!("(a ref under {REF_PREFIX})"),
-                what: format!("the ref ({})", one_line(&e.to_string())),
-            })?;
+            let Ok(mut reference) = reference else { continue };
             let full = reference.name().as_bstr().to_str_lossy().into_owned();
             let name = full.strip_prefix(REF_PREFIX).unwrap_or(&full).to_owned();
-            let id = match reference.target().try_id() {
-                Some(id) => id.to_owned(),
-                None => reference
-                    .peel_to_id()
-                    .map_err(|_| super::Error::Corrupt {
-                        run: name.clone(),
-                        what: "the ref (it does not lead to an object)".into(),
-                    })?
-                    .detach(),
-            };
-            out.push((name, id.to_string()));
+            let Ok(id) = reference.peel_to_id() else { continue };
+            let id = id.detach();
+            match self.repo.find_header(id) {
+                Ok(header) if header.kind() == gix::object::Kind::Commit => {
+                    out.push((name, id.to_string()))
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(super::Error::Corrupt {
+                        run: name,
+                        what: format!("the object of the ref ({})", one_line(&e.to_string())),
+                    })
+                }
+            }
         }
         out.sort();
         Ok(out)
@@ -283,9 +288,7 @@ fn object_id(name: &str, commit: &str) -> super::Result<gix::ObjectId> {
         .ok_or_else(|| super::Error::Corrupt { run: name.to_owned(), what: "the commit id".into() })
 }
 
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
+use super::format::one_line;
 
 /// Whether one name is a group of the other (`a` and `a/b`): git cannot hold both refs.
 pub fn groups_clash(a: &str, b: &str) -> bool {

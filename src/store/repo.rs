@@ -150,11 +150,31 @@ impl Store {
     /// All run refs as `(name, commit)` pairs, sorted by name. Refs that do not
     /// point at an object are skipped.
     pub fn list_refs(&self) -> Result<Vec<(String, String)>> {
+        Ok(self.list_refs_reporting()?.0)
+    }
+
+    /// [`Store::list_refs`], with an [`Error::BadRef`] for each ref under
+    /// `refs/experiments/` that leads to no object (unreadable content, a
+    /// missing object, a symbolic-ref loop), so readers can say what they skip.
+    pub fn list_refs_reporting(&self) -> Result<(Vec<(String, String)>, Vec<Error>)> {
         let platform = self.repo.references().map_err(Error::git)?;
         let iter = platform.prefixed(REF_PREFIX).map_err(Error::git)?;
         let mut out = Vec::new();
+        let mut bad = Vec::new();
         for reference in iter {
-            let Ok(mut reference) = reference else { continue };
+            let mut reference = match reference {
+                Ok(r) => r,
+                Err(e) => {
+                    let why = format::one_line(&e.to_string());
+                    // gix names the ref only in its message.
+                    let name = why
+                        .split_once(REF_PREFIX)
+                        .map(|(_, rest)| rest.split('"').next().unwrap_or(rest).to_owned())
+                        .unwrap_or_else(|| "?".into());
+                    bad.push(Error::BadRef { name, why: "its content is not a ref".into() });
+                    continue;
+                }
+            };
             let full = reference.name().as_bstr().to_str_lossy().into_owned();
             let Some(name) = full.strip_prefix(REF_PREFIX) else { continue };
             let name = name.to_owned();
@@ -162,12 +182,17 @@ impl Store {
             // (read_run reads it anyway, and checks that it is a commit).
             if let Some(id) = reference.target().try_id() {
                 out.push((name, id.to_string()));
-            } else if let Ok(id) = reference.peel_to_id() {
-                out.push((name, id.detach().to_string()));
+            } else {
+                match reference.peel_to_id() {
+                    Ok(id) => out.push((name, id.detach().to_string())),
+                    Err(e) => {
+                        bad.push(Error::BadRef { name, why: format::one_line(&e.to_string()) })
+                    }
+                }
             }
         }
         out.sort();
-        Ok(out)
+        Ok((out, bad))
     }
 
     /// Reads a run from its commit.

@@ -15,8 +15,7 @@ impl Store {
     /// broken run never hides the others.
     pub fn load_runs(&self, detail: Detail) -> Result<(Vec<RunRecord>, Vec<Error>)> {
         let mut runs = Vec::new();
-        let mut errors = Vec::new();
-        let refs = self.list_refs()?;
+        let (refs, mut errors) = self.list_refs_reporting()?;
         for result in self.read_runs(&refs, detail) {
             match result {
                 Ok(run) => runs.push(run),
@@ -53,12 +52,16 @@ impl Store {
             return Ok(None);
         }
         let full = format!("{REF_PREFIX}{name}");
+        let bad = |e: &dyn std::fmt::Display| Error::BadRef {
+            name: name.to_owned(),
+            why: super::format::one_line(&e.to_string()),
+        };
         let Some(mut reference) =
-            self.repo.try_find_reference(full.as_str()).map_err(Error::git)?
+            self.repo.try_find_reference(full.as_str()).map_err(|e| bad(&e))?
         else {
             return Ok(None);
         };
-        let id = reference.peel_to_id().map_err(Error::git)?.detach().to_string();
+        let id = reference.peel_to_id().map_err(|e| bad(&e))?.detach().to_string();
         self.read_run(name, &id, detail).map(Some)
     }
 }

@@ -348,3 +348,46 @@ fn csv_cells_from_runs_are_never_formulas() {
     let row = csv.lines().nth(1).unwrap();
     assert_eq!(row, "r,\"'=HYPERLINK(\"\"http://e\"\")\",-0.5,'@SUM(A1)", "{csv}");
 }
+
+#[test]
+fn refs_that_lead_to_no_run_are_user_errors_and_block_nothing() {
+    let repo = TestRepo::new();
+    repo.exp_ok(&["run", "-q", "-n", "good", "--", "true"]);
+    let dir = repo.root.join(".git/refs/experiments");
+    std::fs::write(dir.join("dangling"), format!("{}\n", "1234567890".repeat(4))).unwrap();
+    std::fs::write(dir.join("garbage"), "garbage\n").unwrap();
+    std::fs::write(dir.join("loop1"), "ref: refs/experiments/loop2\n").unwrap();
+    std::fs::write(dir.join("loop2"), "ref: refs/experiments/loop1\n").unwrap();
+    let blob = repo.git(&["hash-object", "-w", "README.md"]);
+    repo.git(&["update-ref", "refs/experiments/blob", blob.trim()]);
+    let tree = repo.git(&["write-tree"]);
+    repo.git(&["update-ref", "refs/experiments/tree", tree.trim()]);
+    repo.git(&["tag", "-a", "-m", "t", "t1", "HEAD"]);
+    let tag = repo.git(&["rev-parse", "t1"]);
+    repo.git(&["update-ref", "refs/experiments/tag", tag.trim()]);
+
+    let out = repo.exp(&["list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("good"));
+    let err = stderr(&out);
+    for bad in ["dangling", "garbage", "loop1", "blob", "tree", "tag"] {
+        assert!(err.lines().any(|l| l.starts_with("warning: ") && l.contains(bad)), "{bad}: {err}");
+    }
+    for bad in ["dangling", "garbage", "loop1", "blob", "tree", "tag"] {
+        for args in [vec!["show", bad], vec!["get", bad, "x"]] {
+            let out = repo.exp(&args);
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+            assert!(stderr(&out).contains("hint: "), "{args:?}: {}", stderr(&out));
+        }
+    }
+    let out = repo.exp(&["gc", "--dry-run"]);
+    assert!(out.status.success(), "gc is not blocked: {}", stderr(&out));
+    // Refs that name an object can be deleted by their exact name; one git
+    // cannot read is a user error with a way out.
+    repo.exp_ok(&["rm", "-q", "dangling", "blob", "tree", "tag"]);
+    for bad in ["garbage", "loop1"] {
+        let out = repo.exp(&["rm", bad]);
+        assert_eq!(out.status.code(), Some(1), "rm {bad}: {}", stderr(&out));
+        assert!(stderr(&out).contains("hint: "), "{}", stderr(&out));
+    }
+}
