@@ -77,6 +77,9 @@ pub struct RunRecord {
     pub artifacts: format::ArtifactsFile,
 }
 
+/// Run refs as `(name, commit)`.
+pub type RefList = Vec<(String, String)>;
+
 impl Store {
     /// Opens the repository that contains `cwd` (a subdirectory or a linked worktree is fine).
     /// `overrides` are `key=value` settings given with `git -c` (see [`config_overrides`]).
@@ -156,7 +159,7 @@ impl Store {
     /// [`Store::list_refs`], with an [`Error::BadRef`] for each ref under
     /// `refs/experiments/` that leads to no object (unreadable content, a
     /// missing object, a symbolic-ref loop), so readers can say what they skip.
-    pub fn list_refs_reporting(&self) -> Result<(Vec<(String, String)>, Vec<Error>)> {
+    pub fn list_refs_reporting(&self) -> Result<(RefList, Vec<Error>)> {
         let platform = self.repo.references().map_err(Error::git)?;
         let iter = platform.prefixed(REF_PREFIX).map_err(Error::git)?;
         let mut out = Vec::new();
