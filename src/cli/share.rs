@@ -96,6 +96,9 @@ struct RunReport {
     /// The other side's run in the way, for a name clash.
     #[serde(skip_serializing_if = "Option::is_none")]
     clashes_with: Option<String>,
+    /// Why a run was held back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
 }
 
 /// What `push` or `pull` did (`--format json`).
@@ -125,6 +128,7 @@ impl Report {
                 clashes_with: (outcome == Outcome::NameClash)
                     .then(|| group_clash(&name, other))
                     .flatten(),
+                reason: None,
                 name,
                 commit,
                 outcome,
@@ -181,19 +185,32 @@ pub fn cmd_push(
         .filter(|(n, _, o)| *o == Outcome::New && !held_back.contains(n))
         .map(|(n, c, _)| (n.clone(), c.clone()))
         .collect();
-    let rejected: BTreeSet<String> = if args.flags.dry_run || to_push.is_empty() {
-        BTreeSet::new()
+    let pushed = if args.flags.dry_run || to_push.is_empty() {
+        Default::default()
     } else {
-        store.push_runs(&remote, &to_push)?.into_iter().collect()
+        store.push_runs(&remote, &to_push)?
     };
+    let rejected: BTreeSet<&String> = pushed.rejected.iter().collect();
+    let damaged: BTreeMap<&String, &String> = pushed.failed.iter().map(|(n, w)| (n, w)).collect();
     for (name, _, outcome) in &mut classified {
         if rejected.contains(name) {
             *outcome = Outcome::Rejected;
-        } else if *outcome == Outcome::New && held_back.contains(name) {
+        } else if *outcome == Outcome::New
+            && (held_back.contains(name) || damaged.contains_key(name))
+        {
             *outcome = Outcome::HeldBack;
         }
     }
-    let report = Report::new(remote, store_url, args.flags.dry_run, classified, &theirs, transfer);
+    let mut report =
+        Report::new(remote, store_url, args.flags.dry_run, classified, &theirs, transfer);
+    for run in &mut report.runs {
+        if run.outcome == Outcome::HeldBack {
+            run.reason = Some(match damaged.get(&run.name) {
+                Some(why) => format!("git could not send it: {why}"),
+                None => "its artifacts could not all be read or uploaded".to_owned(),
+            });
+        }
+    }
     print_report(&report, true, &args.flags.format, args.flags.quiet, out, err)
 }
 
@@ -245,10 +262,23 @@ pub fn cmd_pull(
     } else {
         store.fetch_runs(&remote, &new)?.into_iter().collect()
     };
+    let mut not_runs: BTreeMap<String, String> = BTreeMap::new();
     for (name, commit, outcome) in &mut classified {
         if rejected.contains(name) {
             *outcome = Outcome::Rejected;
         } else if *outcome == Outcome::New && !args.flags.dry_run {
+            // A ref of the other side that names no commit is not a run: it
+            // does not stay here.
+            let kind = store.object_kind(commit);
+            if kind != Some("commit") {
+                let _ = store.delete_runs(&[(name.clone(), commit.clone())]);
+                *outcome = Outcome::HeldBack;
+                not_runs.insert(
+                    name.clone(),
+                    format!("it points at a {}, not a commit", kind.unwrap_or("missing object")),
+                );
+                continue;
+            }
             // Fetched runs are someone else's data: say so now if one cannot be
             // read (its metadata and artifact list; not its log, which can be MiBs).
             let readable = store
@@ -300,7 +330,11 @@ pub fn cmd_pull(
             }
         }
     }
-    let report = Report::new(remote, store_url, args.flags.dry_run, classified, &mine, transfer);
+    let mut report =
+        Report::new(remote, store_url, args.flags.dry_run, classified, &mine, transfer);
+    for run in &mut report.runs {
+        run.reason = not_runs.get(&run.name).cloned();
+    }
     print_report(&report, false, &args.flags.format, args.flags.quiet, out, err)
 }
 
@@ -644,8 +678,16 @@ fn print_report(
             )?,
             Outcome::HeldBack => writeln!(
                 err,
-                "error: run {} was not pushed: its artifacts could not all be read or uploaded",
-                run.name
+                "error: run {} was not {}: {}",
+                run.name,
+                if push { "pushed" } else { "fetched" },
+                match (&run.reason, push) {
+                    (Some(why), true) => {
+                        format!("{why}; repair it, or delete it with `git exp rm {}`", run.name)
+                    }
+                    (Some(why), false) => format!("{why}; ask its author to repair it"),
+                    (None, _) => "it could not be sent".to_owned(),
+                }
             )?,
             Outcome::Rejected => writeln!(
                 err,

@@ -198,6 +198,19 @@ impl Store {
         Ok((out, bad))
     }
 
+    /// The kind of the object `id` names (`commit`, `tree`, `blob`, `tag`), or
+    /// `None` when it is missing or `id` is not an object id.
+    pub fn object_kind(&self, id: &str) -> Option<&'static str> {
+        let id = gix::ObjectId::from_hex(id.as_bytes()).ok()?;
+        let header = self.repo.find_header(id).ok()?;
+        Some(match header.kind() {
+            gix::object::Kind::Commit => "commit",
+            gix::object::Kind::Tree => "tree",
+            gix::object::Kind::Blob => "blob",
+            gix::object::Kind::Tag => "tag",
+        })
+    }
+
     /// Reads a run from its commit.
     pub fn read_run(&self, name: &str, commit: &str, detail: Detail) -> Result<RunRecord> {
         read_run_in(&self.repo, name, commit, detail)

@@ -16,6 +16,10 @@ use crate::util::anonymize_url;
 /// Refspecs per `git push` (argument lists stay far below the system limit).
 const PUSH_BATCH: usize = 1000;
 
+/// Runs of a failed batch that may fail alone, none succeeding, before the
+/// remote rather than the runs is taken to be the problem.
+const FAILURES_BEFORE_GIVING_UP: usize = 3;
+
 /// A run ref on the other side, as `ls-remote` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteRun {
@@ -74,26 +78,85 @@ impl Store {
         Ok(runs)
     }
 
-    /// Pushes `runs` (name, commit) to `remote` without forcing; returns the
-    /// runs git rejected.
-    pub fn push_runs(&self, remote: &str, runs: &[(String, String)]) -> Result<Vec<String>> {
-        let mut rejected = Vec::new();
+    /// Pushes `runs` (name, commit) to `remote` without forcing. Returns the
+    /// runs git rejected (the other side moved) and the runs that could not be
+    /// sent at all, with git's reason: one damaged run (a missing parent, an
+    /// object the other side's checks refuse) makes git send nothing of its
+    /// batch, so a failed batch is sent again one run at a time and only the
+    /// damaged runs stay behind.
+    pub fn push_runs(&self, remote: &str, runs: &[(String, String)]) -> Result<Pushed> {
+        let mut pushed = Pushed::default();
         for batch in runs.chunks(PUSH_BATCH) {
-            let specs: Vec<String> =
-                batch.iter().map(|(name, commit)| format!("{commit}:{REF_PREFIX}{name}")).collect();
-            let mut args = vec!["push", "--porcelain", "--quiet", "--", remote];
-            args.extend(specs.iter().map(String::as_str));
-            let (ok, out) = self.git_passing_stderr(&args, None)?;
-            let refused = porcelain_rejected(&out);
-            if !ok && refused.is_empty() {
-                return Err(Error::Transport(format!(
-                    "git push to {} failed",
-                    anonymize_url(remote)
-                )));
+            let attempt = self.push_batch(remote, batch, Stdio::inherit())?;
+            pushed.rejected.extend(attempt.rejected);
+            if attempt.ok || attempt.failed.is_empty() {
+                continue;
             }
-            rejected.extend(refused);
+            if batch.len() == 1 {
+                let why = "git push failed (see git's message above)".to_owned();
+                pushed.failed.push((batch[0].0.clone(), why));
+                continue;
+            }
+            let mut sent_alone = 0;
+            for run in batch.iter().filter(|(name, _)| attempt.failed.contains(name)) {
+                let alone = self.push_batch(remote, std::slice::from_ref(run), Stdio::piped())?;
+                pushed.rejected.extend(alone.rejected);
+                if alone.ok || alone.failed.is_empty() {
+                    sent_alone += 1;
+                    continue;
+                }
+                pushed.failed.push((run.0.clone(), alone.reason));
+                // The first runs all failing alone says more about the remote
+                // than about the runs: stop rather than try each of thousands.
+                if sent_alone == 0 && pushed.failed.len() >= FAILURES_BEFORE_GIVING_UP {
+                    let why = &pushed.failed[0].1;
+                    return Err(Error::Transport(format!(
+                        "git push to {} failed: {why}",
+                        anonymize_url(remote)
+                    )));
+                }
+            }
         }
-        Ok(rejected)
+        Ok(pushed)
+    }
+
+    /// One `git push` of `batch`; `stderr` either passes git's messages through
+    /// or captures them for the reason of a single run's failure.
+    fn push_batch(
+        &self,
+        remote: &str,
+        batch: &[(String, String)],
+        stderr: Stdio,
+    ) -> Result<Attempt> {
+        let specs: Vec<String> =
+            batch.iter().map(|(name, commit)| format!("{commit}:{REF_PREFIX}{name}")).collect();
+        let mut args = vec!["push", "--porcelain", "--quiet", "--", remote];
+        args.extend(specs.iter().map(String::as_str));
+        let out = self.run_git(&args, None, stderr)?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let mut attempt = Attempt { ok: out.status.success(), ..Attempt::default() };
+        for (name, why) in porcelain_refused(&stdout) {
+            // `[rejected]` is git's word for "the other side has something else";
+            // `[remote rejected]`, `[remote failure]` and the like mean the
+            // objects did not arrive.
+            if why.starts_with("[rejected]") {
+                attempt.rejected.push(name);
+            } else {
+                attempt.failed.push(name);
+            }
+        }
+        if !attempt.ok && attempt.rejected.is_empty() && attempt.failed.is_empty() {
+            // git stopped before it reported any ref (it could not pack them).
+            attempt.failed = batch.iter().map(|(n, _)| n.clone()).collect();
+        }
+        let messages = String::from_utf8_lossy(&out.stderr);
+        attempt.reason = messages
+            .lines()
+            .filter(|l| l.starts_with("error: ") || l.starts_with("fatal: "))
+            .map(|l| super::format::one_line(l.split_once(": ").map_or(l, |(_, m)| m)))
+            .next()
+            .unwrap_or_else(|| "git push failed".to_owned());
+        Ok(attempt)
     }
 
     /// Fetches the named runs of `remote` into `refs/experiments/` without
@@ -176,14 +239,37 @@ impl Store {
     }
 }
 
-/// Run names that `git push --porcelain` reports as rejected (`!` lines).
-fn porcelain_rejected(out: &str) -> Vec<String> {
+/// What `git push` did with the runs of one batch.
+#[derive(Debug, Default)]
+struct Attempt {
+    /// git exited successfully.
+    ok: bool,
+    /// Runs the other side refused because it has something else there.
+    rejected: Vec<String>,
+    /// Runs whose objects did not arrive.
+    failed: Vec<String>,
+    /// git's first error line, for a single run's failure.
+    reason: String,
+}
+
+/// What [`Store::push_runs`] could not do.
+#[derive(Debug, Default)]
+pub struct Pushed {
+    /// Runs git rejected: the other side moved meanwhile.
+    pub rejected: Vec<String>,
+    /// Runs that could not be sent, with git's reason (a damaged run).
+    pub failed: Vec<(String, String)>,
+}
+
+/// Runs that `git push --porcelain` reports as not pushed (`!` lines), with
+/// git's summary (`[rejected] (fetch first)`, `[remote rejected] (...)`).
+fn porcelain_refused(out: &str) -> Vec<(String, String)> {
     out.lines()
         .filter_map(|line| {
             let rest = line.strip_prefix("!\t")?;
-            let (spec, _) = rest.split_once('\t').unwrap_or((rest, ""));
+            let (spec, why) = rest.split_once('\t').unwrap_or((rest, ""));
             let (_, dst) = spec.split_once(':')?;
-            dst.strip_prefix(REF_PREFIX).map(str::to_owned)
+            Some((dst.strip_prefix(REF_PREFIX)?.to_owned(), why.to_owned()))
         })
         .collect()
 }
@@ -235,7 +321,10 @@ mod tests {
     #[test]
     fn porcelain_rejections_name_the_runs() {
         let out = "To /tmp/r.git\n*\tabc:refs/experiments/a\t[new reference]\n!\tdef:refs/experiments/g/b\t[rejected] (fetch first)\nDone\n";
-        assert_eq!(porcelain_rejected(out), vec!["g/b".to_owned()]);
+        assert_eq!(
+            porcelain_refused(out),
+            vec![("g/b".to_owned(), "[rejected] (fetch first)".to_owned())]
+        );
     }
 
     #[test]

@@ -391,3 +391,92 @@ fn refs_that_lead_to_no_run_are_user_errors_and_block_nothing() {
         assert!(stderr(&out).contains("hint: "), "{}", stderr(&out));
     }
 }
+
+/// `git mktree` from `entries` (ls-tree lines).
+fn mktree(repo: &TestRepo, entries: &str) -> String {
+    let mut cmd = std::process::Command::new("git");
+    repo.env(&mut cmd);
+    let mut child = cmd
+        .args(["mktree", "--missing"])
+        .current_dir(&repo.root)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(entries.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn push_sends_the_good_runs_and_holds_back_damaged_ones_with_the_reason() {
+    let repo = TestRepo::new();
+    let remote = repo.tmp.path().join("remote.git");
+    repo.git(&["init", "-q", "--bare", remote.to_str().unwrap()]);
+    // The other side checks what it receives, as hosting services do.
+    repo.git(&["-C", remote.to_str().unwrap(), "config", "receive.fsckObjects", "true"]);
+    repo.git(&["remote", "add", "origin", remote.to_str().unwrap()]);
+    repo.exp_ok(&["run", "-q", "-n", "good", "--", "true"]);
+    let tree = repo.git(&["rev-parse", "refs/experiments/good^{tree}"]).trim().to_owned();
+    // A run whose parent commit is missing.
+    let lost = repo.git(&["commit-tree", &tree, "-m", "lost"]).trim().to_owned();
+    let orphan = repo.git(&["commit-tree", &tree, "-p", &lost, "-m", "exp: orphan"]);
+    std::fs::remove_file(repo.root.join(".git/objects").join(&lost[..2]).join(&lost[2..])).unwrap();
+    repo.git(&["update-ref", "refs/experiments/orphan", orphan.trim()]);
+    // A run whose tree has an entry with an empty name.
+    let entries = repo.git(&["ls-tree", &tree]);
+    let blob = repo.git(&["rev-parse", "refs/experiments/good:exp.toml"]);
+    let bad_tree = mktree(&repo, &format!("{entries}100644 blob {}\t\n", blob.trim()));
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    let empty = repo.git(&["commit-tree", &bad_tree, "-p", head.trim(), "-m", "exp: empty-name"]);
+    repo.git(&["update-ref", "refs/experiments/empty-name", empty.trim()]);
+
+    let out = repo.exp(&["push", "origin", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let outcome = |name: &str| {
+        report["runs"].as_array().unwrap().iter().find(|r| r["name"] == name).unwrap().clone()
+    };
+    assert_eq!(outcome("good")["outcome"], "new", "{report}");
+    for bad in ["orphan", "empty-name"] {
+        assert_eq!(outcome(bad)["outcome"], "held-back", "{report}");
+        assert!(outcome(bad)["reason"].as_str().unwrap().starts_with("git could not send it"));
+        assert!(
+            stderr(&out)
+                .contains(&format!("error: run {bad} was not pushed: git could not send it")),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert!(!stderr(&out).contains("meanwhile"), "{}", stderr(&out));
+    let theirs = repo.git(&["ls-remote", remote.to_str().unwrap(), "refs/experiments/*"]);
+    let names: Vec<&str> = theirs.lines().map(|l| l.rsplit('/').next().unwrap()).collect();
+    assert_eq!(names, ["good"], "{theirs}");
+}
+
+#[test]
+fn pull_imports_no_ref_that_is_not_a_commit() {
+    let theirs = TestRepo::new();
+    theirs.exp_ok(&["run", "-q", "-n", "good", "--", "true"]);
+    let blob = theirs.git(&["hash-object", "-w", "README.md"]);
+    theirs.git(&["update-ref", "refs/experiments/blob", blob.trim()]);
+    let tree = theirs.git(&["write-tree"]);
+    theirs.git(&["update-ref", "refs/experiments/tree", tree.trim()]);
+    let mine = TestRepo::new();
+    mine.git(&["remote", "add", "origin", theirs.root.to_str().unwrap()]);
+    let out = mine.exp(&["pull", "origin"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("error: run blob was not fetched: it points at a blob, not a commit"),
+        "{err}"
+    );
+    assert!(
+        err.contains("error: run tree was not fetched: it points at a tree, not a commit"),
+        "{err}"
+    );
+    let refs = mine.git(&["for-each-ref", "--format=%(refname)", "refs/experiments/"]);
+    assert_eq!(refs.trim(), "refs/experiments/good");
+}
