@@ -5,8 +5,8 @@
 //! as a document of the site's origin, outside the pages' Content-Security-Policy.
 //! So a file of a run is never written under a name of its own choosing:
 //!
-//! - PNG, JPEG, GIF and WebP, recognised by their signature, get their
-//!   extension (`.png`, `.jpg`, `.gif`, `.webp`) and are shown with `<img>`;
+//! - PNG, JPEG, GIF, WebP and BMP, recognised by their signature, get their
+//!   extension (`.png`, `.jpg`, `.gif`, `.webp`, `.bmp`) and are shown with `<img>`;
 //! - anything else (HTML, SVG, PDF, text, models, ...) is written as `.txt`,
 //!   which hosts serve as `text/plain` and browsers never run, and pages offer
 //!   it as a download under its own name.
@@ -42,9 +42,20 @@ pub fn raster_extension(bytes: &[u8]) -> Option<&'static str> {
         Some("gif")
     } else if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
         Some("webp")
+    } else if is_bmp(bytes) {
+        Some("bmp")
     } else {
         None
     }
+}
+
+/// A Windows bitmap (which the Python client accepts as an image): `BM`, the
+/// file's own length, then four zero bytes, so text that starts with "BM" is not one.
+fn is_bmp(bytes: &[u8]) -> bool {
+    bytes.len() >= 26
+        && bytes.starts_with(b"BM")
+        && bytes[2..6] == (bytes.len() as u32).to_le_bytes()
+        && bytes[6..10] == [0; 4]
 }
 
 /// How the file with content `bytes` goes on the site.
@@ -72,6 +83,9 @@ mod tests {
         assert_eq!(raster_extension(b"\xff\xd8\xff\xe0JFIF"), Some("jpg"));
         assert_eq!(raster_extension(b"GIF89a\x01\x00"), Some("gif"));
         assert_eq!(raster_extension(b"RIFF\x10\x00\x00\x00WEBPVP8 "), Some("webp"));
+        let mut bmp = b"BM\x1e\x00\x00\x00\x00\x00\x00\x00\x1a\x00\x00\x00".to_vec();
+        bmp.resize(30, 0);
+        assert_eq!(raster_extension(&bmp), Some("bmp"));
         for other in [
             &b""[..],
             b"\x89PNG",
@@ -80,6 +94,7 @@ mod tests {
             b"<!doctype html><script>x()</script>",
             b"%PDF-1.7",
             b"GIF90a",
+            b"BMW results: <script>x()</script> and more text",
         ] {
             assert_eq!(raster_extension(other), None, "{other:?}");
         }

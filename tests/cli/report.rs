@@ -298,6 +298,7 @@ fn inert(path: &Path, bytes: &[u8]) -> bool {
         Some("jpg") => bytes.starts_with(b"\xff\xd8\xff"),
         Some("gif") => bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a"),
         Some("webp") => bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP",
+        Some("bmp") => bytes.starts_with(b"BM"),
         Some("txt") => true,
         _ => false,
     }
