@@ -263,6 +263,12 @@ pub(crate) fn hostile_repo() -> TestRepo {
         html.len(),
         sha256_hex(html.as_bytes())
     ));
+    // And one whose path climbs out of the run's directory.
+    toml.push_str(&format!(
+        "\n[[artifact]]\npath = \"../../../../escape.html\"\nsize = {}\nsha256 = \"{}\"\nmedia_type = \"text/html\"\nstorage = \"inline\"\n",
+        html.len(),
+        sha256_hex(html.as_bytes())
+    ));
     let blob = |bytes: &[u8]| git_stdin(&repo, &["hash-object", "-w", "--stdin"], bytes);
     let mut artifacts = repo.git(&["ls-tree", &format!("{run_ref}:artifacts")]);
     artifacts.push_str(&format!("100644 blob {}\t{long}\n", blob(html.as_bytes())));
@@ -334,6 +340,13 @@ fn no_file_of_a_run_becomes_an_active_document_of_the_site() {
         );
         assert!(inert(&file, &bytes), "{rel}: a file of a run with an active or wrong extension");
     }
+    assert!(
+        files(&repo.root)
+            .iter()
+            .chain(&files(repo.tmp.path()))
+            .all(|f| !f.ends_with("escape.html")),
+        "an artifact path climbed out of the site"
+    );
     let page_path = site.join("runs/hostile/index.html");
     let page = unescape(&std::fs::read_to_string(&page_path).unwrap());
     let images: Vec<&str> =
@@ -348,8 +361,8 @@ fn no_file_of_a_run_becomes_an_active_document_of_the_site() {
         .filter_map(|l| l.strip_prefix("path = \""))
         .map(|p| p.trim_end_matches('"').to_owned())
         .collect();
-    assert_eq!(paths.len(), 11, "{toml}");
-    for path in paths {
+    assert_eq!(paths.len(), 12, "{toml}");
+    for path in paths.iter().filter(|p| !p.starts_with("..")) {
         let row = page
             .split("<tr>")
             .find(|row| row.contains(&format!(">{path}</a>")))
