@@ -98,7 +98,8 @@ pub fn cmd_report(args: ReportArgs, ctx: &Context, err: &mut dyn Write) -> Resul
         base_url: args.base_url.as_deref(),
         scatter_metric: args.metric.as_deref(),
     };
-    let manifest = Manifest::load(&out);
+    let mut manifest = Manifest::load(&out);
+    site::upgrade(&out, &mut manifest);
     let compared: Vec<&RunRecord> = runs.iter().take(args.compare).collect();
     let has_compare = compared.len() >= 2;
     // Run pages depend on their run, the templates and these settings only.
@@ -203,8 +204,11 @@ pub fn cmd_report(args: ReportArgs, ctx: &Context, err: &mut dyn Write) -> Resul
         runs.iter().map(|r| (site::run_page(&r.name).0, r.commit.clone())).collect();
     let keep: BTreeSet<String> = pages.keys().cloned().collect();
     built.removed = site::remove_stale(&out, &manifest, &keep);
-    site::write_manifest(&out, &Manifest { format: 1, pages, templates: page_key })
-        .map_err(|e| CliError::user(e.to_string()))?;
+    site::write_manifest(
+        &out,
+        &Manifest { format: site::MANIFEST_FORMAT, pages, templates: page_key },
+    )
+    .map_err(|e| CliError::user(e.to_string()))?;
     let _ = writeln!(
         err,
         "git-exp: report of {} run(s) in {}: {} page(s) rendered, {} unchanged, {} file(s) written, {} removed",

@@ -6,6 +6,7 @@ pub mod chart;
 pub mod compare;
 pub mod compare_text;
 pub mod filter;
+pub mod inert;
 pub mod model;
 pub mod select;
 pub mod site;

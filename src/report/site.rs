@@ -4,7 +4,9 @@
 //! never load anything from another origin. Run pages are cached by the run's
 //! commit id in a manifest (`.git-exp-report.json`), so a rebuild renders only
 //! runs that changed; site-wide pages are written only when their bytes change.
-//! Output is deterministic for the same runs and templates.
+//! Output is deterministic for the same runs and templates. A run's inline
+//! artifacts go on the site only as `inert` decides (raster images or text,
+//! named by hash), whatever the templates do.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -15,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::report::chart::{line_chart, Options as ChartOptions, Series};
 use crate::report::compare::{Comparison, Curves};
 use crate::report::compare_text::{curve_charts, table_sections};
+use crate::report::inert;
 use crate::report::model::{flatten, format_number, format_value, RunDetail, RunView};
 use crate::store::format::{Entry, Storage};
 use crate::store::{RunRecord, Store};
@@ -33,6 +36,11 @@ const ASSETS: &[(&str, &str)] = &[
 ];
 /// The manifest of what a build wrote.
 pub const MANIFEST: &str = ".git-exp-report.json";
+/// Format of the manifest. 2: inline artifacts are named by the rule of
+/// `inert` (format 1 sites hold them under the runs' own names).
+pub const MANIFEST_FORMAT: u32 = 2;
+/// Directory beside a run's page that holds its inline artifacts.
+const ARTIFACTS_DIR: &str = "artifacts";
 /// Longest code diff shown on a run page, in bytes.
 const MAX_DIFF: usize = 200 * 1024;
 
@@ -183,10 +191,6 @@ fn write_if_changed(out: &Path, rel: &str, bytes: &[u8]) -> Result<bool, Error> 
     Ok(true)
 }
 
-fn is_image(media_type: &str) -> bool {
-    matches!(media_type, "image/png" | "image/jpeg" | "image/gif" | "image/webp" | "image/svg+xml")
-}
-
 /// Renders one run page and writes it with its inline artifacts; returns the files written.
 pub fn write_run_page(
     env: &Environment<'_>,
@@ -238,20 +242,27 @@ pub fn write_run_page(
         .into_iter()
         .map(|(k, v)| context! { key => k, value => format_value(v) })
         .collect();
+    // Inline artifacts are written by the rule of `inert`: named by their
+    // hash, as raster images or text, never under a name of the run's.
+    let dir = format!("runs/{}/{ARTIFACTS_DIR}", run.name);
+    let mut kept = BTreeSet::new();
     let mut artifacts = Vec::new();
     for a in &detail.artifacts {
-        let href = match (a.storage, data.inline.get(&a.path)) {
-            (Storage::Inline, Some(bytes)) => {
-                let rel = format!("runs/{}/artifacts/{}", run.name, a.path);
-                if write_if_changed(site.out, &rel, bytes)? {
-                    written += 1;
-                }
-                Some(format!("artifacts/{}", a.path))
-            }
+        let file = match (a.storage, data.inline.get(&a.path)) {
+            (Storage::Inline, Some(bytes)) => Some((inert::site_file(bytes), bytes)),
             _ => None,
         };
-        artifacts.push(artifact_context(a, href));
+        // Content that is not what artifacts.toml says is listed, not linked.
+        let file = file.filter(|(f, _)| f.sha256 == a.sha256);
+        if let Some((f, bytes)) = &file {
+            if write_if_changed(site.out, &format!("{dir}/{}", f.name), bytes)? {
+                written += 1;
+            }
+            kept.insert(f.name.clone());
+        }
+        artifacts.push(artifact_context(a, file.map(|(f, _)| f)));
     }
+    remove_other_files(&site.out.join(&dir), &kept);
     let html = env
         .get_template("run.html")
         .and_then(|t| {
@@ -279,14 +290,29 @@ pub fn write_run_page(
     Ok(written)
 }
 
-fn artifact_context(a: &Entry, href: Option<String>) -> Value {
+fn artifact_context(a: &Entry, file: Option<inert::SiteFile>) -> Value {
+    let image = file.as_ref().is_some_and(|f| f.image);
     context! {
         path => a.path,
         size => human_bytes(a.size),
         sha256 => a.sha256,
         storage => match a.storage { Storage::Inline => "in the run", Storage::Store => "artifact store" },
-        image => href.is_some() && is_image(&a.media_type),
-        href => href,
+        image => image,
+        download => (file.is_some() && !image).then(|| inert::download_name(&a.path)),
+        href => file.map(|f| format!("{ARTIFACTS_DIR}/{}", f.name)),
+    }
+}
+
+/// Removes the files directly in `dir` that are not in `keep`: what an
+/// earlier page of the same run name had. Directories are left alone (they
+/// hold the pages of runs named `<name>/artifacts/...`).
+fn remove_other_files(dir: &Path, keep: &BTreeSet<String>) {
+    let Ok(entries) = fs_err::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let is_file = entry.file_type().is_ok_and(|t| !t.is_dir());
+        if is_file && !entry.file_name().to_str().is_some_and(|n| keep.contains(n)) {
+            let _ = fs_err::remove_file(entry.path());
+        }
     }
 }
 
@@ -499,13 +525,6 @@ pub fn write_site_pages(
 /// site; only files an earlier build recorded are touched.
 pub fn remove_stale(out: &Path, manifest: &Manifest, keep: &BTreeSet<String>) -> usize {
     let mut removed = 0;
-    // The manifest is a file in the output directory, so it is not trusted to
-    // name paths: only `runs/<valid run name>/index.html` is ever removed.
-    let is_run_page = |page: &str| {
-        page.strip_prefix("runs/")
-            .and_then(|p| p.strip_suffix("/index.html"))
-            .is_some_and(|name| crate::store::name::validate(name).is_ok())
-    };
     for page in manifest.pages.keys().filter(|p| !keep.contains(*p) && is_run_page(p)) {
         // Pages are `runs/<name>/index.html`; their artifacts sit beside them.
         let path = out.join(page);
@@ -513,11 +532,36 @@ pub fn remove_stale(out: &Path, manifest: &Manifest, keep: &BTreeSet<String>) ->
             removed += 1;
         }
         if let Some(dir) = path.parent() {
-            let _ = fs_err::remove_dir_all(dir.join("artifacts"));
+            let _ = fs_err::remove_dir_all(dir.join(ARTIFACTS_DIR));
             let _ = std::fs::remove_dir(dir);
         }
     }
     removed
+}
+
+/// The manifest is a file in the output directory, so it is not trusted to
+/// name paths: only `runs/<valid run name>/index.html` (and the artifacts
+/// beside it) is ever removed.
+fn is_run_page(page: &str) -> bool {
+    page.strip_prefix("runs/")
+        .and_then(|p| p.strip_suffix("/index.html"))
+        .is_some_and(|name| crate::store::name::validate(name).is_ok())
+}
+
+/// Brings a directory built by an older git-exp up to this one: a format 1
+/// site holds the inline artifacts of runs under their own names, HTML and
+/// SVG included, so the artifacts of every page it lists are removed and
+/// every page is rendered again.
+pub fn upgrade(out: &Path, manifest: &mut Manifest) {
+    if manifest.format >= MANIFEST_FORMAT {
+        return;
+    }
+    for page in manifest.pages.keys().filter(|p| is_run_page(p)) {
+        if let Some(dir) = out.join(page).parent() {
+            let _ = fs_err::remove_dir_all(dir.join(ARTIFACTS_DIR));
+        }
+    }
+    manifest.templates.clear();
 }
 
 /// Writes the manifest.

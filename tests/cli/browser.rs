@@ -399,3 +399,66 @@ fn the_browser_checks_catch_csp_violations_and_script_errors() {
     assert!(links.contains(&"assets/site.css".to_owned()), "{links:?}");
     assert!(!site.join("runs/missing/index.html").exists());
 }
+
+/// Every file under `dir`, recursively.
+fn all_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(all_files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// See: issue 11 (2). A run whose artifacts are HTML, SVG, XHTML, XML and
+/// JavaScript with scripts (some named `.png`, one without extension, and
+/// artifacts.toml claiming each is a PNG): no script of theirs runs when any
+/// file of the site is opened as a top-level document, as a visitor following
+/// a link or typing its URL does. The same files opened from outside the site
+/// do run their scripts, so the check can see them.
+#[test]
+fn no_script_of_a_run_runs_from_any_file_of_the_site() {
+    let Some(bin) = chromium("no_script_of_a_run_runs_from_any_file_of_the_site") else { return };
+    let repo = crate::report::hostile_repo();
+    let marker = crate::report::XSS_MARKER;
+    let work = tempfile::tempdir().unwrap();
+    let open = |path: &Path, tag: &str| -> String {
+        let url = format!("file://{}", path.canonicalize().unwrap().display());
+        run_chromium(&bin, work.path(), tag, &["--dump-dom".into()], &url).0
+    };
+    for original in ["page.html", "plot.svg", "doc.xhtml", "feed.xml"] {
+        let dom = open(&repo.tmp.path().join("hostile").join(original), "original");
+        assert!(dom.contains(marker), "the check does not see {original}'s script run:\n{dom}");
+    }
+
+    let site = repo.tmp.path().join("site");
+    repo.exp_ok(&["report", "-o", site.to_str().unwrap()]);
+    let files = all_files(&site);
+    let mut linked = 0;
+    for (i, file) in files.iter().enumerate() {
+        let rel = file.strip_prefix(&site).unwrap().display().to_string();
+        if rel == ".git-exp-report.json" {
+            continue;
+        }
+        let dom = open(file, &format!("file-{i}"));
+        assert!(!dom.contains(marker), "{rel}: a script of the run ran:\n{dom}");
+        if rel.ends_with(".html") {
+            assert!(dom.contains("</html>"), "{rel}: no DOM dumped:\n{dom}");
+            // Every link leads to a file of the site, which this loop opens too.
+            for target in local_links(&dom) {
+                let path = file.parent().unwrap().join(&target);
+                let path = path
+                    .canonicalize()
+                    .unwrap_or_else(|_| panic!("{rel} links to {target}, which does not exist"));
+                assert!(files.iter().any(|f| f.canonicalize().unwrap() == path), "{rel}: {target}");
+                linked += 1;
+            }
+        }
+    }
+    assert!(linked >= 11, "the run page links every inline artifact: {linked} links");
+}
