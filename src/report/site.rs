@@ -80,6 +80,16 @@ fn template_error(name: &str, e: &minijinja::Error) -> Error {
 pub fn environment(dir: Option<&Path>) -> Result<(Environment<'static>, String), Error> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
+    // Text from runs goes through the one HTML rule of `crate::text`, which
+    // also shows control and format characters as `<U+XXXX>`.
+    env.set_formatter(|out, state, value| {
+        if let (AutoEscape::Html, false, Some(text)) =
+            (state.auto_escape(), value.is_safe(), value.as_str())
+        {
+            return Ok(out.write_str(&crate::text::html(text))?);
+        }
+        minijinja::escape_formatter(out, state, value)
+    });
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for (name, embedded) in TEMPLATES {
         let text = match dir.map(|d| d.join(name)) {

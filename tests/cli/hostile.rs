@@ -80,6 +80,28 @@ fn escapes_and_bidi_overrides_from_a_run_never_reach_any_output() {
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
         assert_clean(&format!("{args:?}"), &out);
     }
+    // Every file of the published site too.
+    let out = repo.exp(&["report", "-o", "../site"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut pending = vec![repo.tmp.path().join("site")];
+    let mut pages = 0;
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if let Ok(text) = std::fs::read_to_string(&path) {
+                assert!(
+                    unsafe_chars(&text).is_empty(),
+                    "{}: {:?}",
+                    path.display(),
+                    unsafe_chars(&text)
+                );
+                pages += 1;
+            }
+        }
+    }
+    assert!(pages >= 3, "index and two run pages at least");
     // JSON keeps every character, escaped: a program reads back what the run holds.
     let json: serde_json::Value =
         serde_json::from_slice(&repo.exp(&["show", "evil", "--format", "json"]).stdout).unwrap();
