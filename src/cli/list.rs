@@ -142,7 +142,15 @@ pub fn cmd_list(
                 let _ = writeln!(err, "{message}");
                 return Ok(());
             }
-            output::write_table(out, &ctx.ui, &header, &rows)?
+            let hidden = output::write_table(out, &ctx.ui, &header, &rows)?;
+            if hidden > 0 {
+                out.flush()?;
+                let _ = writeln!(
+                    err,
+                    "hint: {hidden} column{} left out to fit the terminal; pick columns with --columns (e.g. --columns name,status,metrics.NAME), or see them all with --format csv or json",
+                    if hidden == 1 { "" } else { "s" }
+                );
+            }
         }
         OutputFormat::Csv => output::write_csv(out, &header, &rows)?,
         OutputFormat::Markdown => output::write_markdown(out, &header, &rows)?,
@@ -192,6 +200,7 @@ fn parse_columns(text: &str) -> Result<Vec<(String, Column)>, CliError> {
 /// table format), only params whose values differ (all of them for one run), at
 /// most [`TABLE_MAX_PARAMS`] and [`TABLE_MAX_METRICS`].
 pub fn default_columns(views: &[RunView], all: bool) -> Vec<(String, Column)> {
+    let flat: Vec<Params> = views.iter().map(params).collect();
     let mut param_keys: Vec<String> = Vec::new();
     let mut seen = BTreeSet::new();
     for v in views {
@@ -203,7 +212,8 @@ pub fn default_columns(views: &[RunView], all: bool) -> Vec<(String, Column)> {
     }
     if views.len() > 1 && !all {
         param_keys.retain(|k| {
-            let values: BTreeSet<String> = views.iter().map(|v| param_text(v, k)).collect();
+            let values: BTreeSet<&str> =
+                flat.iter().map(|p| p.get(k).map_or("", String::as_str)).collect();
             values.len() > 1
         });
     }
@@ -231,12 +241,25 @@ pub fn rows(
     now: f64,
 ) -> (Vec<String>, Vec<Vec<String>>) {
     let header = columns.iter().map(|(h, _)| h.clone()).collect();
-    let rows =
-        views.iter().map(|v| columns.iter().map(|(_, c)| cell(v, c, now)).collect()).collect();
+    let rows = views
+        .iter()
+        .map(|v| {
+            let params = params(v);
+            columns.iter().map(|(_, c)| cell(v, &params, c, now)).collect()
+        })
+        .collect();
     (header, rows)
 }
 
-fn cell(v: &RunView, column: &Column, now: f64) -> String {
+/// A run's params by dotted key, as cells show them: flattened once per run,
+/// so a run with many params costs time linear in their number.
+type Params = std::collections::HashMap<String, String>;
+
+fn params(v: &RunView) -> Params {
+    flatten(&v.config).into_iter().map(|(k, value)| (k, format_value(value))).collect()
+}
+
+fn cell(v: &RunView, params: &Params, column: &Column, now: f64) -> String {
     let stat = |k: &str, pick: fn(&MetricView) -> Option<f64>| {
         v.summary.get(k).and_then(pick).map(format_number).unwrap_or_default()
     };
@@ -260,17 +283,9 @@ fn cell(v: &RunView, column: &Column, now: f64) -> String {
             v.commit.as_deref().map(Store::short).unwrap_or_default().to_owned()
         }
         Column::Field(other) => unreachable!("not a column: {other}"),
-        Column::Param(k) => param_text(v, k),
+        Column::Param(k) => params.get(k).cloned().unwrap_or_default(),
         Column::Metric(k) => v.summary.get(k).and_then(|m| m.shown()).unwrap_or_default(),
         Column::Min(k) => stat(k, |m| m.min),
         Column::Max(k) => stat(k, |m| m.max),
     }
-}
-
-fn param_text(v: &RunView, key: &str) -> String {
-    flatten(&v.config)
-        .into_iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, value)| format_value(value))
-        .unwrap_or_default()
 }

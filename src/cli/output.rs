@@ -81,35 +81,95 @@ fn terminal_width() -> Option<u16> {
     }
 }
 
-/// Writes `rows` under `header` as a table for people.
+/// Most characters a cell keeps on a terminal when the table does not fit;
+/// longer values end in `…`.
+const MAX_CELL: usize = 32;
+
+/// Spaces between two columns.
+const GAP: usize = 2;
+
+/// Writes `rows` under `header` as a table for people and returns how many
+/// columns were left out. On a terminal of known width the table fits it:
+/// when it is too wide, cells are cut to [`MAX_CELL`] characters (with `…`,
+/// never wrapped), then the rightmost columns that still do not fit are left
+/// out (the first column always stays). Elsewhere every cell is whole. The
+/// cost is linear in the size of the cells.
 pub fn write_table(
     w: &mut dyn Write,
     ui: &Ui,
     header: &[String],
     rows: &[Vec<String>],
-) -> std::io::Result<()> {
-    use comfy_table::{presets, ContentArrangement, Table};
-    let mut table = Table::new();
-    table.load_preset(presets::NOTHING);
-    table.set_header(header.iter().map(|h| text::line(h)));
-    match ui.width {
-        Some(width) if ui.is_terminal => {
-            table.set_width(width).set_content_arrangement(ContentArrangement::Dynamic);
+) -> std::io::Result<usize> {
+    let mut header: Vec<String> = header.iter().map(|h| text::line(h).into_owned()).collect();
+    let mut rows: Vec<Vec<String>> =
+        rows.iter().map(|r| r.iter().map(|c| text::line(c).into_owned()).collect()).collect();
+    let widths = |header: &[String], rows: &[Vec<String>]| -> Vec<usize> {
+        (0..header.len())
+            .map(|i| {
+                let cells = rows.iter().filter_map(|r| r.get(i)).map(|c| display_width(c));
+                cells.chain([display_width(&header[i])]).max().unwrap_or(0)
+            })
+            .collect()
+    };
+    let mut width = widths(&header, &rows);
+    let mut shown = header.len();
+    if let Some(total) = ui.width.filter(|_| ui.is_terminal).map(usize::from) {
+        let needed =
+            |width: &[usize]| width.iter().sum::<usize>() + GAP * width.len().saturating_sub(1);
+        if needed(&width) > total {
+            for cell in header.iter_mut().chain(rows.iter_mut().flatten()) {
+                elide(cell, MAX_CELL);
+            }
+            width = widths(&header, &rows);
         }
-        _ => {
-            table.set_content_arrangement(ContentArrangement::Disabled);
+        let mut used = 0;
+        shown = 0;
+        for (i, w) in width.iter().enumerate() {
+            let need = w + if i > 0 { GAP } else { 0 };
+            if i > 0 && used + need > total {
+                break;
+            }
+            used += need;
+            shown += 1;
         }
     }
-    for row in rows {
-        table.add_row(row.iter().map(|cell| text::line(cell)));
-    }
-    for column in table.column_iter_mut() {
-        column.set_padding((0, 2));
-    }
-    for line in table.lines() {
+    let mut line = String::new();
+    for cells in std::iter::once(&header).chain(rows.iter()) {
+        line.clear();
+        for (i, cell) in cells.iter().take(shown).enumerate() {
+            if i > 0 {
+                line.push_str(&" ".repeat(GAP));
+            }
+            line.push_str(cell);
+            line.push_str(&" ".repeat(width[i].saturating_sub(display_width(cell))));
+        }
         writeln!(w, "{}", line.trim_end())?;
     }
-    Ok(())
+    Ok(header.len() - shown)
+}
+
+/// How many terminal columns `text` takes (wide characters take two).
+fn display_width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+/// Cuts `cell` to at most `max` columns, ending in `…` when it was longer.
+fn elide(cell: &mut String, max: usize) {
+    if display_width(cell) <= max {
+        return;
+    }
+    let mut used = 0;
+    let mut end = 0;
+    for (i, c) in cell.char_indices() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > max - 1 {
+            break;
+        }
+        used += w;
+        end = i + c.len_utf8();
+    }
+    cell.truncate(end);
+    cell.push('…');
 }
 
 /// Writes `rows` as CSV.

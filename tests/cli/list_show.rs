@@ -173,3 +173,80 @@ fn escape_sequences_from_a_run_never_reach_the_terminal() {
     let json = repo.exp_ok(&["show", "esc", "--json"]);
     assert!(json.contains("\\u001b[31mred"), "{json}");
 }
+
+/// What `git exp ARGS` shows on a terminal `cols` columns wide (a pseudo-terminal
+/// from script(1)), as lines.
+fn on_terminal(repo: &TestRepo, cols: u16, args: &str) -> Vec<String> {
+    let cmd = format!("{} {args}", crate::common::git_exp_bin().display());
+    let mut script = std::process::Command::new("script");
+    repo.env(&mut script);
+    let out = script
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("COLUMNS", cols.to_string())
+        .current_dir(&repo.root)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script(1) runs");
+    assert!(out.status.success(), "{args}: {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim_end_matches('\r').to_owned())
+        .collect()
+}
+
+// See: issue 11 (a table wrapped every cell character by character at 80 columns).
+#[test]
+fn list_fits_the_terminal_without_breaking_a_value() {
+    let repo = TestRepo::new();
+    for (name, lr) in [("baseline-with-long-name", "0.001"), ("second", "0.0125")] {
+        repo.exp_ok(&[
+            "run",
+            "-q",
+            "-n",
+            name,
+            "-p",
+            &format!("lr={lr}"),
+            "-p",
+            "optimizer=adamw-with-warmup",
+            "-p",
+            "batch_size=64",
+            "-p",
+            &format!("scheduler=cosine-{name}"),
+            "-p",
+            "seed=1234",
+            "--",
+            "true",
+        ]);
+    }
+    for cols in [80u16, 100] {
+        let lines = on_terminal(&repo, cols, "list");
+        let table: Vec<&String> = lines.iter().filter(|l| !l.starts_with("hint: ")).collect();
+        assert_eq!(table.len(), 3, "a header and one line per run, nothing wrapped:\n{lines:#?}");
+        for l in &table {
+            assert!(l.chars().count() <= usize::from(cols), "{cols}: {l:?}");
+        }
+        assert!(
+            table[1].starts_with("second ") && table[2].starts_with("baseline-with-long-name ")
+        );
+        let hint = lines.iter().find(|l| l.starts_with("hint: ")).expect("says what was left out");
+        assert!(hint.contains("left out") && hint.contains("--columns"), "{hint}");
+    }
+    // Wide enough, everything is there and nothing is cut.
+    let lines = on_terminal(&repo, 250, "list");
+    assert!(lines.iter().all(|l| !l.starts_with("hint: ")), "{lines:#?}");
+    assert!(lines[1].contains("cosine-second") && !lines[1].contains('…'), "{lines:#?}");
+    // A value too long for any terminal is cut visibly, not wrapped.
+    repo.exp_ok(&[
+        "run",
+        "-q",
+        "-n",
+        "long",
+        "-p",
+        &format!("note={}", "x".repeat(5000)),
+        "--",
+        "true",
+    ]);
+    let lines = on_terminal(&repo, 100, "list --columns name,params.note");
+    assert_eq!(lines.len(), 4, "{lines:#?}");
+    assert!(lines[1].starts_with("long") && lines[1].ends_with('…'), "{lines:#?}");
+}
