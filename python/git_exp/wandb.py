@@ -93,10 +93,11 @@ class Run(_CoreRun):
 
     @name.setter
     def name(self, value):
-        # Names are fixed when the run starts; keep the wish where it can be seen.
-        self._warn(("rename",), "run names are fixed when the run starts; %r is kept as config "
-                   "wandb.name" % (value,))
-        self.config._set({"wandb": {"name": str(value)}}, allow_val_change=True, quiet=True)
+        # Names are fixed when the run starts; keep the wish where it can be seen (exp.toml's
+        # [wandb] table), never in the config: train(**wandb.config) must keep working.
+        self._warn(("rename",), "run names are fixed when the run starts; %r is kept as the "
+                   "W&B display name (exp.toml wandb.name)" % (value,))
+        self._emit({"_run": {"wandb": {"name": str(value)}}})
 
     @property
     def disabled(self):
@@ -283,8 +284,10 @@ def init(project=None, entity=None, config=None, name=None, tags=None, notes=Non
          **kwargs):
     """Starts (or attaches to, under `git exp run`) a run and returns it.
 
-    project, entity, group and job_type are stored as config wandb.<key>. dir, id,
-    resume, settings and unknown keyword arguments have no effect.
+    group and job_type are stored as the run's group and job type, project and entity
+    in exp.toml's [wandb] table; none of them enters wandb.config, which holds exactly
+    what the script put there (as in W&B). dir, id, resume, settings and unknown
+    keyword arguments have no effect.
     """
     env = os.environ
     mode = mode or env.get("WANDB_MODE") or None
@@ -324,12 +327,14 @@ def init(project=None, entity=None, config=None, name=None, tags=None, notes=Non
             run.tags = tags
         if notes is not None:
             run.notes = notes
-    recorded = {k: v for k, v in (("project", project), ("entity", entity), ("group", group),
-                                  ("job_type", job_type)) if v}
+    names = {k: str(v) for k, v in (("project", project), ("entity", entity)) if v}
     if name and run._mode == "attach" and name != run.name:
-        recorded["name"] = name
-    if recorded:
-        run.config._set({"wandb": recorded}, allow_val_change=True, quiet=True)
+        names["name"] = str(name)
+    fields = {k: str(v) for k, v in (("group", group), ("job_type", job_type)) if v}
+    if names:
+        fields["wandb"] = names
+    if fields:
+        run._emit({"_run": fields})
     if config is not None:
         run.config._apply_defaults(_select(config, include, exclude))
     return run

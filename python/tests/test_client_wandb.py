@@ -4,6 +4,7 @@
 import from wandb."""
 
 import importlib.util
+import json
 import unittest
 
 from tests._client import RepoTest
@@ -26,6 +27,10 @@ WANDB_SCRIPT = """
                      save_code=True)
     assert wandb.run is run
     wandb.config.update({"batch_size": 32})
+    # The W&B idiom: the config holds exactly what the script put there.
+    def train(lr, epochs, batch_size):
+        return lr * epochs * batch_size
+    print("train", train(**wandb.config))
     wandb.define_metric("val/acc", summary="max")
     wandb.define_metric("train/loss", summary="min")
     for epoch in range(wandb.config.epochs):
@@ -53,10 +58,17 @@ SUMMARY = ("summary [('epoch', 2), ('test/acc', 0.75), ('test_acc', 0.75), ('tra
 
 
 class WandbScript(RepoTest):
-    def check_run(self, name, config):
+    def check_run(self, name, config, wandb):
         shown = self.repo.show(name)
         self.assertEqual(shown["status"], "finished")
         self.assertEqual(shown["config"], config)
+        # group and job_type are run fields; project, entity and a display name are
+        # exp.toml's [wandb] table. See: issue 11, item 8.
+        self.assertEqual((shown["group"], shown["job_type"]), ("g1", "train"))
+        self.assertEqual(shown["wandb"], wandb)
+        listed = json.loads(self.repo.exp("list", "--format", "json", "--filter",
+                                          'group == "g1" and job_type == "train"').stdout)
+        self.assertEqual([r["name"] for r in listed], [name])
         self.assertEqual(shown["tags"], ["wb"])
         self.assertEqual(shown["note"], "a W&B script")
         self.assertEqual(self.repo.rows(name), [
@@ -76,20 +88,20 @@ class WandbScript(RepoTest):
 
     def test_an_unmodified_script_under_git_exp_run_wandb(self):
         out = self.repo.attach("wb", WANDB_SCRIPT, "--wandb", "-p", "lr=0.1")
+        self.assertIn("train 9.600000000000001\n", out.stdout)
         self.assertIn("lr 0.1 name wb %s\n" % SUMMARY, out.stdout)
         self.assertIn("git-exp: warning: 'table' is not a number (Table)", out.stderr)
         self.assertIn("git-exp: warning: 'hist' is not a number (Histogram)", out.stderr)
-        wandb = {"project": "mnist", "entity": "team", "group": "g1", "job_type": "train",
-                 "name": "baseline run"}
-        self.check_run("wb", {"lr": 0.1, "epochs": 3, "batch_size": 32, "wandb": wandb})
+        wandb = {"project": "mnist", "entity": "team", "name": "baseline run"}
+        self.check_run("wb", {"lr": 0.1, "epochs": 3, "batch_size": 32}, wandb)
 
     def test_the_same_script_with_git_exp_wandb_on_its_own(self):
         script = WANDB_SCRIPT.replace("    import wandb\n", "    import git_exp.wandb as wandb\n")
         out = self.repo.standalone(script, "--epochs", "3")
+        self.assertIn("train 0.96\n", out.stdout)
         self.assertIn("lr 0.01 name baseline-run %s\n" % SUMMARY, out.stdout)
-        wandb = {"project": "mnist", "entity": "team", "group": "g1", "job_type": "train"}
-        self.check_run("baseline-run",
-                       {"lr": 0.01, "epochs": 3, "batch_size": 32, "wandb": wandb})
+        self.check_run("baseline-run", {"lr": 0.01, "epochs": 3, "batch_size": 32},
+                       {"project": "mnist", "entity": "team"})
         self.assertIn("name baseline-run", self.repo.file("baseline-run", "output.log"))
         # W&B names need not be unique: a second run gets a suffix.
         out = self.repo.standalone(script)
@@ -195,8 +207,9 @@ class WandbBehaviour(RepoTest):
             "errors True",
         ]) + "\n")
         self.assertEqual(out.stderr.count("wandb: WARNING only once\n"), 1)
-        self.assertEqual(self.repo.show("compat")["config"],
-                         {"lr": 0.05, "hidden": 64, "wandb": {"project": "lightning_logs"}})
+        shown = self.repo.show("compat")
+        self.assertEqual(shown["config"], {"lr": 0.05, "hidden": 64})
+        self.assertEqual(shown["wandb"], {"project": "lightning_logs"})
         self.assertEqual(self.repo.rows("compat"),
                          [(10, "train/loss", "0.5"), (10, "trainer/global_step", "10")])
 
@@ -305,7 +318,8 @@ class WandbIntegrations(RepoTest):
             trainer.fit(Model(), data)
         """, "--wandb")
         shown = self.repo.show("pl")
-        self.assertEqual(shown["config"], {"lr": 0.1, "wandb": {"project": "pl"}})
+        self.assertEqual(shown["config"], {"lr": 0.1})
+        self.assertEqual(shown["wandb"], {"project": "pl"})
         self.assertEqual(sorted(shown["summary"]), ["epoch", "train_loss", "trainer/global_step"])
         # Lightning's define_metric("*", step_metric="trainer/global_step"): every row is
         # at the global step, which stays a metric too.
@@ -339,7 +353,8 @@ class WandbIntegrations(RepoTest):
                     train_dataset=Data()).train()
         """, "--wandb")
         shown = self.repo.show("hf")
-        self.assertEqual(shown["config"]["wandb"], {"project": "huggingface", "name": "tiny"})
+        self.assertNotIn("wandb", shown["config"])
+        self.assertEqual(shown["wandb"], {"project": "huggingface", "name": "tiny"})
         self.assertEqual(shown["config"]["num_train_epochs"], 2)
         # The callback's define_metric("*", step_metric="train/global_step"): rows are at
         # the global step; the last log at step 8 (end of training) joins the row of step 8.

@@ -417,7 +417,8 @@ class WandbSwitchTest(RepoTest):
         self.assertEqual(config["epochs"], 3)  # the script's, kept
         self.assertEqual(config["batch_size"], 16)  # the rest, as GitExpCallback adds it
         self.assertEqual(config["optimizer.learning_rate"], 0.01)
-        self.assertEqual(config["wandb.project"], "keras")
+        self.assertNotIn("wandb.project", config)
+        self.assertEqual(run["wandb"], {"project": "keras"})
         series = self.repo.metrics("kw")
         epoch = ["epoch/loss", "epoch/accuracy", "epoch/val_loss", "epoch/val_accuracy"]
         self.assertEqual(set(series),

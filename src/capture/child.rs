@@ -2,14 +2,16 @@
 //! stdout and stderr through live while capturing them, tail the events file,
 //! and forward termination signals.
 //!
-//! Ctrl-C in a terminal reaches the whole foreground process group, so the
-//! child already has it: SIGINT and SIGQUIT that the kernel sent (from the tty)
-//! are not forwarded, those sent by another process (`kill -INT`) are. When
-//! git-exp runs as `git exp`, git relays the terminal's signal to it too, and
-//! that copy can even arrive first; so a SIGINT or SIGQUIT from the parent
-//! process while git-exp is in the terminal's foreground process group is
-//! taken as that relay and not forwarded either. SIGTERM and SIGHUP are always
-//! forwarded. Any of them marks the run `killed`.
+//! The child stays in git-exp's process group, so a signal sent to the group
+//! reaches it directly: each signal is delivered to it exactly once. A SIGINT
+//! or SIGQUIT the kernel sent (a terminal's Ctrl-C or Ctrl-\, which go to the
+//! whole foreground group) is never forwarded; any other signal is forwarded
+//! unless the sentinel of `signals` got it too (it was sent to the group:
+//! `timeout`, `kill -INT -PGID`, a scheduler, git relaying one). Without a
+//! sentinel, a SIGINT or SIGQUIT from the parent process (git relaying the
+//! terminal's) while in the terminal's foreground group, or soon after one
+//! from the terminal, is not forwarded; the others are. Any of them marks the
+//! run `killed`.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -18,19 +20,20 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+use signal_hook::consts::{SIGINT, SIGQUIT};
 use signal_hook::iterator::exfiltrator::WithOrigin;
 use signal_hook::iterator::SignalsInfo;
 
 use super::events::Ingest;
 use super::output::OutputLog;
+use super::signals::{Sentinel, FORWARDED};
 
 /// How often the events file is polled while the command runs.
 const POLL: Duration = Duration::from_millis(100);
-/// A SIGINT relayed by a parent (git) this soon after one from the terminal is
-/// the same keypress.
+/// Without a sentinel: a SIGINT relayed by a parent (git) this soon after one
+/// from the terminal is the same keypress.
 const TTY_ECHO: Duration = Duration::from_secs(2);
 /// How long to wait for the output pipes to close after the command exits
 /// (a background grandchild may keep them open forever).
@@ -111,7 +114,8 @@ pub fn run(
 ) -> Result<(Exit, Ingest), SpawnError> {
     let program = spec.argv.first().cloned().unwrap_or_default();
     // Register handlers before spawning, so no signal slips through the gap.
-    let signals = SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT]).ok();
+    let signals = SignalsInfo::<WithOrigin>::new(FORWARDED).ok();
+    let sentinel = signals.as_ref().and_then(|_| Sentinel::start());
     let mut child = Command::new(&program)
         .args(&spec.argv[1..])
         .current_dir(spec.cwd)
@@ -132,24 +136,30 @@ pub fn run(
         let handle = signals.handle();
         let received = Arc::clone(&received);
         let join = thread::spawn(move || {
-            let mut last_from_tty: Option<std::time::Instant> = None;
+            let mut last_from_tty: Option<Instant> = None;
             for origin in signals.forever() {
                 let sig = origin.signal;
+                let at = Instant::now();
                 received.store(sig, Ordering::SeqCst);
                 let interactive = matches!(sig, SIGINT | SIGQUIT);
                 if interactive && origin.process.is_none() {
-                    last_from_tty = Some(std::time::Instant::now());
+                    last_from_tty = Some(at);
                     continue;
                 }
-                // `git exp` runs under git, which relays the Ctrl-C it got from the
-                // terminal; the child got the terminal's own copy already.
-                if interactive && last_from_tty.is_some_and(|t| t.elapsed() < TTY_ECHO) {
-                    continue;
-                }
-                let from_parent = origin
-                    .process
-                    .is_some_and(|p| p.pid == std::os::unix::process::parent_id() as i32);
-                if interactive && from_parent && in_terminal_foreground() {
+                let group_had_it = match &sentinel {
+                    Some(sentinel) => sentinel.also_got(sig, at),
+                    None => {
+                        // `git exp` runs under git, which relays the Ctrl-C it got from
+                        // the terminal; the child got the terminal's own copy already.
+                        let from_parent = origin
+                            .process
+                            .is_some_and(|p| p.pid == std::os::unix::process::parent_id() as i32);
+                        interactive
+                            && (last_from_tty.is_some_and(|t| t.elapsed() < TTY_ECHO)
+                                || (from_parent && in_terminal_foreground()))
+                    }
+                };
+                if group_had_it {
                     continue;
                 }
                 // SAFETY: kill(2) with a pid we spawned and a valid signal number.

@@ -30,7 +30,10 @@
 //!   `_summary` objects are flattened to dotted keys and merged; `_tag` takes a
 //!   string or an array of strings, `_artifact` a path, a `{"path", "name"}`
 //!   object or an array of these (both deduplicated, order kept); `_note` takes a
-//!   string, the last one winning. `null` values are ignored
+//!   string, the last one winning. `_run` sets run fields from an object of
+//!   strings: `group`, `job_type`, and `wandb` (`project`, `entity`, `name`), each
+//!   the last one given winning; unknown fields are ignored, a field of another
+//!   type makes the line malformed (its other fields still count). `null` values are ignored
 //!   there too, also inside `_config` and `_summary` objects (TOML has no null).
 //!   Other types make the line malformed. Unknown `_`-keys are ignored, so newer
 //!   clients can add keys.
@@ -45,7 +48,7 @@ use serde_json::{Map, Value};
 
 use crate::capture::json_line::{Fault, Scalar, Scanner, MAX_DEPTH};
 use crate::capture::metrics::{Metrics, Point};
-use crate::store::format::MalformedEvents;
+use crate::store::format::{MalformedEvents, WandbNames};
 
 /// Longest line accepted, in bytes, without its `\n`.
 const MAX_LINE: usize = 1 << 20;
@@ -69,6 +72,12 @@ pub struct Ingested {
     pub tags: Vec<String>,
     /// The last `_note`.
     pub note: Option<String>,
+    /// The last `_run.group`.
+    pub group: Option<String>,
+    /// The last `_run.job_type`.
+    pub job_type: Option<String>,
+    /// The last `_run.wandb` fields.
+    pub wandb: WandbNames,
     /// `_artifact` references, deduplicated, in first-logged order.
     pub artifacts: Vec<ArtifactRef>,
     /// How many lines were malformed, and the first line numbers.
@@ -266,6 +275,7 @@ impl Ingest {
                     out.note = Some(note);
                     true
                 }
+                (Reserved::Run, Value::Object(map)) => apply_run(map, out),
                 (Reserved::Tag, value) => add_strings(value, |tag| {
                     if !out.tags.contains(&tag) {
                         out.tags.push(tag);
@@ -283,6 +293,41 @@ impl Ingest {
             }
         }
     }
+}
+
+/// Applies a `_run` object's fields; false if one has the wrong type (the
+/// others are still applied).
+fn apply_run(map: Map<String, Value>, out: &mut Ingested) -> bool {
+    let mut ok = true;
+    let mut set = |slot: &mut Option<String>, value: Value| match value {
+        Value::String(s) => *slot = Some(s),
+        Value::Null => {}
+        _ => ok = false,
+    };
+    let mut wandb = None;
+    for (key, value) in map {
+        match key.as_str() {
+            "group" => set(&mut out.group, value),
+            "job_type" => set(&mut out.job_type, value),
+            "wandb" => wandb = Some(value),
+            _ => {}
+        }
+    }
+    match wandb {
+        Some(Value::Object(names)) => {
+            for (key, value) in names {
+                match key.as_str() {
+                    "project" => set(&mut out.wandb.project, value),
+                    "entity" => set(&mut out.wandb.entity, value),
+                    "name" => set(&mut out.wandb.name, value),
+                    _ => {}
+                }
+            }
+        }
+        None | Some(Value::Null) => {}
+        Some(_) => ok = false,
+    }
+    ok
 }
 
 /// Returns the index of the first `\n` in `bytes`.
@@ -400,6 +445,7 @@ enum Reserved {
     Tag,
     Note,
     Artifact,
+    Run,
 }
 
 impl Reserved {
@@ -410,6 +456,7 @@ impl Reserved {
             Reserved::Tag => "_tag",
             Reserved::Note => "_note",
             Reserved::Artifact => "_artifact",
+            Reserved::Run => "_run",
         }
     }
 }
@@ -509,6 +556,7 @@ impl Parser<'_, '_> {
             "_tag" => Reserved::Tag,
             "_note" => Reserved::Note,
             "_artifact" => Reserved::Artifact,
+            "_run" => Reserved::Run,
             _ => {
                 self.scan.value(1)?;
                 return Ok(());
@@ -711,6 +759,32 @@ mod tests {
         assert_eq!(refs, [("model.pt", None), ("log.txt", None), ("/m.pt", Some("best/m.pt"))]);
         assert_eq!(out.malformed.count, 0);
         assert!(out.metrics.is_empty());
+    }
+
+    /// `_run` sets run fields, never config. See: issue 11, item 8.
+    #[test]
+    fn run_fields_are_kept_apart_from_the_config() {
+        let out = ingest(concat!(
+            "{\"_run\": {\"group\": \"g0\", \"job_type\": \"train\", \"later\": [1]}}\n",
+            "{\"_run\": {\"group\": \"g1\", \"wandb\": {\"project\": \"p\", \"entity\": \"e\"}}}\n",
+            "{\"_run\": {\"job_type\": null, \"wandb\": {\"name\": \"my run\"}}}\n",
+            "{\"_run\": {\"group\": 3, \"job_type\": \"eval\"}}\n",
+            "{\"_run\": {\"wandb\": \"p\"}}\n",
+            "{\"_run\": \"x\"}\n",
+        ));
+        assert_eq!(out.group.as_deref(), Some("g1"));
+        assert_eq!(out.job_type.as_deref(), Some("eval"));
+        let w = &out.wandb;
+        assert_eq!(
+            (w.project.as_deref(), w.entity.as_deref(), w.name.as_deref()),
+            (Some("p"), Some("e"), Some("my run"))
+        );
+        assert!(out.config.is_empty());
+        assert_eq!(out.malformed.lines, [4, 5, 6]);
+        assert!(out
+            .malformed_samples
+            .iter()
+            .all(|(_, s)| s.starts_with("wrong type for key _run")));
     }
 
     #[test]

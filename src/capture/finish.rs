@@ -256,6 +256,12 @@ pub fn record(
         Some(n) => format!("{}\n{}", meta.note, redactor.redact_text(n)),
         None => meta.note.clone(),
     };
+    let redacted = |v: &Option<String>| v.as_ref().map(|v| redactor.redact_text(v).into_owned());
+    let wandb = format::WandbNames {
+        project: redacted(&ingested.wandb.project),
+        entity: redacted(&ingested.wandb.entity),
+        name: redacted(&ingested.wandb.name),
+    };
     let exp = ExpFile {
         format: format::FORMAT_VERSION,
         id: meta.id.clone(),
@@ -271,11 +277,14 @@ pub fn record(
         user: meta.user.clone(),
         tags,
         note,
+        group: redacted(&ingested.group),
+        job_type: redacted(&ingested.job_type),
         code_commit: meta.code_commit.clone(),
         code_dirty: meta.code_dirty,
         workdir: meta.workdir.clone(),
         code_skipped: meta.code_skipped.clone(),
         malformed_events: ingested.malformed.clone(),
+        wandb,
         git_exp_version: env!("CARGO_PKG_VERSION").to_owned(),
     };
     Record { exp, config, summary }

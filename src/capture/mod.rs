@@ -14,4 +14,5 @@ pub mod params;
 pub mod python;
 pub mod recover;
 pub mod run;
+pub mod signals;
 pub mod standalone;

@@ -78,6 +78,9 @@ pub enum Command {
     Rename(manage::RenameArgs),
     /// Remove artifact store objects that no run points to
     Gc(manage::GcArgs),
+    /// Report the signals this process gets (internal: `git exp run` starts it)
+    #[command(name = crate::capture::signals::SENTINEL_COMMAND, hide = true)]
+    SignalSentinel,
 }
 
 /// What every command gets: the process environment (read once), the working
@@ -184,6 +187,10 @@ fn dispatch(command: Command, ctx: &Context, err: &mut dyn Write) -> Result<u8, 
         Command::Rm(args) => buffered(|out| manage::cmd_rm(args, ctx, out, err)),
         Command::Rename(args) => buffered(|out| manage::cmd_rename(args, ctx, out, err)),
         Command::Gc(args) => buffered(|out| manage::cmd_gc(args, ctx, out, err)),
+        Command::SignalSentinel => {
+            crate::capture::signals::sentinel_loop(std::io::stdin(), &mut std::io::stdout())?;
+            Ok(0)
+        }
     }
 }
 

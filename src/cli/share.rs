@@ -375,20 +375,20 @@ pub fn cmd_init(
         writeln!(err, "Plain git push and git fetch of {remote} no longer carry runs.")?;
         return Ok(());
     }
+    // Pruning would delete every run not (yet) on the remote: off for this remote.
+    // git reads the booleans (every spelling, and a `prune` line with no value),
+    // before anything is changed.
+    let remote_prune = git.get_bool(&prune_key)?;
+    let prunes = match remote_prune {
+        Some(p) => p,
+        None => git.get_bool("fetch.prune")?.unwrap_or(false),
+    };
     if !git.get_all(&fetch_key)?.iter().any(|v| v == RUNS_REFSPEC) {
         git.add(&fetch_key, RUNS_REFSPEC)?;
     }
-    // Pruning would delete every run not (yet) on the remote: off for this remote.
-    let on =
-        |v: Option<String>| v.is_some_and(|v| matches!(v.as_str(), "true" | "yes" | "on" | "1"));
-    let remote_prune = store.config_string(&prune_key);
-    let prunes = match &remote_prune {
-        Some(_) => on(remote_prune.clone()),
-        None => on(store.config_string("fetch.prune")),
-    };
     if prunes {
         if remote_prune.is_some() {
-            git.unset(&prune_key, remote_prune.as_deref().unwrap_or("true"))?;
+            git.unset_all(&prune_key)?;
         }
         git.add(&prune_key, "false")?;
         git.add(&prune_set_key, "true")?;
@@ -463,6 +463,29 @@ impl Git<'_> {
     fn get_all(&self, key: &str) -> Result<Vec<String>, CliError> {
         let (_, text) = self.run(&["--get-all", key])?;
         Ok(text.lines().map(str::to_owned).collect())
+    }
+
+    /// A boolean as git reads it (`git config --type=bool`), `None` when unset.
+    fn get_bool(&self, key: &str) -> Result<Option<bool>, CliError> {
+        match self.run(&["--type=bool", "--get", key])? {
+            (0, text) => Ok(Some(text.trim_end() == "true")),
+            (1, _) => Ok(None),
+            (code, _) => Err(CliError::user(format!(
+                "git config cannot read {key} as a boolean (exit {code})"
+            ))
+            .hint(format!("see `git config --get-all {key}` and set it to true or false"))),
+        }
+    }
+
+    /// Removes every value of `key`, with or without one.
+    fn unset_all(&self, key: &str) -> Result<(), CliError> {
+        // 5: the key was not there.
+        match self.run(&["--unset-all", key])? {
+            (0 | 5, _) => Ok(()),
+            (code, _) => {
+                Err(CliError::user(format!("git config --unset-all {key} failed (exit {code})")))
+            }
+        }
     }
 
     fn add(&self, key: &str, value: &str) -> Result<(), CliError> {

@@ -81,6 +81,18 @@ fn key_values(d: &RunDetail) -> Vec<Vec<String>> {
         vec!["run".into(), "duration_s".into(), r.duration_s.to_string()],
         vec!["run".into(), "command".into(), d.command.join(" ")],
     ];
+    let w = &d.wandb;
+    for (key, value) in [
+        ("group", &r.group),
+        ("job_type", &r.job_type),
+        ("wandb.project", &w.project),
+        ("wandb.entity", &w.entity),
+        ("wandb.name", &w.name),
+    ] {
+        if let Some(v) = value {
+            rows.push(vec!["run".into(), key.into(), v.clone()]);
+        }
+    }
     for (k, v) in flatten(&r.config) {
         rows.push(vec!["config".into(), k, format_value(v)]);
     }
@@ -121,6 +133,26 @@ fn write_text(
     }
     if !d.note.is_empty() {
         writeln!(out, "note:     {}", text::lines(&d.note))?;
+    }
+    if let Some(group) = &r.group {
+        writeln!(out, "group:    {}", sanitize(group))?;
+    }
+    if let Some(job) = &r.job_type {
+        writeln!(out, "job type: {}", sanitize(job))?;
+    }
+    let w = &d.wandb;
+    if !w.is_empty() {
+        let path: Vec<&str> =
+            [&w.entity, &w.project].into_iter().flatten().map(|s| s.as_str()).collect();
+        let mut shown = path.join("/");
+        if let Some(name) = &w.name {
+            shown = if shown.is_empty() {
+                format!("\"{name}\"")
+            } else {
+                format!("{shown} \"{name}\"")
+            };
+        }
+        writeln!(out, "wandb:    {}", sanitize(&shown))?;
     }
     let config = flatten(&r.config);
     if !config.is_empty() {

@@ -38,6 +38,8 @@ pub const VARIABLES: &[&str] = &[
     "note",
     "host",
     "user",
+    "group",
+    "job_type",
 ];
 
 /// A problem with an expression itself (not with one run).
@@ -223,6 +225,13 @@ impl RunContext {
         }
         if let Some(c) = &exp.code_commit {
             put("code_commit", Value::from(c.as_str()));
+        }
+        // Missing unless the script named them (`wandb.init(group=, job_type=)`).
+        if let Some(g) = &exp.group {
+            put("group", Value::from(g.as_str()));
+        }
+        if let Some(j) = &exp.job_type {
+            put("job_type", Value::from(j.as_str()));
         }
         RunContext { root: tree(fields), probe }
     }
@@ -611,11 +620,14 @@ mod tests {
                 user: "u".into(),
                 tags: vec!["baseline".into()],
                 note: String::new(),
+                group: None,
+                job_type: None,
                 code_commit: None,
                 code_dirty: true,
                 workdir: ".".into(),
                 code_skipped: vec![],
                 malformed_events: Default::default(),
+                wandb: Default::default(),
                 git_exp_version: "test".into(),
             },
             config: toml::from_str(config).unwrap(),

@@ -64,6 +64,10 @@ pub struct RunView {
     pub duration_s: f64,
     /// Tags.
     pub tags: Vec<String>,
+    /// The run's group (`wandb.init(group=)`); null when none.
+    pub group: Option<String>,
+    /// What the run does (`wandb.init(job_type=)`); null when not said.
+    pub job_type: Option<String>,
     /// Config (params).
     pub config: serde_json::Value,
     /// Per metric summary.
@@ -84,6 +88,8 @@ pub struct RunDetail {
     pub signal: Option<i32>,
     /// Note.
     pub note: String,
+    /// W&B project, entity and display name (`wandb.init`); only those set.
+    pub wandb: crate::store::format::WandbNames,
     /// Host.
     pub host: String,
     /// User.
@@ -150,6 +156,8 @@ impl RunView {
             ended: (!run.exp.ended.is_empty()).then(|| run.exp.ended.clone()),
             duration_s: run.exp.duration_s,
             tags: run.exp.tags.clone(),
+            group: run.exp.group.clone(),
+            job_type: run.exp.job_type.clone(),
             config: serde_json::to_value(&run.config).unwrap_or(serde_json::Value::Null),
             summary,
         }
@@ -168,6 +176,7 @@ impl RunDetail {
             exit_code: run.exp.exit_code,
             signal: run.exp.signal,
             note: run.exp.note.clone(),
+            wandb: run.exp.wandb.clone(),
             host: run.exp.host.clone(),
             user: run.exp.user.clone(),
             workdir: run.exp.workdir.clone(),

@@ -127,6 +127,13 @@ pub struct ExpFile {
     /// Free-text note.
     #[serde(default)]
     pub note: String,
+    /// The group the run belongs to (W&B's `group`: the folds of one
+    /// cross-validation, the workers of one job), when the script named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// What the run does (W&B's `job_type`: `train`, `eval`, ...), when the script said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_type: Option<String>,
     /// The commit that was HEAD when the run started; absent on an unborn branch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_commit: Option<String>,
@@ -142,12 +149,38 @@ pub struct ExpFile {
     /// Event lines that could not be used.
     #[serde(default, skip_serializing_if = "is_default_malformed")]
     pub malformed_events: MalformedEvents,
+    /// What `wandb.init` named that git-exp has no field of its own for.
+    #[serde(default, skip_serializing_if = "WandbNames::is_empty")]
+    pub wandb: WandbNames,
     /// The version of git-exp that wrote the run.
     pub git_exp_version: String,
 }
 
 fn is_default_malformed(m: &MalformedEvents) -> bool {
     m.count == 0
+}
+
+/// The names a W&B script gave its run (`wandb.init(project=, entity=, name=)`)
+/// that have no git-exp counterpart, kept in exp.toml's `[wandb]` table rather
+/// than in the config (where `train(**wandb.config)` would trip over them).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WandbNames {
+    /// The W&B project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// The W&B entity (team or user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
+    /// The display name asked for, when it is not the run's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl WandbNames {
+    /// Whether no name is set.
+    pub fn is_empty(&self) -> bool {
+        self.project.is_none() && self.entity.is_none() && self.name.is_none()
+    }
 }
 
 /// Statistics of one metric over all its points.
@@ -333,11 +366,14 @@ pub(crate) fn sample_exp(i: usize, name: &str) -> ExpFile {
         user: "u".into(),
         tags: vec![],
         note: String::new(),
+        group: None,
+        job_type: None,
         code_commit: None,
         code_dirty: false,
         workdir: ".".into(),
         code_skipped: vec![],
         malformed_events: Default::default(),
+        wandb: Default::default(),
         git_exp_version: "test".into(),
     }
 }

@@ -195,7 +195,7 @@ fn a_bad_expression_is_a_usage_error_that_points_at_the_problem() {
          \x20 metrics.acc >> 0.9\n\
          \x20              ^\n\
          hint: variables are params, config, metrics, min, max, status, tags, name, id, started, \
-         ended, duration, code_commit, dirty, commit, note, host, user\n\
+         ended, duration, code_commit, dirty, commit, note, host, user, group, job_type\n\
          hint: for example --filter 'metrics.acc > 0.9 and config.lr <= 0.01 and status == \
          \"finished\"' --sort -metrics.acc; see docs/commands.md (git exp list)\n"
     );

@@ -640,3 +640,87 @@ fn push_and_pull_over_https_with_a_private_ca() {
         assert!(std::fs::read(&dest).unwrap() == *bytes, "{file} differs");
     }
 }
+
+/// Every spelling git accepts for a true boolean, on `fetch.prune` and on the
+/// remote's own `prune` (including a `prune` line with no `=`), is taken as
+/// pruning: `init` turns it off, and a plain fetch keeps an unpushed run.
+/// See: issue 11, item 13.
+#[test]
+fn init_turns_off_pruning_however_git_spells_true() {
+    let spellings = ["true", "True", "TRUE", "yes", "On", "1", "2"];
+    let mut cases: Vec<(&str, Option<&str>)> = Vec::new();
+    for s in spellings {
+        cases.push(("fetch.prune", Some(s)));
+        cases.push(("remote.origin.prune", Some(s)));
+    }
+    // `[remote "origin"]` with a bare `prune` line means true to git.
+    cases.push(("remote.origin.prune", None));
+    for (key, value) in cases {
+        let team = Team::new();
+        let root = &team.repo.root;
+        match value {
+            Some(v) => {
+                team.repo.git(&["config", key, v]);
+            }
+            None => {
+                let config = root.join(".git/config");
+                let mut text = std::fs::read_to_string(&config).unwrap();
+                text.push_str("[remote \"origin\"]\n\tprune\n");
+                std::fs::write(&config, text).unwrap();
+            }
+        }
+        let out = team.ok_in(root, &["init"]);
+        assert!(stderr(&out).contains("no longer prune"), "{key} = {value:?}: {}", stderr(&out));
+        assert_eq!(
+            team.repo.git(&["config", "--type=bool", "--get", "remote.origin.prune"]),
+            "false\n",
+            "{key} = {value:?}"
+        );
+        team.ok_in(root, &["run", "-q", "-n", "unpushed", "--", "true"]);
+        team.repo.git(&["fetch", "-q"]);
+        assert!(
+            team.repo.git(&["for-each-ref", "refs/experiments"]).contains("unpushed"),
+            "{key} = {value:?}: a plain fetch deleted the unpushed run"
+        );
+    }
+}
+
+/// Pruning that is off in any spelling is left alone, also when the remote's
+/// own setting overrides a pruning `fetch.prune`.
+#[test]
+fn init_leaves_pruning_alone_when_git_says_it_is_off() {
+    for (settings, spelling) in [
+        (&[("fetch.prune", "False")][..], "False"),
+        (&[("fetch.prune", "off")], "off"),
+        (&[("fetch.prune", "0")], "0"),
+        (&[("fetch.prune", "true"), ("remote.origin.prune", "No")], "No"),
+        (&[("fetch.prune", "yes"), ("remote.origin.prune", "")], "empty"),
+    ] {
+        let team = Team::new();
+        for (k, v) in settings {
+            team.repo.git(&["config", k, v]);
+        }
+        let out = team.ok_in(&team.repo.root, &["init"]);
+        assert!(!stderr(&out).contains("no longer prune"), "{spelling}: {}", stderr(&out));
+        let all = std::process::Command::new("git")
+            .args(["-C", team.repo.root.to_str().unwrap(), "config", "--get-all"])
+            .arg("remote.origin.expPruneSet")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .unwrap();
+        assert_eq!(stdout(&all), "", "{spelling}: nothing to take back later");
+    }
+}
+
+/// A prune value git cannot read as a boolean stops `init` with the key named,
+/// rather than being taken as "off".
+#[test]
+fn init_refuses_a_prune_value_git_cannot_read() {
+    let team = Team::new();
+    team.repo.git(&["config", "remote.origin.prune", "maybe"]);
+    let out = team.exp_in(&team.repo.root, &["init"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("remote.origin.prune"), "{}", stderr(&out));
+    let fetches = team.repo.git(&["config", "--get-all", "remote.origin.fetch"]);
+    assert!(!fetches.contains("refs/experiments"), "nothing changed: {fetches}");
+}

@@ -124,67 +124,145 @@ fn a_live_run_is_listed_as_running_with_what_it_logged_so_far() {
     assert!(runs[0]["commit"].is_string());
 }
 
-/// Ctrl-C typed in a real terminal: the kernel sends SIGINT to the whole
-/// foreground process group, so the tracker must not send it again.
-#[test]
-fn ctrl_c_in_a_terminal_reaches_the_child_once_and_the_run_is_killed() {
-    ctrl_c_in_a_terminal(false);
+/// How SIGINT reaches a run in [`sigints_the_child_got`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Interrupt {
+    /// Ctrl-C typed in a terminal (script(1)): the kernel signals the foreground group.
+    Terminal,
+    /// The same, with `git exp` run through git, which relays the signal too.
+    TerminalThroughGit,
+    /// `timeout -s INT`: signals git-exp, then its whole process group.
+    Timeout,
+    /// `timeout -s INT git exp run`: the group holds git, git-exp and the command.
+    TimeoutThroughGit,
+    /// `kill -INT -PGID`, as schedulers do.
+    GroupKill,
+    /// `kill -INT` of git alone, which relays it to git-exp.
+    KillGit,
+    /// `timeout --foreground -s INT` in a terminal: git-exp alone gets it, from its parent.
+    TimeoutInTerminal,
 }
 
-/// The same through `git exp`: git relays the terminal's SIGINT to its child.
-#[test]
-fn ctrl_c_through_git_reaches_the_child_once() {
-    ctrl_c_in_a_terminal(true);
-}
-
-fn ctrl_c_in_a_terminal(via_git: bool) {
+/// Runs a command that counts the SIGINTs it gets under `git exp run`, interrupts
+/// it as `how` says, and returns the count and the run's exp.toml.
+fn sigints_the_child_got(how: Interrupt) -> (usize, toml::Table) {
     use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
     let repo = TestRepo::new();
     let marker = repo.tmp.path().join("ready");
     let count = repo.tmp.path().join("ints");
-    let child_script = repo.script(
-        "trap.sh",
-        &format!(
-            "trap 'echo int >> {count}; sleep 0.5; exit 7' INT\nprintf '{{\"loss\": 1}}\\n' >> \"$GIT_EXP_EVENTS\"\ntouch {marker}\nwhile :; do sleep 0.05; done",
-            count = count.display(),
-            marker = marker.display()
+    // Counts every SIGINT, and ends (exit 7) 1.5 s after the first one.
+    let child = repo.tmp.path().join("count_sigint.py");
+    std::fs::write(
+        &child,
+        format!(
+            r#"import os, signal, sys, time
+got = []
+def on_int(sig, frame):
+    got.append(time.monotonic())
+    with open({count:?}, "a") as f:
+        f.write("int\n")
+signal.signal(signal.SIGINT, on_int)
+with open(os.environ["GIT_EXP_EVENTS"], "a") as f:
+    f.write('{{"loss": 1}}\n')
+open({marker:?}, "w").close()
+end = time.monotonic() + 60
+while time.monotonic() < end and not (got and time.monotonic() - got[0] > 1.5):
+    time.sleep(0.01)
+sys.exit(7 if got else 3)
+"#,
+            count = count.display().to_string(),
+            marker = marker.display().to_string()
         ),
-    );
+    )
+    .unwrap();
     let bin = crate::common::git_exp_bin();
-    let inner = if via_git {
-        format!(
-            "cd {} && PATH={}:$PATH exec git exp run -n typed -- {}",
-            repo.root.display(),
-            bin.parent().unwrap().display(),
-            child_script.display()
-        )
-    } else {
-        format!(
-            "cd {} && exec {} run -n typed -- {}",
-            repo.root.display(),
-            bin.display(),
-            child_script.display()
-        )
+    let bin_dir = bin.parent().unwrap().display().to_string();
+    let child = child.display().to_string();
+    let direct = [bin.to_str().unwrap(), "run", "-q", "-n", "ints", "--", "python3", &child];
+    let through_git = ["git", "exp", "run", "-q", "-n", "ints", "--", "python3", &child];
+    let via_git = matches!(
+        how,
+        Interrupt::TerminalThroughGit | Interrupt::TimeoutThroughGit | Interrupt::KillGit
+    );
+    let argv: &[&str] = if via_git { &through_git } else { &direct };
+    let mut cmd = match how {
+        Interrupt::Terminal | Interrupt::TerminalThroughGit | Interrupt::TimeoutInTerminal => {
+            let mut cmd = Command::new("script");
+            let timeout = if how == Interrupt::TimeoutInTerminal {
+                "timeout --foreground -s INT 6 "
+            } else {
+                ""
+            };
+            let inner = format!("cd {} && exec {timeout}{}", repo.root.display(), argv.join(" "));
+            cmd.args(["-qfec", &inner, "/dev/null"]);
+            cmd
+        }
+        Interrupt::Timeout | Interrupt::TimeoutThroughGit => {
+            let mut cmd = Command::new("timeout");
+            cmd.args(["-s", "INT", "6"]).args(argv);
+            cmd
+        }
+        Interrupt::GroupKill | Interrupt::KillGit => {
+            let mut cmd = Command::new(argv[0]);
+            cmd.args(&argv[1..]).process_group(0);
+            cmd
+        }
     };
-    let mut cmd = std::process::Command::new("script");
     repo.env(&mut cmd);
-    let mut term = cmd
-        .args(["-qfec", &inner, "/dev/null"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+    let path = format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default());
+    let mut running = cmd
+        .env("PATH", path)
+        .current_dir(&repo.root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
-        .expect("script(1) from util-linux runs");
-    wait_for(&marker);
-    term.stdin.as_mut().unwrap().write_all(b"\x03").unwrap();
-    let out = term.wait_with_output().unwrap();
-    let exp: toml::Table = toml::from_str(&repo.show_file("typed", "exp.toml")).unwrap();
-    assert_eq!(exp["status"].as_str(), Some("killed"), "{}", String::from_utf8_lossy(&out.stdout));
-    assert_eq!(exp["exit_code"].as_integer(), Some(7));
-    let ints = std::fs::read_to_string(&count).unwrap();
-    assert_eq!(ints.lines().count(), 1, "the child got SIGINT {} times", ints.lines().count());
-    if !via_git {
-        // git itself ends by the signal (130) as it always does on Ctrl-C.
-        assert_eq!(out.status.code(), Some(7));
+        .unwrap();
+    match how {
+        Interrupt::Terminal | Interrupt::TerminalThroughGit => {
+            wait_for(&marker);
+            running.stdin.as_mut().unwrap().write_all(b"\x03").unwrap();
+        }
+        Interrupt::Timeout | Interrupt::TimeoutThroughGit | Interrupt::TimeoutInTerminal => {}
+        Interrupt::GroupKill => {
+            wait_for(&marker);
+            let group = format!("-{}", running.id());
+            let ok = Command::new("kill").args(["-INT", "--", &group]).status().unwrap();
+            assert!(ok.success());
+        }
+        Interrupt::KillGit => {
+            wait_for(&marker);
+            kill(running.id(), "-INT");
+        }
+    }
+    let out = running.wait_with_output().unwrap();
+    assert!(marker.exists(), "{how:?}: the command never started: {}", stderr(&out));
+    let exp: toml::Table = toml::from_str(&repo.show_file("ints", "exp.toml")).unwrap();
+    let ints = std::fs::read_to_string(&count).unwrap_or_default();
+    (ints.lines().count(), exp)
+}
+
+/// SIGINT reaches the command exactly once, however it was sent: a terminal's
+/// Ctrl-C (directly and through git), `timeout -s INT` (directly and through
+/// git, also `--foreground` in a terminal), a kill of the process group, and a
+/// kill of git alone.
+/// See: issue 11, item 11.
+#[test]
+fn sigint_reaches_the_command_exactly_once_however_it_is_sent() {
+    for how in [
+        Interrupt::Terminal,
+        Interrupt::TerminalThroughGit,
+        Interrupt::Timeout,
+        Interrupt::TimeoutThroughGit,
+        Interrupt::GroupKill,
+        Interrupt::KillGit,
+        Interrupt::TimeoutInTerminal,
+    ] {
+        let (ints, exp) = sigints_the_child_got(how);
+        assert_eq!(ints, 1, "{how:?}: the command got SIGINT {ints} times");
+        assert_eq!(exp["status"].as_str(), Some("killed"), "{how:?}");
+        assert_eq!(exp["exit_code"].as_integer(), Some(7), "{how:?}");
     }
 }

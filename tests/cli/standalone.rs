@@ -152,3 +152,52 @@ fn python_commands_can_import_the_client_and_the_wandb_shim_on_request() {
     // Without --wandb, `wandb` is whatever the machine has (usually nothing).
     assert!(!plain.contains("/shim/"), "{plain}");
 }
+
+/// The W&B idiom `train(**wandb.config)` works under `git exp run --wandb`:
+/// `wandb.init`'s project, entity, group and job_type stay out of the config.
+/// Group and job type are run fields of exp.toml that `list --filter` and JSON
+/// see; project and entity are kept in exp.toml's `[wandb]` table.
+/// See: issue 11, item 8.
+#[test]
+fn wandb_config_holds_only_what_the_script_put_there() {
+    let repo = TestRepo::new();
+    let script = "\
+import wandb
+def train(lr, epochs):
+    return lr * epochs
+run = wandb.init(project='mnist', entity='team', group='cv-1', job_type='train',
+                 config={'lr': 0.5, 'epochs': 4})
+print('result', train(**wandb.config))
+print('keys', sorted(dict(wandb.config)))
+wandb.log({'loss': 0.25})
+wandb.finish()
+";
+    for (name, group, job) in [("fold-0", "cv-1", "train"), ("other", "cv-2", "eval")] {
+        let script = script.replace("cv-1", group).replace("'train'", &format!("'{job}'"));
+        let out = repo.exp(&["run", "-q", "--wandb", "-n", name, "--", "python3", "-c", &script]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&out).contains("result 2.0\nkeys ['epochs', 'lr']\n"), "{}", stdout(&out));
+    }
+    assert_eq!(repo.show_file("fold-0", "config.toml"), "epochs = 4\nlr = 0.5\n");
+    let exp: toml::Table = toml::from_str(&repo.show_file("fold-0", "exp.toml")).unwrap();
+    assert_eq!(exp["group"].as_str(), Some("cv-1"));
+    assert_eq!(exp["job_type"].as_str(), Some("train"));
+    assert_eq!(exp["wandb"]["project"].as_str(), Some("mnist"));
+    assert_eq!(exp["wandb"]["entity"].as_str(), Some("team"));
+
+    let names = |filter: &str| -> Vec<String> {
+        let text = repo.exp_ok(&["list", "--format", "json", "--filter", filter]);
+        let runs: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+        runs.iter().map(|r| r["name"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(names("group == \"cv-1\""), ["fold-0"]);
+    assert_eq!(names("job_type == \"eval\""), ["other"]);
+    let listed = repo.list_json();
+    let fold = listed.iter().find(|r| r["name"] == "fold-0").unwrap();
+    assert_eq!((fold["group"].as_str(), fold["job_type"].as_str()), (Some("cv-1"), Some("train")));
+    let shown: serde_json::Value =
+        serde_json::from_str(&repo.exp_ok(&["show", "fold-0", "--format", "json"])).unwrap();
+    assert_eq!(shown["wandb"]["project"], "mnist");
+    let text = repo.exp_ok(&["show", "fold-0"]);
+    assert!(text.contains("group:    cv-1") && text.contains("job type: train"), "{text}");
+}
