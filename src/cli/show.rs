@@ -135,10 +135,10 @@ fn write_text(
         writeln!(out, "note:     {}", text::lines(&d.note))?;
     }
     if let Some(group) = &r.group {
-        writeln!(out, "group:    {}", sanitize(group))?;
+        writeln!(out, "group:    {}", text::line(group))?;
     }
     if let Some(job) = &r.job_type {
-        writeln!(out, "job type: {}", sanitize(job))?;
+        writeln!(out, "job type: {}", text::line(job))?;
     }
     let w = &d.wandb;
     if !w.is_empty() {
@@ -152,7 +152,7 @@ fn write_text(
                 format!("{shown} \"{name}\"")
             };
         }
-        writeln!(out, "wandb:    {}", sanitize(&shown))?;
+        writeln!(out, "wandb:    {}", text::line(&shown))?;
     }
     let config = flatten(&r.config);
     if !config.is_empty() {
