@@ -105,12 +105,13 @@ impl Store {
         Ok((run.name.clone(), run.commit.clone()))
     }
 
-    /// Every run ref that leads to a commit, as `(name, commit)` (tags
-    /// peeled), sorted by name: what `gc` must keep alive. Unlike
-    /// [`Store::list_refs`], a listing that fails is an error: callers that
-    /// delete data must not mistake it for "no run". A ref that leads to no
-    /// commit (unreadable content, a missing object, a symbolic-ref loop, a
-    /// blob or a tree) keeps nothing alive and is left out.
+    /// Every run ref as `(name, commit)` (tags peeled), sorted by name: what
+    /// `gc` must keep alive. Unlike [`Store::list_refs`], a listing that fails
+    /// is an error, and a ref to a missing object is listed (reading it then
+    /// fails): callers that delete data must not mistake it for "no run", as
+    /// the object may only be out of reach for now. A ref that cannot lead to
+    /// a run at all is left out: content that is not a ref, a symbolic ref
+    /// that leads nowhere or in a loop, a blob or a tree.
     pub fn list_refs_strict(&self) -> super::Result<Vec<(String, String)>> {
         let platform = self.repo.references().map_err(super::Error::git)?;
         let iter = platform.prefixed(REF_PREFIX).map_err(super::Error::git)?;
@@ -119,19 +120,15 @@ impl Store {
             let Ok(mut reference) = reference else { continue };
             let full = reference.name().as_bstr().to_str_lossy().into_owned();
             let name = full.strip_prefix(REF_PREFIX).unwrap_or(&full).to_owned();
-            let Ok(id) = reference.peel_to_id() else { continue };
-            let id = id.detach();
+            let direct = reference.target().try_id().map(|id| id.to_owned());
+            let id = match (reference.peel_to_id().map(|id| id.detach()), direct) {
+                (Ok(id), _) => id,
+                (Err(_), Some(id)) => id,
+                (Err(_), None) => continue,
+            };
             match self.repo.find_header(id) {
-                Ok(header) if header.kind() == gix::object::Kind::Commit => {
-                    out.push((name, id.to_string()))
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    return Err(super::Error::Corrupt {
-                        run: name,
-                        what: format!("the object of the ref ({})", one_line(&e.to_string())),
-                    })
-                }
+                Ok(header) if header.kind() != gix::object::Kind::Commit => continue,
+                _ => out.push((name, id.to_string())),
             }
         }
         out.sort();

@@ -402,11 +402,17 @@ fn refs_that_lead_to_no_run_are_user_errors_and_block_nothing() {
             assert!(stderr(&out).contains("hint: "), "{args:?}: {}", stderr(&out));
         }
     }
+    // A ref to a missing commit stops gc (the object may be only out of reach,
+    // and its run's artifacts unknown); refs that cannot be runs do not.
+    let out = repo.exp(&["gc", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot read run dangling"), "{}", stderr(&out));
+    repo.exp_ok(&["rm", "-q", "dangling"]);
     let out = repo.exp(&["gc", "--dry-run"]);
     assert!(out.status.success(), "gc is not blocked: {}", stderr(&out));
     // Refs that name an object can be deleted by their exact name; one git
     // cannot read is a user error with a way out.
-    repo.exp_ok(&["rm", "-q", "dangling", "blob", "tree", "tag"]);
+    repo.exp_ok(&["rm", "-q", "blob", "tree", "tag"]);
     for bad in ["garbage", "loop1"] {
         let out = repo.exp(&["rm", bad]);
         assert_eq!(out.status.code(), Some(1), "rm {bad}: {}", stderr(&out));
