@@ -260,6 +260,14 @@ impl Redactor {
         is_secret_name(name)
     }
 
+    /// Tells whether a name has any part a secret name could be made of (`key`,
+    /// `token`, `pass`, `auth`, `secret`, `cred`, ...): a stricter test than
+    /// [`Redactor::is_secret_name`], for names that are trusted by a prefix
+    /// alone (`NCCL_IB_KEY`, `NCCL_..._TOKEN_FILE`).
+    pub fn may_be_secret_name(name: &str) -> bool {
+        may_be_secret_name(name.as_bytes())
+    }
+
     /// Scrubs known secret values and credential-shaped tokens from free text.
     ///
     /// Recognised: AWS access key ids, GitHub, Slack, OpenAI-style, Hugging Face
@@ -329,7 +337,9 @@ impl Redactor {
                 offset += line.len();
             }
         }
-        found.map(|(start, kind)| (kind, 1 + text.as_bytes()[..start].iter().filter(|&&c| c == b'\n').count()))
+        found.map(|(start, kind)| {
+            (kind, 1 + text.as_bytes()[..start].iter().filter(|&&c| c == b'\n').count())
+        })
     }
 
     /// Redacts secrets in a command line, keeping the number of elements.
@@ -526,7 +536,9 @@ fn step(b: &[u8], i: usize) -> Option<Step> {
             aws_key(b, i).or_else(|| google_key(b, i)).or_else(|| authorization(b, i))
         }
         b'a' if boundary => authorization(b, i),
-        b'g' if boundary => github_token(b, i).or_else(|| prefixed_run(b, i, b"glpat-", 20, is_b64url)),
+        b'g' if boundary => {
+            github_token(b, i).or_else(|| prefixed_run(b, i, b"glpat-", 20, is_b64url))
+        }
         b'x' if boundary => slack_token(b, i),
         b's' if boundary => openai_key(b, i).or_else(|| stripe_key(b, i)),
         b'r' if boundary => stripe_key(b, i),
@@ -622,7 +634,11 @@ fn openai_key(b: &[u8], i: usize) -> Option<Step> {
     let key = &b[i + 3..end];
     let mixed =
         key.iter().any(|c| c.is_ascii_digit()) && key.iter().any(|c| c.is_ascii_alphabetic());
-    Some(if key.len() >= 20 && mixed { Step::Redact(i, end, Finding::Token) } else { Step::Skip(end) })
+    Some(if key.len() >= 20 && mixed {
+        Step::Redact(i, end, Finding::Token)
+    } else {
+        Step::Skip(end)
+    })
 }
 
 /// Stripe secret and restricted keys: `sk_live_`, `sk_test_`, `rk_live_`,
@@ -718,7 +734,8 @@ fn looks_random(key: &[u8]) -> bool {
 /// follows a key: see [`KEY_CONTEXT_WORDS`].
 fn after_key_word(b: &[u8], i: usize) -> bool {
     let mut end = i;
-    while end > 0 && i - end < 4 && matches!(b[end - 1], b' ' | b'\t' | b'"' | b'\'' | b'=' | b':') {
+    while end > 0 && i - end < 4 && matches!(b[end - 1], b' ' | b'\t' | b'"' | b'\'' | b'=' | b':')
+    {
         end -= 1;
     }
     if end == i {
@@ -1151,7 +1168,8 @@ mod tests {
         assert_eq!(r.find_in_file(ini, true), Some((Finding::Assignment, 3)));
         // In code, `password = x` reads a value; only a literal counts.
         assert_eq!(r.find_in_file(ini, false), None);
-        let py = "import os\npassword = os.environ['PW']\nkey = cfg.key\nDB_PASSWORD = \"hunter2\"\n";
+        let py =
+            "import os\npassword = os.environ['PW']\nkey = cfg.key\nDB_PASSWORD = \"hunter2\"\n";
         assert_eq!(r.find_in_file(py, false), Some((Finding::Assignment, 4)));
         let pem = "x\n-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\n";
         assert_eq!(r.find_in_file(pem, false), Some((Finding::PrivateKey, 2)));

@@ -37,9 +37,20 @@ fn corpus() -> BTreeMap<&'static str, String> {
     c.insert("aws_key_id", format!("AKIA{}", random(1, UPPER, 16)));
     c.insert("aws_secret", random(2, BASE64, 40));
     c.insert("github", format!("ghp_{}", random(3, ALNUM, 36)));
-    c.insert("github_pat", format!("github_pat_11{}_{}", random(4, ALNUM, 20), random(5, ALNUM, 59)));
+    c.insert(
+        "github_pat",
+        format!("github_pat_11{}_{}", random(4, ALNUM, 20), random(5, ALNUM, 59)),
+    );
     c.insert("gitlab", format!("glpat-{}", random(6, ALNUM, 20)));
-    c.insert("slack", format!("xoxb-{}-{}-{}", random(7, "0123456789", 12), random(8, "0123456789", 13), random(9, ALNUM, 24)));
+    c.insert(
+        "slack",
+        format!(
+            "xoxb-{}-{}-{}",
+            random(7, "0123456789", 12),
+            random(8, "0123456789", 13),
+            random(9, ALNUM, 24)
+        ),
+    );
     c.insert("openai", format!("sk-proj-{}", random(10, ALNUM, 48)));
     c.insert("stripe", format!("sk_live_{}", random(11, ALNUM, 24)));
     c.insert("stripe_restricted", format!("rk_live_{}", random(12, ALNUM, 24)));
@@ -59,10 +70,7 @@ fn corpus() -> BTreeMap<&'static str, String> {
 /// A fake PEM private key block (with real line breaks).
 fn pem() -> String {
     let body: Vec<String> = (0..20).map(|i| random(30 + i, BASE64, 64)).collect();
-    format!(
-        "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----",
-        body.join("\n")
-    )
+    format!("-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----", body.join("\n"))
 }
 
 /// Every 16-character window of `secret`: a secret cut in two must not leave a
@@ -84,7 +92,11 @@ fn run_objects(repo: &TestRepo, name: &str) -> String {
         let id = line.split(' ').next().unwrap();
         let kind = repo.git(&["cat-file", "-t", id]);
         let pretty = if kind.trim() == "blob" { "blob" } else { "-p" };
-        let args: Vec<&str> = if pretty == "blob" { vec!["cat-file", "blob", id] } else { vec!["cat-file", "-p", id] };
+        let args: Vec<&str> = if pretty == "blob" {
+            vec!["cat-file", "blob", id]
+        } else {
+            vec!["cat-file", "-p", id]
+        };
         all.push_str(&repo.git(&args));
         all.push('\n');
     }
@@ -106,10 +118,7 @@ fn site_text(dir: &Path, out: &mut String) {
 fn assert_no_leak(haystack: &str, secrets: &[(String, String)], place: &str) {
     for (kind, secret) in secrets {
         for window in windows(secret) {
-            assert!(
-                !haystack.contains(&window),
-                "{kind} ({window}) reached {place}"
-            );
+            assert!(!haystack.contains(&window), "{kind} ({window}) reached {place}");
         }
     }
 }
@@ -148,7 +157,8 @@ fn no_fake_credential_reaches_any_object_of_the_run_nor_the_report_site() {
     let escaped_pem = pem.replace('\n', "\\n");
     events.push_str(&format!("{{\"pem\": \"{escaped_pem}\"\n"));
     let github = &corpus["github"];
-    events.push_str(&format!("{{\"padding\": \"{}\", \"t\": \"{github}\" oops\n", "x".repeat(100)));
+    // 13 + 78 + 9 characters before the token: 20 of its characters fall within the sample.
+    events.push_str(&format!("{{\"padding\": \"{}\", \"t\": \"{github}\" oops\n", "x".repeat(78)));
     write("events.jsonl", &events);
     // Output: a token straddling the cut of the head (2000 bytes), a private key
     // whose BEGIN line falls in the dropped middle and whose body reaches into
@@ -220,9 +230,31 @@ cat "{events}" >> "$GIT_EXP_EVENTS"
     let log = repo.show_file("leaky", "output.log");
     assert!(log.contains(&format!("at commit {commit_id}")), "{log}");
     assert!(log.contains("output cut") && log.contains("wandb login [REDACTED]"), "{log}");
+    // Every channel was exercised: the redactions stand where the values were.
+    assert!(log.starts_with(&format!("{filler} [REDACTED]\n")), "{log}");
+    assert!(log.contains("events line"), "{log}");
+    let exp: toml::Table = toml::from_str(&repo.show_file("leaky", "exp.toml")).unwrap();
+    assert!(exp["malformed_events"]["count"].as_integer() == Some(2), "{exp}");
+    assert!(exp["tags"].as_array().unwrap().iter().all(|t| t.as_str() == Some("[REDACTED]")));
+    assert!(exp["note"].as_str().unwrap().starts_with("see [REDACTED] [REDACTED]"), "{exp}");
+    let config: toml::Table = toml::from_str(&repo.show_file("leaky", "config.toml")).unwrap();
+    assert_eq!(config["p0"].as_str(), Some("[REDACTED]"), "{config}");
+    assert_eq!(config["c0"].as_str(), Some("[REDACTED]"), "{config}");
+    assert!(repo.show_file("leaky", "metrics.csv").contains(",[REDACTED],"));
+    let command: Vec<&str> =
+        exp["command"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(
+        command[1..]
+            .iter()
+            .all(|a| ["[REDACTED]", "--wandb-key", "login", "--stripe-key"].contains(a)),
+        "{command:?}"
+    );
     let env = repo.show_file("leaky", "env.toml");
     assert!(env.contains("NCCL_SOCKET_IFNAME") && !env.contains("NCCL_IB_KEY"), "{env}");
 
+    if std::env::var_os("SHOW_CORPUS").is_some() {
+        eprintln!("{log}\n{exp}\n{config}");
+    }
     let site = repo.tmp.path().join("site");
     repo.exp_ok(&["report", "-o", site.to_str().unwrap()]);
     let mut text = String::new();
@@ -284,9 +316,15 @@ fn untracked_secret_files_stay_out_of_the_code_tree_by_name() {
     let skipped = code_skipped(&repo, "named");
     for name in names {
         assert!(!paths.iter().any(|p| p == name), "{name} is in the code tree: {paths:?}");
-        assert_eq!(skipped.get(name).map(String::as_str), Some("looks like a secret file"), "{name}");
+        assert_eq!(
+            skipped.get(name).map(String::as_str),
+            Some("looks like a secret file"),
+            "{name}"
+        );
     }
-    assert!(paths.contains(&"train.py".to_owned()) && paths.contains(&"docker/config.json".to_owned()));
+    assert!(
+        paths.contains(&"train.py".to_owned()) && paths.contains(&"docker/config.json".to_owned())
+    );
 }
 
 #[test]
@@ -339,7 +377,11 @@ fn code_exclude_patterns_from_git_config_leave_files_out() {
     let skipped = code_skipped(&repo, "excluded");
     for name in ["a.secret", "sub/b.secret", "private/notes/c.md", "data/local.json"] {
         assert!(!paths.iter().any(|p| p == name), "{name} is in the code tree");
-        assert_eq!(skipped.get(name).map(String::as_str), Some("matches exp.codeExclude"), "{name}");
+        assert_eq!(
+            skipped.get(name).map(String::as_str),
+            Some("matches exp.codeExclude"),
+            "{name}"
+        );
     }
     assert!(paths.contains(&"data/other.json".to_owned()), "{paths:?}");
 

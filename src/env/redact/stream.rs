@@ -119,9 +119,8 @@ fn open_block(text: &[u8]) -> Option<usize> {
         return None;
     }
     let body = at + line_len;
-    (body + base64_lines_len(&text[body..]) == text.len()).then(|| {
-        text[..at].iter().rposition(|&c| c == b'\n' || c == b'\r').map_or(0, |k| k + 1)
-    })
+    (body + base64_lines_len(&text[body..]) == text.len())
+        .then(|| text[..at].iter().rposition(|&c| c == b'\n' || c == b'\r').map_or(0, |k| k + 1))
 }
 
 #[cfg(test)]
@@ -131,9 +130,7 @@ mod tests {
 
     fn key() -> String {
         let body = "MIIEowIBAAKCAQEA1b2c3d4e5f6g7h8i9j0kLmNoPqRsTuVwXyZ+/".repeat(1);
-        format!(
-            "-----BEGIN RSA PRIVATE KEY-----\n{body}\n{body}\n-----END RSA PRIVATE KEY-----\n"
-        )
+        format!("-----BEGIN RSA PRIVATE KEY-----\n{body}\n{body}\n-----END RSA PRIVATE KEY-----\n")
     }
 
     /// Streams `text` in pieces of `size` bytes.
@@ -174,8 +171,14 @@ mod tests {
         // A block broken by ordinary output is given out, redacted as far as it went.
         let mut s = StreamRedactor::new(Redactor::default());
         let mut out = Vec::new();
-        s.feed(b"-----BEGIN PRIVATE KEY-----\nMIIEow==\nTraceback (most recent call last)\n", &mut out);
-        assert_eq!(String::from_utf8_lossy(&out), format!("{REDACTED}Traceback (most recent call last)\n"));
+        s.feed(
+            b"-----BEGIN PRIVATE KEY-----\nMIIEow==\nTraceback (most recent call last)\n",
+            &mut out,
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            format!("{REDACTED}Traceback (most recent call last)\n")
+        );
     }
 
     #[test]
