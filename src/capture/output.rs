@@ -44,8 +44,8 @@ pub struct OutputLog {
     stream: StreamRedactor,
     /// Redacted bytes on their way to the files, kept to reuse the allocation.
     ready: Vec<u8>,
-    /// Whether `output.pending` exists.
-    pending_on_disk: bool,
+    /// `output.pending`, open, and how many bytes it holds.
+    pending: Option<(File, usize)>,
 }
 
 impl OutputLog {
@@ -64,7 +64,7 @@ impl OutputLog {
             total: 0,
             stream: StreamRedactor::new(redactor),
             ready: Vec::new(),
-            pending_on_disk: false,
+            pending: None,
         })
     }
 
@@ -74,10 +74,11 @@ impl OutputLog {
         let mut ready = std::mem::take(&mut self.ready);
         self.stream.feed(bytes, &mut ready);
         let stored = self.store(&ready);
+        let released = !ready.is_empty();
         ready.clear();
         self.ready = ready;
         stored?;
-        self.save_unfinished()
+        self.save_unfinished(released)
     }
 
     /// Ends the output: what the redactor held back is redacted and stored.
@@ -85,20 +86,27 @@ impl OutputLog {
         let mut ready = std::mem::take(&mut self.ready);
         self.stream.finish(&mut ready);
         self.store(&ready)?;
-        self.save_unfinished()
+        self.save_unfinished(true)
     }
 
-    /// Keeps the unfinished line in `output.pending`, or removes the file.
-    fn save_unfinished(&mut self) -> std::io::Result<()> {
+    /// Keeps the unfinished line in `output.pending`, or removes the file. When
+    /// nothing was `released` since the last call, the line only grew: the new
+    /// bytes are appended rather than the file rewritten.
+    fn save_unfinished(&mut self, released: bool) -> std::io::Result<()> {
         let path = self.dir.join(PENDING);
-        match self.stream.unfinished() {
-            Some(bytes) if !bytes.is_empty() => {
-                fs_err::write(&path, bytes)?;
-                self.pending_on_disk = true;
+        match (self.stream.unfinished(), &mut self.pending) {
+            (Some(bytes), Some((file, len))) if !released && *len <= bytes.len() => {
+                file.write_all(&bytes[*len..])?;
+                *len = bytes.len();
             }
-            _ if self.pending_on_disk => {
+            (Some(bytes), _) if !bytes.is_empty() => {
+                let mut file = File::create(&path)?;
+                file.write_all(bytes)?;
+                self.pending = Some((file, bytes.len()));
+            }
+            (_, Some(_)) => {
+                self.pending = None;
                 fs_err::remove_file(&path)?;
-                self.pending_on_disk = false;
             }
             _ => {}
         }
@@ -307,7 +315,8 @@ mod tests {
     fn a_crash_leaves_the_unfinished_line_but_never_an_open_key() {
         let dir = tempfile::tempdir().unwrap();
         let mut log = create(dir.path(), 1000);
-        log.write(b"done\nepoch 3: 45%").unwrap();
+        log.write(b"done\nepoch 3: 4").unwrap();
+        log.write(b"5%").unwrap();
         // Killed here: the recovery assembles what is on disk.
         assert_eq!(
             assemble(dir.path(), 500, b"", &Redactor::default()).unwrap(),

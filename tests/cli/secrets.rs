@@ -252,9 +252,6 @@ cat "{events}" >> "$GIT_EXP_EVENTS"
     let env = repo.show_file("leaky", "env.toml");
     assert!(env.contains("NCCL_SOCKET_IFNAME") && !env.contains("NCCL_IB_KEY"), "{env}");
 
-    if std::env::var_os("SHOW_CORPUS").is_some() {
-        eprintln!("{log}\n{exp}\n{config}");
-    }
     let site = repo.tmp.path().join("site");
     repo.exp_ok(&["report", "-o", site.to_str().unwrap()]);
     let mut text = String::new();

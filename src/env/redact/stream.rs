@@ -129,7 +129,7 @@ mod tests {
     use crate::env::REDACTED;
 
     fn key() -> String {
-        let body = "MIIEowIBAAKCAQEA1b2c3d4e5f6g7h8i9j0kLmNoPqRsTuVwXyZ+/".repeat(1);
+        let body = "MIIEowIBAAKCAQEA1b2c3d4e5f6g7h8i9j0kLmNoPqRsTuVwXyZ+/";
         format!("-----BEGIN RSA PRIVATE KEY-----\n{body}\n{body}\n-----END RSA PRIVATE KEY-----\n")
     }
 
