@@ -116,7 +116,8 @@ pub(super) fn begin(store: &Store, opts: &Options) -> Result<Begun, Error> {
     let mut config = opts.params.clone();
     redactor.redact_table(&mut config);
 
-    let snapshot = store.snapshot_code_except(&opts.code, &kept_elsewhere(store, opts))?;
+    let snapshot =
+        store.snapshot_code_except(&opts.code, &kept_elsewhere(store, opts), &redactor)?;
     let started = crate::util::now_unix();
     let id = crate::util::new_run_id(started);
     let var = |k: &str| opts.vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());

@@ -263,12 +263,19 @@ fn is_config_file(path: &str) -> bool {
 impl Store {
     /// Builds the `code` tree from the current state of the working tree.
     pub fn snapshot_code(&self, opts: &Options) -> Result<Snapshot> {
-        self.snapshot_code_except(opts, &[])
+        self.snapshot_code_except(opts, &[], &Redactor::default())
     }
 
     /// Builds the `code` tree from the current state of the working tree,
     /// leaving out the untracked and changed files that `kept` covers.
-    pub fn snapshot_code_except(&self, opts: &Options, kept: &[Kept]) -> Result<Snapshot> {
+    /// Untracked files are scanned with `redactor`'s rules, so one holding the
+    /// value of a secret environment variable is left out too.
+    pub fn snapshot_code_except(
+        &self,
+        opts: &Options,
+        kept: &[Kept],
+        redactor: &Redactor,
+    ) -> Result<Snapshot> {
         let repo = &self.repo;
         let head = self.head_commit()?;
         let head_tree = match &head {
@@ -399,7 +406,9 @@ impl Store {
                     entry.1 += size;
                 }
                 Action::Disk { untracked } => {
-                    match self.read_worktree_file(&path_str, untracked, opts, &mut total)? {
+                    match self
+                        .read_worktree_file(&path_str, untracked, opts, redactor, &mut total)?
+                    {
                         Read::Blob(bytes, kind) => {
                             let id = self.write_blob(&bytes)?;
                             editor.upsert(path.as_bstr(), kind, id).map_err(Error::git)?;
@@ -439,6 +448,7 @@ impl Store {
         path: &str,
         untracked: bool,
         opts: &Options,
+        redactor: &Redactor,
         total: &mut u64,
     ) -> Result<Read> {
         if untracked && looks_secret(path) {
@@ -473,7 +483,7 @@ impl Store {
         let bytes = fs_err::read(&full).map_err(|e| Error::Io { path: path.into(), source: e })?;
         if untracked {
             let text = String::from_utf8_lossy(&bytes);
-            let found = Redactor::default().find_in_file(&text, is_config_file(path));
+            let found = redactor.find_in_file(&text, is_config_file(path));
             if let Some((finding, line)) = found {
                 let reason = format!("holds what looks like {} (line {line})", finding.describe());
                 return Ok(Read::Skip(size, reason));

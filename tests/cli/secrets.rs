@@ -341,9 +341,21 @@ fn untracked_files_holding_secrets_stay_out_of_the_code_tree_by_content() {
     repo.git(&["add", "tracked.ini"]);
     repo.git(&["commit", "-q", "-m", "tracked"]);
     repo.write("tracked.ini", "user = a\nlr = 0.1\n");
-    repo.exp_ok(&["run", "-q", "-n", "scanned", "--", "true"]);
+    // The value of a secret environment variable, in a file of no known shape.
+    let env_secret = format!("opaque-{}", random(52, ALNUM, 16));
+    repo.write("notes.md", &format!("# notes\n\nthe value is {env_secret}\n"));
+    let out = repo
+        .cmd_in(&repo.root, &["run", "-q", "-n", "scanned", "--", "true"])
+        .env("MY_SERVICE_TOKEN", &env_secret)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
     let paths = code_paths(&repo, "scanned");
     let skipped = code_skipped(&repo, "scanned");
+    assert_eq!(
+        skipped.get("notes.md").map(String::as_str),
+        Some("holds what looks like the value of a secret environment variable (line 3)")
+    );
     for name in ["config.ini", "settings.py", "notes/key.txt", "deploy.sh"] {
         assert!(!paths.iter().any(|p| p == name), "{name} is in the code tree");
         let reason = skipped.get(name).unwrap_or_else(|| panic!("{name} not listed: {skipped:?}"));
@@ -355,7 +367,7 @@ fn untracked_files_holding_secrets_stay_out_of_the_code_tree_by_content() {
         assert!(paths.iter().any(|p| p == name), "{name} is missing from the code tree");
     }
     let all = run_objects(&repo, "scanned");
-    assert!(!all.contains(&token) && !all.contains(&password));
+    assert!(!all.contains(&token) && !all.contains(&password) && !all.contains(&env_secret));
 }
 
 #[test]
