@@ -101,9 +101,10 @@ pub fn options(
         .iter()
         .map(|text| {
             code::exclude_pattern(text).map_err(|reason| {
-                CliError::user(format!(
-                    "invalid {} pattern '{text}': {reason}",
-                    config_keys::CODE_EXCLUDE
+                let key = config_keys::CODE_EXCLUDE;
+                CliError::user(format!("invalid {key} pattern '{text}': {reason}")).hint(format!(
+                    "see the patterns with `git config --show-origin --get-all {key}` and fix \
+                     that one in the file it names"
                 ))
             })
         })

@@ -397,5 +397,9 @@ fn code_exclude_patterns_from_git_config_leave_files_out() {
     repo.git(&["config", "--add", "exp.codeExclude", "[oops"]);
     let out = repo.exp(&["run", "-q", "-n", "bad", "--", "true"]);
     assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
-    assert!(stderr(&out).contains("exp.codeExclude"), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("invalid exp.codeExclude pattern '[oops'") && err.contains("hint: "),
+        "{err}"
+    );
 }
