@@ -6,7 +6,7 @@
 //! secret: names ([`Redactor::is_secret_name`]), the values the environment
 //! holds under such names, and credential-shaped tokens in free text. It reads no
 //! environment itself (the caller passes the variables in), never fails and
-//! never prints.
+//! never prints. Names are judged in `names`, streams cut in `stream`.
 //!
 //! There is no regex crate: free text is scanned once, byte by byte, and only
 //! the few bytes that can start a credential trigger a closer look. A stream
@@ -16,8 +16,10 @@
 
 use std::borrow::Cow;
 
+mod names;
 mod stream;
 
+use names::{is_key_word, is_secret_name, may_be_secret_name};
 pub use stream::StreamRedactor;
 
 /// The text that replaces every secret.
@@ -26,165 +28,6 @@ pub const REDACTED: &str = "[REDACTED]";
 /// Environment values shorter than this are not scrubbed from free text: too
 /// many innocent strings would match.
 const MIN_SECRET_CHARS: usize = 6;
-
-/// Parts that make a word secret wherever they occur in it (`DBPASSWORD`).
-const STRONG_PARTS: &[&str] = &[
-    "secret",
-    "password",
-    "passwd",
-    "passphrase",
-    "credential",
-    "apikey",
-    "accesskey",
-    "privatekey",
-    "sessionkey",
-    "signingkey",
-    "encryptionkey",
-];
-
-/// Whole words that make a name secret.
-const STRONG_WORDS: &[&str] =
-    &["creds", "cred", "dsn", "jwt", "bearer", "cookie", "cookies", "webhook"];
-
-/// Words that, right before `key`/`keys`, name a secret key: `api_key`, but
-/// not `sort_key` or `key_dim`.
-const KEY_QUALIFIERS: &[&str] = &[
-    "api",
-    "access",
-    "private",
-    "secret",
-    "session",
-    "signing",
-    "encryption",
-    "master",
-    "license",
-    "licence",
-    "auth",
-    "ssh",
-    "deploy",
-    "client",
-    "account",
-    "storage",
-    "service",
-    "subscription",
-    "admin",
-    "consumer",
-    "app",
-    "pgp",
-    "gpg",
-    "hmac",
-    "shared",
-    "sas",
-    "x",
-];
-
-/// Services whose name right before `key`/`keys` or `pat` names a credential:
-/// `STRIPE_KEY`, `wandb_key`, `--wandb-key`, `GH_PAT`.
-const SERVICES: &[&str] = &[
-    "wandb",
-    "stripe",
-    "github",
-    "gh",
-    "gitlab",
-    "gl",
-    "npm",
-    "pypi",
-    "openai",
-    "anthropic",
-    "hf",
-    "huggingface",
-    "aws",
-    "azure",
-    "gcp",
-    "databricks",
-    "slack",
-    "discord",
-    "telegram",
-    "sendgrid",
-    "twilio",
-    "mailgun",
-    "cohere",
-    "comet",
-    "neptune",
-    "kaggle",
-    "replicate",
-    "pinecone",
-    "mistral",
-    "groq",
-    "ado",
-    "devops",
-];
-
-/// Words that, right before a value shaped like a bare key (40 hex digits or
-/// 40 characters of base64), make it one: `key="..."`, `wandb login ...`.
-/// A git commit id is 40 hex digits too, so without such a word it stays.
-const KEY_CONTEXT_WORDS: &[&str] = &["key", "keys", "login", "token", "apikey", "secret", "pat"];
-
-/// Words after a weak secret word (`token`, `auth`, `pass`) that keep it a
-/// secret (`token_value`). Any other word after it makes the name describe
-/// something else (`token_dropout`, `auth_type`, `token_file`).
-const SECRET_TAILS: &[&str] =
-    &["value", "secret", "key", "string", "str", "b64", "base64", "raw", "header"];
-
-/// Words before `token` or `pass` that make it a machine-learning term
-/// (`pad_token`, `eos_token`, `multi_pass`), not a credential.
-const ML_ROLES: &[&str] = &[
-    "pad",
-    "eos",
-    "bos",
-    "unk",
-    "sep",
-    "cls",
-    "mask",
-    "special",
-    "start",
-    "end",
-    "stop",
-    "sos",
-    "eot",
-    "eod",
-    "image",
-    "img",
-    "audio",
-    "video",
-    "vision",
-    "placeholder",
-    "begin",
-    "prefix",
-    "suffix",
-    "middle",
-    "fim",
-    "per",
-    "each",
-    "first",
-    "last",
-    "next",
-    "new",
-    "max",
-    "min",
-    "num",
-    "n",
-    "multi",
-    "single",
-    "one",
-    "two",
-    "forward",
-    "backward",
-    "fwd",
-    "bwd",
-    "full",
-    "high",
-    "low",
-    "band",
-    "by",
-];
-
-/// Lowercase fragments one of which every secret name contains; a cheap filter
-/// before [`Redactor::is_secret_name`] while scanning text.
-const NAME_FRAGMENTS: &[&[u8]] = &[
-    b"token", b"secret", b"pass", b"key", b"auth", b"cred", b"cookie", b"dsn", b"jwt", b"bearer",
-    b"webhook", b"pat",
-];
 
 /// What kind of secret was found, for messages that must not show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -420,65 +263,6 @@ impl Redactor {
     }
 }
 
-/// See [`Redactor::is_secret_name`].
-fn is_secret_name(name: &str) -> bool {
-    let words = split_words(name);
-    (0..words.len()).any(|i| is_secret_word(&words, i))
-}
-
-fn is_secret_word(words: &[String], i: usize) -> bool {
-    let word = words[i].as_str();
-    if STRONG_PARTS.iter().any(|part| word.contains(part)) || STRONG_WORDS.contains(&word) {
-        return true;
-    }
-    let previous = if i > 0 { words[i - 1].as_str() } else { "" };
-    if (word == "key" || word == "keys")
-        && (KEY_QUALIFIERS.contains(&previous) || SERVICES.contains(&previous))
-    {
-        return true;
-    }
-    if word == "pat" && SERVICES.contains(&previous) {
-        return true;
-    }
-    let weak = word == "token"
-        || (word.len() > 5 && word.ends_with("token"))
-        || word.ends_with("auth")
-        || word == "authorization"
-        || word == "pass";
-    let tail_ok = words.get(i + 1).is_none_or(|next| SECRET_TAILS.contains(&next.as_str()));
-    weak && tail_ok && !ML_ROLES.contains(&previous)
-}
-
-/// Splits a name into lowercase words at punctuation and camelCase humps.
-fn split_words(name: &str) -> Vec<String> {
-    let chars: Vec<char> = name.chars().collect();
-    let mut words = Vec::new();
-    let mut word = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        if !c.is_alphanumeric() {
-            if !word.is_empty() {
-                words.push(std::mem::take(&mut word));
-            }
-            continue;
-        }
-        if c.is_uppercase() && !word.is_empty() {
-            let previous = chars[i - 1];
-            let next_is_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            if previous.is_lowercase()
-                || previous.is_ascii_digit()
-                || (previous.is_uppercase() && next_is_lower)
-            {
-                words.push(std::mem::take(&mut word));
-            }
-        }
-        word.extend(c.to_lowercase());
-    }
-    if !word.is_empty() {
-        words.push(word);
-    }
-    words
-}
-
 /// Appends `text[pos..start]` and the redaction marker; returns where to go on.
 fn replace(text: &str, out: &mut String, pos: usize, mut start: usize, mut end: usize) -> usize {
     // Spans end on ASCII bytes by construction; stay on char boundaries anyway.
@@ -686,7 +470,7 @@ fn is_b64(c: u8) -> bool {
 /// - 40 base64 characters that mix upper and lower case and digits as random
 ///   text does (an AWS secret access key), anywhere;
 /// - 40 hex digits (a W&B API key, but also a git commit id) and other 40
-///   character runs only after a key-like word ([`KEY_CONTEXT_WORDS`] or a
+///   character runs only after a key-like word ([`names::KEY_CONTEXT_WORDS`] or a
 ///   secret name): `key="..."`, `wandb login ...`, `aws_secret_access_key ...`.
 ///
 /// Only a whole run counts: one that is part of a longer word, path or base64
@@ -731,7 +515,7 @@ fn looks_random(key: &[u8]) -> bool {
 }
 
 /// Whether the word before `i` (past quotes, `=`, `:` and blanks) makes what
-/// follows a key: see [`KEY_CONTEXT_WORDS`].
+/// follows a key: see [`names::KEY_CONTEXT_WORDS`].
 fn after_key_word(b: &[u8], i: usize) -> bool {
     let mut end = i;
     while end > 0 && i - end < 4 && matches!(b[end - 1], b' ' | b'\t' | b'"' | b'\'' | b'=' | b':')
@@ -747,12 +531,6 @@ fn after_key_word(b: &[u8], i: usize) -> bool {
         start -= 1;
     }
     std::str::from_utf8(&b[start..end]).is_ok_and(is_key_word)
-}
-
-/// Whether `name` is secret or ends in one of [`KEY_CONTEXT_WORDS`].
-fn is_key_word(name: &str) -> bool {
-    let words = split_words(name);
-    words.last().is_some_and(|w| KEY_CONTEXT_WORDS.contains(&w.as_str())) || is_secret_name(name)
 }
 
 /// Whether a whole argument is shaped like a bare key (see [`bare_key`]).
@@ -969,11 +747,6 @@ fn config_assignment(line: &str) -> bool {
         && is_secret_name(name)
 }
 
-fn may_be_secret_name(name: &[u8]) -> bool {
-    let lower = name.to_ascii_lowercase();
-    NAME_FRAGMENTS.iter().any(|f| find(&lower, f).is_some())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -996,86 +769,6 @@ mod tests {
     // git hosts do not flag this file.
     fn fake(prefix: &str, body: &str, repeat: usize) -> String {
         format!("{prefix}{}", body.repeat(repeat))
-    }
-
-    #[test]
-    fn secret_names() {
-        for name in [
-            "HF_TOKEN",
-            "GITHUB_TOKEN",
-            "token",
-            "--token",
-            "--api-key",
-            "api_key",
-            "apiKey",
-            "APIKEY",
-            "OPENAI_API_KEY",
-            "db.password",
-            "DB_PASS",
-            "PGPASSWORD",
-            "mysql_passwd",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SESSION_TOKEN",
-            "client_secret",
-            "GOOGLE_APPLICATION_CREDENTIALS",
-            "private_key",
-            "session_key",
-            "HTTP_AUTHORIZATION",
-            "NPM_AUTH",
-            "accessToken",
-            "HFToken",
-            "TELEGRAM_BOT_TOKEN",
-            "SENTRY_DSN",
-            "--use-auth-token",
-            "token_value",
-            "STRIPE_KEY",
-            "GH_PAT",
-            "GITLAB_PAT",
-            "wandb_key",
-            "--wandb-key",
-            "WANDB_KEY",
-            "hf_key",
-        ] {
-            assert!(is_secret_name(name), "{name} should be secret");
-        }
-    }
-
-    #[test]
-    fn ml_names_are_not_secret() {
-        for name in [
-            "max_tokens",
-            "num_tokens",
-            "max_new_tokens",
-            "tokenizer",
-            "tokenizer_name",
-            "key_dim",
-            "--key-size",
-            "sort_key",
-            "key",
-            "KEY",
-            "keyword",
-            "monkey",
-            "passes",
-            "num_passes",
-            "multi_pass",
-            "pad_token",
-            "eos_token_id",
-            "model.tokenizer.pad_token",
-            "token_dropout",
-            "author",
-            "SSH_AUTH_SOCK",
-            "PWD",
-            "PATH",
-            "learning_rate",
-            "path",
-            "pattern",
-            "patience",
-            "wandb_project",
-            "",
-        ] {
-            assert!(!is_secret_name(name), "{name} should not be secret");
-        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! here they are only left out.
 //!
 //! Runs are pushed and published, so untracked files that hold secrets are left
-//! out: by name ([`looks_secret`]), by the user's `exp.codeExclude` patterns,
+//! out: by name (`looks_secret`), by the user's `exp.codeExclude` patterns,
 //! and by content, with the redaction rules ([`Redactor::find_in_file`]). The
 //! `code_skipped` entry says why, never what was found.
 
