@@ -48,6 +48,7 @@ use serde_json::{Map, Value};
 
 use crate::capture::json_line::{Fault, Scalar, Scanner, MAX_DEPTH};
 use crate::capture::metrics::{Metrics, Point};
+use crate::env::Redactor;
 use crate::store::format::{MalformedEvents, WandbNames};
 
 /// Longest line accepted, in bytes, without its `\n`.
@@ -103,6 +104,8 @@ pub struct Ingest {
     /// Per metric name index: the line it was last logged on and the point's index.
     seen: Vec<(u64, usize)>,
     artifact_set: HashSet<ArtifactRef>,
+    /// Redacts malformed lines before they are cut to a sample.
+    redactor: Redactor,
 }
 
 /// A file or directory the command asked to keep with `_artifact`.
@@ -121,8 +124,16 @@ impl Default for Ingest {
 }
 
 impl Ingest {
-    /// Creates a parser at the start of an empty events file.
+    /// Creates a parser at the start of an empty events file; samples of
+    /// malformed lines are redacted with the text rules alone.
     pub fn new() -> Self {
+        Self::with_redactor(Redactor::default())
+    }
+
+    /// Creates a parser whose samples of malformed lines are redacted with
+    /// `redactor` (also the environment's secret values), whole, before they
+    /// are cut: a sample never keeps the start of a secret.
+    pub fn with_redactor(redactor: Redactor) -> Self {
         Ingest {
             out: Ingested::default(),
             line_no: 0,
@@ -133,6 +144,7 @@ impl Ingest {
             line: Line::default(),
             seen: Vec::new(),
             artifact_set: HashSet::new(),
+            redactor,
         }
     }
 
@@ -179,13 +191,13 @@ impl Ingest {
     fn end_line(&mut self, tail: &[u8], now: f64) {
         self.line_no += 1;
         if let Some(sample) = self.overlong.take() {
-            self.malformed(|| sample);
+            self.malformed(|_| sample);
         } else if self.partial.is_empty() {
             self.parse_line(tail, now);
         } else if self.partial.len() + tail.len() > self.max_line {
             let sample = self.long_line_sample(&self.partial, tail);
             self.partial.clear();
-            self.malformed(|| sample);
+            self.malformed(|_| sample);
         } else {
             let mut whole = std::mem::take(&mut self.partial);
             whole.extend_from_slice(tail);
@@ -200,40 +212,40 @@ impl Ingest {
         let limit = self.max_line.min(4 * SAMPLE_CHARS);
         let mut bytes = head[..head.len().min(limit)].to_vec();
         bytes.extend_from_slice(&rest[..rest.len().min(limit - bytes.len())]);
-        sample("line longer than 1 MiB", &bytes)
+        sample(&self.redactor, "line longer than 1 MiB", &bytes)
     }
 
     fn parse_line(&mut self, raw: &[u8], now: f64) {
         if raw.len() > self.max_line {
             let sample = self.long_line_sample(raw, &[]);
-            return self.malformed(|| sample);
+            return self.malformed(|_| sample);
         }
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if raw.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
             return;
         }
         let Ok(text) = std::str::from_utf8(raw) else {
-            return self.malformed(|| sample("invalid UTF-8", raw));
+            return self.malformed(|r| sample(r, "invalid UTF-8", raw));
         };
         self.line.clear();
         let parsed = Parser { scan: Scanner::new(text), out: &mut self.line }.line();
         if let Err(fault) = parsed {
-            return self.malformed(|| sample(&fault.message(), raw));
+            return self.malformed(|r| sample(r, &fault.message(), raw));
         }
         self.apply(now);
         if let Some(problem) = self.line.problem.take() {
-            self.malformed(|| sample(&problem, raw));
+            self.malformed(|r| sample(r, &problem, raw));
         }
     }
 
-    fn malformed(&mut self, sample: impl FnOnce() -> String) {
+    fn malformed(&mut self, sample: impl FnOnce(&Redactor) -> String) {
         let m = &mut self.out.malformed;
         m.count += 1;
         if m.lines.len() < MAX_MALFORMED_LINES {
             m.lines.push(self.line_no);
         }
         if self.out.malformed_samples.len() < MAX_SAMPLES {
-            self.out.malformed_samples.push((self.line_no, sample()));
+            self.out.malformed_samples.push((self.line_no, sample(&self.redactor)));
         }
     }
 
@@ -335,11 +347,14 @@ fn find_newline(bytes: &[u8]) -> Option<usize> {
     bytes.iter().position(|&b| b == b'\n')
 }
 
-/// Returns `reason: ` and the first characters of a line, control characters replaced.
-fn sample(reason: &str, raw: &[u8]) -> String {
-    let head = String::from_utf8_lossy(&raw[..raw.len().min(4 * SAMPLE_CHARS)]);
-    let shown = head.chars().take(SAMPLE_CHARS);
-    let mut s = format!("{reason}: ");
+/// Returns `reason: ` and the first characters of a line, control characters
+/// replaced. Both are redacted first (a key name in the reason may be a token;
+/// the line is redacted whole, so a secret the cut would split goes whole).
+fn sample(redactor: &Redactor, reason: &str, raw: &[u8]) -> String {
+    let line = String::from_utf8_lossy(raw);
+    let line = redactor.redact_text(&line);
+    let shown = line.chars().take(SAMPLE_CHARS);
+    let mut s = format!("{}: ", redactor.redact_text(reason));
     s.extend(shown.map(|c| if c.is_control() { char::REPLACEMENT_CHARACTER } else { c }));
     s
 }

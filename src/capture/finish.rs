@@ -120,10 +120,15 @@ pub fn commit(
     dir: &Path,
     meta: &LiveMeta,
     ending: Ending,
-    ingested: Ingested,
+    mut ingested: Ingested,
     redactor: &Redactor,
 ) -> Result<Committed, Error> {
     let io = |source| Error::Io { dir: dir.display().to_string(), source };
+    // Metric names are text the script chose: a token logged as one is redacted.
+    ingested.metrics.rename(|name| match redactor.redact_text(name) {
+        std::borrow::Cow::Owned(new) => Some(new),
+        std::borrow::Cow::Borrowed(_) => None,
+    });
     let Record { exp, config, summary } = record(meta, &ingested, &ending, redactor);
 
     let mut metrics_csv = Vec::with_capacity(ingested.metrics.len() * 32 + 32);
@@ -169,7 +174,7 @@ pub fn commit(
     } else {
         Some(format::to_toml(&kept.file, files::ARTIFACTS).map_err(store::Error::from)?)
     };
-    let output = output::assemble(dir, meta.output_limit / 2, &extra).map_err(io)?;
+    let output = output::assemble(dir, meta.output_limit / 2, &extra, redactor).map_err(io)?;
     let output = match redactor.redact_text(&String::from_utf8_lossy(&output)) {
         std::borrow::Cow::Borrowed(_) => output,
         std::borrow::Cow::Owned(text) => text.into_bytes(),
@@ -241,7 +246,9 @@ pub fn record(
     merge(&mut config, json_to_toml_table(&ingested.config));
     redactor.redact_table(&mut config);
 
-    let mut summary = SummaryFile { metrics: ingested.metrics.summary(), ..Default::default() };
+    let metrics = ingested.metrics.summary();
+    let metrics = metrics.into_iter().map(|(k, v)| (redactor.redact_text(&k).into_owned(), v));
+    let mut summary = SummaryFile { metrics: metrics.collect(), ..Default::default() };
     summary.values = json_to_toml_table(&ingested.summary_values);
     redactor.redact_table(&mut summary.values);
 

@@ -99,6 +99,23 @@ impl Metrics {
         }
     }
 
+    /// Renames metrics: `rename` returns a new name, or `None` to keep one.
+    /// Metrics renamed alike become one metric.
+    pub fn rename(&mut self, mut rename: impl FnMut(&str) -> Option<String>) {
+        let old = std::mem::take(&mut self.names);
+        self.index.clear();
+        let ids: Vec<u32> = old
+            .iter()
+            .map(|name| match rename(name) {
+                Some(new) => self.intern(&new),
+                None => self.intern(name),
+            })
+            .collect();
+        for p in &mut self.points {
+            p.name = ids[p.name as usize];
+        }
+    }
+
     /// Returns the number of points.
     pub fn len(&self) -> usize {
         self.points.len()

@@ -81,10 +81,10 @@ fn recover_one(
         let lost = settle(store, dir, &meta, &run);
         return Ok(Done { run, reported: !marked, lost });
     }
-    let (ingest, last_write) = ingest_file(dir, &meta)?;
+    let redactor = Redactor::from_env(vars);
+    let (ingest, last_write) = ingest_file(dir, &meta, &redactor)?;
     let ending =
         Ending { status: Status::Crashed, exit_code: None, signal: None, ended: last_write };
-    let redactor = Redactor::from_env(vars);
     let committed = finish::commit(store, dir, &meta, ending, ingest.into_ingested(), &redactor)?;
     let run = Recovered { name: committed.name, commit: committed.commit };
     Ok(Done { run, reported: true, lost: committed.lost })
@@ -159,14 +159,16 @@ pub(super) fn settle(
 
 /// Reads the whole events file of a live directory no process appends to any
 /// more. Points without `_time` get the file's modification time. Also returns
-/// the last time anything in the directory was written.
+/// the last time anything in the directory was written. Samples of malformed
+/// lines are redacted with `redactor`.
 pub(super) fn ingest_file(
     dir: &std::path::Path,
     meta: &live::LiveMeta,
+    redactor: &Redactor,
 ) -> Result<(Ingest, f64), finish::Error> {
     let io = |source| finish::Error::Io { dir: dir.display().to_string(), source };
     let events = dir.join(live::files::EVENTS);
-    let mut ingest = Ingest::new();
+    let mut ingest = Ingest::with_redactor(redactor.clone());
     let mut last_write = meta.started;
     if let Ok(mut file) = fs_err::File::open(&events) {
         let mtime = file
@@ -210,7 +212,7 @@ pub fn running_runs(store: &Store, vars: &[(String, String)]) -> Vec<crate::stor
         }
         let Ok(meta) = live::read_meta(&dir) else { continue };
         let now = crate::util::now_unix();
-        let mut ingest = Ingest::new();
+        let mut ingest = Ingest::with_redactor(redactor.clone());
         if let Ok(bytes) = fs_err::read(dir.join(live::files::EVENTS)) {
             ingest.feed(&bytes, now);
             ingest.finish(now);

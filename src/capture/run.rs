@@ -116,7 +116,8 @@ pub(super) fn begin(store: &Store, opts: &Options) -> Result<Begun, Error> {
     let mut config = opts.params.clone();
     redactor.redact_table(&mut config);
 
-    let snapshot = store.snapshot_code_except(opts.code, &kept_elsewhere(store, opts))?;
+    let snapshot =
+        store.snapshot_code_except(&opts.code, &kept_elsewhere(store, opts), &redactor)?;
     let started = crate::util::now_unix();
     let id = crate::util::new_run_id(started);
     let var = |k: &str| opts.vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
@@ -229,8 +230,8 @@ pub fn run(
     err: Box<dyn Write + Send>,
 ) -> Result<Outcome, Error> {
     let begun = begin(store, &opts)?;
-    let log =
-        OutputLog::create(&begun.live.dir, opts.output_limit).map_err(|e| begun.capture(e))?;
+    let log = OutputLog::create(&begun.live.dir, opts.output_limit, begun.redactor.clone())
+        .map_err(|e| begun.capture(e))?;
     let log = Arc::new(Mutex::new(log));
     let env_thread = std::thread::spawn(begun.env_job(store, &opts.vars));
     let Begun { live, redactor, argv, .. } = begun;
@@ -246,7 +247,8 @@ pub fn run(
     };
     let mut err = SharedWriter(Arc::new(Mutex::new(err)));
     let child_err = Box::new(err.clone());
-    let result = child::run(&spec, Arc::clone(&log), out, child_err, Ingest::new());
+    let ingest = Ingest::with_redactor(redactor.clone());
+    let result = child::run(&spec, Arc::clone(&log), out, child_err, ingest);
     let _ = env_thread.join();
     let (exit, ingest) = match result {
         Ok(r) => r,
@@ -265,6 +267,11 @@ pub fn run(
         Status::Failed
     };
     let ending = Ending { status, exit_code: exit.code, signal: exit.signal, ended };
+    if let Ok(mut log) = log.lock() {
+        // Best effort, like every write to the log: what it cannot store, the
+        // recovery of a crashed run would not have either.
+        let _ = log.close();
+    }
     drop(log);
     let committed =
         finish::commit(store, &live.dir, &live.meta, ending, ingest.into_ingested(), &redactor)?;

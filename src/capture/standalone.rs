@@ -103,9 +103,9 @@ pub fn finish(
         }
         return Ok((committed, duration));
     }
-    let (ingest, _) = recover::ingest_file(&dir, &meta)?;
-    let ending = Ending { status: end.status, exit_code: end.exit_code, signal: end.signal, ended };
     let redactor = Redactor::from_env(vars);
+    let (ingest, _) = recover::ingest_file(&dir, &meta, &redactor)?;
+    let ending = Ending { status: end.status, exit_code: end.exit_code, signal: end.signal, ended };
     let committed = finish::commit(store, &dir, &meta, ending, ingest.into_ingested(), &redactor)?;
     // A file that could be neither kept nor moved to lost-found keeps the directory.
     if !committed.keeps_live_dir() {

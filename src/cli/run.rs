@@ -69,6 +69,9 @@ pub mod config_keys {
     pub const CODE_MAX_FILE: &str = "exp.codeMaxFileSize";
     /// Total bytes read from the working tree for the code tree. Default 100 MiB.
     pub const CODE_MAX_TOTAL: &str = "exp.codeMaxTotalSize";
+    /// Glob patterns of untracked files to leave out of the code tree
+    /// (multi-valued). Default none.
+    pub const CODE_EXCLUDE: &str = "exp.codeExclude";
 }
 
 /// The run options from the command line and the repository's config.
@@ -93,6 +96,19 @@ pub fn options(
         store.config_integer(key).filter(|v| *v > 0).map(|v| v as u64).unwrap_or(default)
     };
     let defaults = code::Options::default();
+    let exclude = store
+        .config_strings(config_keys::CODE_EXCLUDE)
+        .iter()
+        .map(|text| {
+            code::exclude_pattern(text).map_err(|reason| {
+                let key = config_keys::CODE_EXCLUDE;
+                CliError::user(format!("invalid {key} pattern '{text}': {reason}")).hint(format!(
+                    "see the patterns with `git config --show-origin --get-all {key}` and fix \
+                     that one in the file it names"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(run::Options {
         name: record.name,
         params: table,
@@ -104,6 +120,7 @@ pub fn options(
         code: code::Options {
             max_file_bytes: limit(config_keys::CODE_MAX_FILE, defaults.max_file_bytes),
             max_total_bytes: limit(config_keys::CODE_MAX_TOTAL, defaults.max_total_bytes),
+            exclude,
         },
         vars: ctx.vars.clone(),
         cwd: ctx.cwd.clone(),

@@ -450,13 +450,16 @@ pub(crate) fn user_from_passwd() -> Option<String> {
     non_empty(name.to_string_lossy().into_owned())
 }
 
-/// The allowlisted variables, redacted; secret-looking names never pass.
+/// The allowlisted variables, redacted; secret-looking names never pass. A
+/// name allowed by its prefix alone must not even have a part of one (`key`,
+/// `token`, `pass`, ...): `NCCL_IB_KEY` stays out.
 fn variables(vars: &[(String, String)], redactor: &Redactor) -> BTreeMap<String, String> {
     vars.iter()
         .filter(|(name, _)| {
-            let listed = VARIABLES.contains(&name.as_str())
-                || VARIABLE_PREFIXES.iter().any(|p| name.starts_with(p));
-            listed && !Redactor::is_secret_name(name)
+            let named = VARIABLES.contains(&name.as_str());
+            let prefixed = VARIABLE_PREFIXES.iter().any(|p| name.starts_with(p));
+            (named || (prefixed && !Redactor::may_be_secret_name(name)))
+                && !Redactor::is_secret_name(name)
         })
         .map(|(name, value)| (name.clone(), redactor.redact_text(value).into_owned()))
         .collect()
@@ -590,6 +593,8 @@ pub(super) mod tests {
             ("OMP_NUM_THREADS", "4"),
             ("NCCL_DEBUG", "INFO"),
             ("NCCL_IB_TOKEN", "should-never-show"),
+            ("NCCL_IB_KEY", "should-never-show"),
+            ("NCCL_SOCKET_IFNAME", "wJalrXUtn7FEMI/K7MDENG+bPxRfiCY9zQ3Lk5Rt"),
             ("CUDA_VISIBLE_DEVICES", "0,1"),
             ("MASTER_ADDR", "https://bob:hunter2@head-node"),
             ("XLA_FLAGS", "--x abcdefghijklmnop"),
@@ -600,6 +605,7 @@ pub(super) mod tests {
             ("CUDA_VISIBLE_DEVICES", "0,1"),
             ("MASTER_ADDR", "https://bob:[REDACTED]@head-node"),
             ("NCCL_DEBUG", "INFO"),
+            ("NCCL_SOCKET_IFNAME", "[REDACTED]"),
             ("OMP_NUM_THREADS", "4"),
             ("XLA_FLAGS", "--x [REDACTED]"),
         ]

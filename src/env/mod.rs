@@ -11,4 +11,4 @@ mod probe;
 pub mod redact;
 
 pub use manifest::{capture, highlights, Manifest, Options};
-pub use redact::{Redactor, REDACTED};
+pub use redact::{Finding, Redactor, StreamRedactor, REDACTED};

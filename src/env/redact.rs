@@ -6,12 +6,21 @@
 //! secret: names ([`Redactor::is_secret_name`]), the values the environment
 //! holds under such names, and credential-shaped tokens in free text. It reads no
 //! environment itself (the caller passes the variables in), never fails and
-//! never prints.
+//! never prints. Names are judged in `names`, streams cut in `stream`.
 //!
 //! There is no regex crate: free text is scanned once, byte by byte, and only
-//! the few bytes that can start a credential trigger a closer look.
+//! the few bytes that can start a credential trigger a closer look. A stream
+//! (a run's output) is redacted as it comes by [`StreamRedactor`], before
+//! anything cuts it; the untracked files of the `code` tree are checked with
+//! [`Redactor::find_in_file`].
 
 use std::borrow::Cow;
+
+mod names;
+mod stream;
+
+use names::{is_key_word, is_secret_name, may_be_secret_name};
+pub use stream::StreamRedactor;
 
 /// The text that replaces every secret.
 pub const REDACTED: &str = "[REDACTED]";
@@ -20,122 +29,33 @@ pub const REDACTED: &str = "[REDACTED]";
 /// many innocent strings would match.
 const MIN_SECRET_CHARS: usize = 6;
 
-/// Parts that make a word secret wherever they occur in it (`DBPASSWORD`).
-const STRONG_PARTS: &[&str] = &[
-    "secret",
-    "password",
-    "passwd",
-    "passphrase",
-    "credential",
-    "apikey",
-    "accesskey",
-    "privatekey",
-    "sessionkey",
-    "signingkey",
-    "encryptionkey",
-];
+/// What kind of secret was found, for messages that must not show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finding {
+    /// A PEM private key block.
+    PrivateKey,
+    /// A credential-shaped token: a cloud or API key, an access token, a JWT.
+    Token,
+    /// A password in a URL, or an `Authorization`/`Bearer` credential.
+    Credential,
+    /// The value of a `name = value` pair whose name is secret.
+    Assignment,
+    /// The value of an environment variable with a secret name.
+    KnownValue,
+}
 
-/// Whole words that make a name secret.
-const STRONG_WORDS: &[&str] =
-    &["creds", "cred", "dsn", "jwt", "bearer", "cookie", "cookies", "webhook"];
-
-/// Words that, right before `key`/`keys`, name a secret key: `api_key`, but
-/// not `sort_key` or `key_dim`.
-const KEY_QUALIFIERS: &[&str] = &[
-    "api",
-    "access",
-    "private",
-    "secret",
-    "session",
-    "signing",
-    "encryption",
-    "master",
-    "license",
-    "licence",
-    "auth",
-    "ssh",
-    "deploy",
-    "client",
-    "account",
-    "storage",
-    "service",
-    "subscription",
-    "admin",
-    "consumer",
-    "app",
-    "pgp",
-    "gpg",
-    "hmac",
-    "shared",
-    "sas",
-    "x",
-];
-
-/// Words after a weak secret word (`token`, `auth`, `pass`) that keep it a
-/// secret (`token_value`). Any other word after it makes the name describe
-/// something else (`token_dropout`, `auth_type`, `token_file`).
-const SECRET_TAILS: &[&str] =
-    &["value", "secret", "key", "string", "str", "b64", "base64", "raw", "header"];
-
-/// Words before `token` or `pass` that make it a machine-learning term
-/// (`pad_token`, `eos_token`, `multi_pass`), not a credential.
-const ML_ROLES: &[&str] = &[
-    "pad",
-    "eos",
-    "bos",
-    "unk",
-    "sep",
-    "cls",
-    "mask",
-    "special",
-    "start",
-    "end",
-    "stop",
-    "sos",
-    "eot",
-    "eod",
-    "image",
-    "img",
-    "audio",
-    "video",
-    "vision",
-    "placeholder",
-    "begin",
-    "prefix",
-    "suffix",
-    "middle",
-    "fim",
-    "per",
-    "each",
-    "first",
-    "last",
-    "next",
-    "new",
-    "max",
-    "min",
-    "num",
-    "n",
-    "multi",
-    "single",
-    "one",
-    "two",
-    "forward",
-    "backward",
-    "fwd",
-    "bwd",
-    "full",
-    "high",
-    "low",
-    "band",
-    "by",
-];
-
-/// Lowercase fragments one of which every secret name contains; a cheap filter
-/// before [`Redactor::is_secret_name`] while scanning text.
-const NAME_FRAGMENTS: &[&[u8]] = &[
-    b"token", b"secret", b"pass", b"key", b"auth", b"cred", b"cookie", b"dsn", b"jwt", b"bearer",
-    b"webhook",
-];
+impl Finding {
+    /// Describes the kind in a few words: `a private key`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Finding::PrivateKey => "a private key",
+            Finding::Token => "a credential token",
+            Finding::Credential => "a password or credential",
+            Finding::Assignment => "a secret assignment",
+            Finding::KnownValue => "the value of a secret environment variable",
+        }
+    }
+}
 
 /// Scrubs secrets from argv, config tables and free text.
 ///
@@ -183,6 +103,14 @@ impl Redactor {
         is_secret_name(name)
     }
 
+    /// Tells whether a name has any part a secret name could be made of (`key`,
+    /// `token`, `pass`, `auth`, `secret`, `cred`, ...): a stricter test than
+    /// [`Redactor::is_secret_name`], for names that are trusted by a prefix
+    /// alone (`NCCL_IB_KEY`, `NCCL_..._TOKEN_FILE`).
+    pub fn may_be_secret_name(name: &str) -> bool {
+        may_be_secret_name(name.as_bytes())
+    }
+
     /// Scrubs known secret values and credential-shaped tokens from free text.
     ///
     /// Recognised: AWS access key ids, GitHub, Slack, OpenAI-style, Hugging Face
@@ -191,11 +119,8 @@ impl Redactor {
     /// credentials, and the value of `name=value` / `'name': 'value'` pairs with
     /// a secret name. Returns the text borrowed when nothing changed.
     pub fn redact_text<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let mut spans = Vec::new();
-        for secret in &self.secrets {
-            spans.extend(text.match_indices(secret.as_str()).map(|(i, m)| (i, i + m.len())));
-        }
-        scan(text.as_bytes(), &mut spans);
+        let mut spans: Vec<(usize, usize)> =
+            self.find_all(text).into_iter().map(|(start, end, _)| (start, end)).collect();
         if spans.is_empty() {
             return Cow::Borrowed(text);
         }
@@ -221,6 +146,45 @@ impl Redactor {
         Cow::Owned(out)
     }
 
+    /// The spans of every secret in `text`, unsorted, with their kinds.
+    fn find_all(&self, text: &str) -> Vec<(usize, usize, Finding)> {
+        let mut spans = Vec::new();
+        for secret in &self.secrets {
+            spans.extend(
+                text.match_indices(secret.as_str())
+                    .map(|(i, m)| (i, i + m.len(), Finding::KnownValue)),
+            );
+        }
+        scan(text.as_bytes(), &mut spans);
+        spans
+    }
+
+    /// Finds the first secret in the text of a file (the `code` tree's untracked
+    /// files): what [`Redactor::redact_text`] would redact, and in configuration
+    /// files (`config` true: `.ini`, `.cfg`, `.env`, ...) also `name = value`
+    /// lines with a secret name and a literal value. Returns its kind and
+    /// 1-based line, never the secret.
+    pub fn find_in_file(&self, text: &str, config: bool) -> Option<(Finding, usize)> {
+        let first = self.find_all(text).into_iter().min_by_key(|&(start, _, _)| start);
+        let mut found = first.map(|(start, _, kind)| (start, kind));
+        if config {
+            let mut offset = 0;
+            for line in text.split_inclusive('\n') {
+                if found.is_some_and(|(start, _)| start < offset) {
+                    break;
+                }
+                if config_assignment(line) {
+                    found = Some((offset, Finding::Assignment));
+                    break;
+                }
+                offset += line.len();
+            }
+        }
+        found.map(|(start, kind)| {
+            (kind, 1 + text.as_bytes()[..start].iter().filter(|&&c| c == b'\n').count())
+        })
+    }
+
     /// Redacts secrets in a command line, keeping the number of elements.
     ///
     /// `--token=X` and `NAME=X` (environment assignments, Hydra overrides)
@@ -231,8 +195,15 @@ impl Redactor {
     pub fn redact_argv(&self, argv: &[String]) -> Vec<String> {
         let mut out = Vec::with_capacity(argv.len());
         let mut value_is_secret = false;
+        let mut previous: &str = "";
         for arg in argv {
+            let after = std::mem::replace(&mut previous, arg);
             if std::mem::take(&mut value_is_secret) && !looks_like_flag(arg) {
+                out.push(REDACTED.to_owned());
+                continue;
+            }
+            // `wandb login <key>`, `--key <key>`: a bare key after a key-like word.
+            if is_bare_key(arg) && is_key_word(after.trim_start_matches('-')) {
                 out.push(REDACTED.to_owned());
                 continue;
             }
@@ -256,6 +227,19 @@ impl Redactor {
     /// such as `use_auth_token = true` readable); every other string, also inside
     /// arrays, goes through [`Redactor::redact_text`].
     pub fn redact_table(&self, table: &mut toml::Table) {
+        // Keys are text too (a token logged as a `_config` key).
+        let renamed: Vec<(String, String)> = table
+            .keys()
+            .filter_map(|k| match self.redact_text(k) {
+                Cow::Owned(new) => Some((k.clone(), new)),
+                Cow::Borrowed(_) => None,
+            })
+            .collect();
+        for (old, new) in renamed {
+            if let Some(value) = table.remove(&old) {
+                table.insert(new, value);
+            }
+        }
         for (key, value) in table.iter_mut() {
             if is_secret_name(key) && !matches!(value, toml::Value::Boolean(_)) {
                 *value = toml::Value::String(REDACTED.to_owned());
@@ -277,60 +261,6 @@ impl Redactor {
             _ => {}
         }
     }
-}
-
-/// See [`Redactor::is_secret_name`].
-fn is_secret_name(name: &str) -> bool {
-    let words = split_words(name);
-    (0..words.len()).any(|i| is_secret_word(&words, i))
-}
-
-fn is_secret_word(words: &[String], i: usize) -> bool {
-    let word = words[i].as_str();
-    if STRONG_PARTS.iter().any(|part| word.contains(part)) || STRONG_WORDS.contains(&word) {
-        return true;
-    }
-    let previous = if i > 0 { words[i - 1].as_str() } else { "" };
-    if (word == "key" || word == "keys") && KEY_QUALIFIERS.contains(&previous) {
-        return true;
-    }
-    let weak = word == "token"
-        || (word.len() > 5 && word.ends_with("token"))
-        || word.ends_with("auth")
-        || word == "authorization"
-        || word == "pass";
-    let tail_ok = words.get(i + 1).is_none_or(|next| SECRET_TAILS.contains(&next.as_str()));
-    weak && tail_ok && !ML_ROLES.contains(&previous)
-}
-
-/// Splits a name into lowercase words at punctuation and camelCase humps.
-fn split_words(name: &str) -> Vec<String> {
-    let chars: Vec<char> = name.chars().collect();
-    let mut words = Vec::new();
-    let mut word = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        if !c.is_alphanumeric() {
-            if !word.is_empty() {
-                words.push(std::mem::take(&mut word));
-            }
-            continue;
-        }
-        if c.is_uppercase() && !word.is_empty() {
-            let previous = chars[i - 1];
-            let next_is_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            if previous.is_lowercase()
-                || previous.is_ascii_digit()
-                || (previous.is_uppercase() && next_is_lower)
-            {
-                words.push(std::mem::take(&mut word));
-            }
-        }
-        word.extend(c.to_lowercase());
-    }
-    if !word.is_empty() {
-        words.push(word);
-    }
-    words
 }
 
 /// Appends `text[pos..start]` and the redaction marker; returns where to go on.
@@ -360,19 +290,19 @@ fn looks_like_flag(arg: &str) -> bool {
 
 /// What the scanner does after looking at one position.
 enum Step {
-    /// Redact `start..end`, then continue at `end`.
-    Redact(usize, usize),
+    /// Redact `start..end`, a secret of this kind, then continue at `end`.
+    Redact(usize, usize, Finding),
     /// Nothing to redact; continue at this index (past a run already judged).
     Skip(usize),
 }
 
 /// Adds the spans of credential-shaped tokens in `b` to `spans`, in one pass.
-fn scan(b: &[u8], spans: &mut Vec<(usize, usize)>) {
+fn scan(b: &[u8], spans: &mut Vec<(usize, usize, Finding)>) {
     let mut i = 0;
     while i < b.len() {
         let next = match step(b, i) {
-            Some(Step::Redact(start, end)) => {
-                spans.push((start, end));
+            Some(Step::Redact(start, end, kind)) => {
+                spans.push((start, end, kind));
                 end
             }
             Some(Step::Skip(next)) => next,
@@ -384,22 +314,30 @@ fn scan(b: &[u8], spans: &mut Vec<(usize, usize)>) {
 
 fn step(b: &[u8], i: usize) -> Option<Step> {
     let boundary = i == 0 || !is_word_byte(b[i - 1]);
-    match b[i] {
+    let alnum = |c: u8| c.is_ascii_alphanumeric();
+    let found = match b[i] {
         b'A' if boundary => {
             aws_key(b, i).or_else(|| google_key(b, i)).or_else(|| authorization(b, i))
         }
         b'a' if boundary => authorization(b, i),
-        b'g' if boundary => github_token(b, i),
+        b'g' if boundary => {
+            github_token(b, i).or_else(|| prefixed_run(b, i, b"glpat-", 20, is_b64url))
+        }
         b'x' if boundary => slack_token(b, i),
-        b's' if boundary => openai_key(b, i),
-        b'h' if boundary => prefixed_run(b, i, b"hf_", 30, |c| c.is_ascii_alphanumeric()),
+        b's' if boundary => openai_key(b, i).or_else(|| stripe_key(b, i)),
+        b'r' if boundary => stripe_key(b, i),
+        b'h' if boundary => prefixed_run(b, i, b"hf_", 30, alnum),
+        b'n' if boundary => prefixed_run(b, i, b"npm_", 36, alnum),
+        b'p' if boundary => prefixed_run(b, i, b"pypi-", 32, is_b64url),
+        b'd' if boundary => databricks_token(b, i),
         b'e' if boundary => jwt(b, i),
         b'B' | b'b' if boundary => bearer(b, i),
         b'-' => pem_private_key(b, i),
         b':' => url_password(b, i).or_else(|| assignment(b, i)),
         b'=' => assignment(b, i),
         _ => None,
-    }
+    };
+    found.or_else(|| bare_key(b, i))
 }
 
 fn is_word_byte(c: u8) -> bool {
@@ -432,7 +370,7 @@ fn prefixed_run(b: &[u8], i: usize, prefix: &[u8], min: usize, ok: fn(u8) -> boo
     }
     let start = i + prefix.len();
     let end = run_end(b, start, ok);
-    Some(if end - start >= min { Step::Redact(i, end) } else { Step::Skip(end) })
+    Some(if end - start >= min { Step::Redact(i, end, Finding::Token) } else { Step::Skip(end) })
 }
 
 /// `AKIA` or `ASIA` and 16 uppercase letters or digits.
@@ -443,7 +381,7 @@ fn aws_key(b: &[u8], i: usize) -> Option<Step> {
     }
     let end = run_end(b, i + 4, |c| c.is_ascii_uppercase() || c.is_ascii_digit());
     let whole = b.get(end).is_none_or(|c| !c.is_ascii_alphanumeric());
-    (end - i == 20 && whole).then_some(Step::Redact(i, end))
+    (end - i == 20 && whole).then_some(Step::Redact(i, end, Finding::Token))
 }
 
 fn google_key(b: &[u8], i: usize) -> Option<Step> {
@@ -480,7 +418,125 @@ fn openai_key(b: &[u8], i: usize) -> Option<Step> {
     let key = &b[i + 3..end];
     let mixed =
         key.iter().any(|c| c.is_ascii_digit()) && key.iter().any(|c| c.is_ascii_alphabetic());
-    Some(if key.len() >= 20 && mixed { Step::Redact(i, end) } else { Step::Skip(end) })
+    Some(if key.len() >= 20 && mixed {
+        Step::Redact(i, end, Finding::Token)
+    } else {
+        Step::Skip(end)
+    })
+}
+
+/// Stripe secret and restricted keys: `sk_live_`, `sk_test_`, `rk_live_`,
+/// `rk_test_` and 20 or more letters and digits.
+fn stripe_key(b: &[u8], i: usize) -> Option<Step> {
+    let rest = b.get(i + 1..)?;
+    if rest.first() != Some(&b'k') {
+        return None;
+    }
+    let prefix: &[u8] = if rest.starts_with(b"k_live_") {
+        b"k_live_"
+    } else if rest.starts_with(b"k_test_") {
+        b"k_test_"
+    } else {
+        return None;
+    };
+    let start = i + 1 + prefix.len();
+    let end = run_end(b, start, |c| c.is_ascii_alphanumeric());
+    Some(if end - start >= 20 { Step::Redact(i, end, Finding::Token) } else { Step::Skip(end) })
+}
+
+/// Databricks personal access tokens: `dapi` and 32 hex digits, maybe `-2`.
+fn databricks_token(b: &[u8], i: usize) -> Option<Step> {
+    if !b[i..].starts_with(b"dapi") {
+        return None;
+    }
+    let end = run_end(b, i + 4, |c| c.is_ascii_hexdigit());
+    if end - (i + 4) != 32 {
+        return Some(Step::Skip(end));
+    }
+    let end = match (b.get(end), b.get(end + 1)) {
+        (Some(b'-'), Some(d)) if d.is_ascii_digit() => run_end(b, end + 1, |c| c.is_ascii_digit()),
+        _ => end,
+    };
+    Some(Step::Redact(i, end, Finding::Token))
+}
+
+/// Characters of standard base64 without padding.
+fn is_b64(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'+' || c == b'/'
+}
+
+/// Keys with no prefix to recognise them by, told by their shape:
+/// - 86 base64 characters and `==` (an Azure storage account key), anywhere;
+/// - 40 base64 characters that mix upper and lower case and digits as random
+///   text does (an AWS secret access key), anywhere;
+/// - 40 hex digits (a W&B API key, but also a git commit id) and other 40
+///   character runs only after a key-like word ([`names::KEY_CONTEXT_WORDS`] or a
+///   secret name): `key="..."`, `wandb login ...`, `aws_secret_access_key ...`.
+///
+/// Only a whole run counts: one that is part of a longer word, path or base64
+/// text does not.
+fn bare_key(b: &[u8], i: usize) -> Option<Step> {
+    let inside = |c: u8| is_b64(c) || matches!(c, b'_' | b'-' | b'.');
+    if !is_b64(b[i]) || (i > 0 && inside(b[i - 1])) {
+        return None;
+    }
+    // Nothing longer than 88 characters matters: stop counting there.
+    let end = i + b[i..b.len().min(i + 90)].iter().take_while(|&&c| is_b64(c)).count();
+    let len = end - i;
+    let whole = |at: usize| b.get(at).is_none_or(|&c| !inside(c) && c != b'=');
+    if len == 86 && b[end..].starts_with(b"==") && whole(end + 2) {
+        return Some(Step::Redact(i, end + 2, Finding::Token));
+    }
+    if len != 40 || !whole(end) {
+        return None;
+    }
+    let key = &b[i..end];
+    (looks_random(key) || after_key_word(b, i)).then_some(Step::Redact(i, end, Finding::Token))
+}
+
+/// Whether 40 base64 characters read like random text rather than words or
+/// hex: upper and lower case and digits, at least 24 distinct characters
+/// (random base64 averages 30; words repeat their letters) and at least 14
+/// changes between those classes (random base64 averages 25; `CamelCaseWords`
+/// and paths far fewer). About 1 random key in 400 fails this.
+fn looks_random(key: &[u8]) -> bool {
+    let class = |c: u8| match c {
+        b'A'..=b'Z' => 0,
+        b'a'..=b'z' => 1,
+        b'0'..=b'9' => 2,
+        _ => 3,
+    };
+    let has = |k| key.iter().any(|&c| class(c) == k);
+    let changes = key.windows(2).filter(|w| class(w[0]) != class(w[1])).count();
+    let mut seen = [false; 256];
+    key.iter().for_each(|&c| seen[c as usize] = true);
+    let distinct = seen.iter().filter(|&&s| s).count();
+    has(0) && has(1) && has(2) && changes >= 14 && distinct >= 24
+}
+
+/// Whether the word before `i` (past quotes, `=`, `:` and blanks) makes what
+/// follows a key: see [`names::KEY_CONTEXT_WORDS`].
+fn after_key_word(b: &[u8], i: usize) -> bool {
+    let mut end = i;
+    while end > 0 && i - end < 4 && matches!(b[end - 1], b' ' | b'\t' | b'"' | b'\'' | b'=' | b':')
+    {
+        end -= 1;
+    }
+    if end == i {
+        return false;
+    }
+    let is_name_byte = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.');
+    let mut start = end;
+    while start > 0 && end - start < 64 && is_name_byte(b[start - 1]) {
+        start -= 1;
+    }
+    std::str::from_utf8(&b[start..end]).is_ok_and(is_key_word)
+}
+
+/// Whether a whole argument is shaped like a bare key (see [`bare_key`]).
+fn is_bare_key(arg: &str) -> bool {
+    let b = arg.as_bytes();
+    b.len() == 40 && b.iter().all(|&c| is_b64(c))
 }
 
 /// `eyJ<header>.eyJ<payload>.<signature>`.
@@ -499,7 +555,7 @@ fn jwt(b: &[u8], i: usize) -> Option<Step> {
     if b.get(payload_end) != Some(&b'.') {
         return Some(Step::Skip(payload_end));
     }
-    Some(Step::Redact(i, run_end(b, payload_end + 1, is_b64url)))
+    Some(Step::Redact(i, run_end(b, payload_end + 1, is_b64url), Finding::Token))
 }
 
 /// `Bearer <credential>` with a credential that does not read like a word.
@@ -514,7 +570,7 @@ fn bearer(b: &[u8], i: usize) -> Option<Step> {
     let end = run_end(b, start, is_token68);
     let credential = &b[start..end];
     let opaque = credential.iter().any(|c| !c.is_ascii_alphabetic());
-    (credential.len() >= 8 && opaque).then_some(Step::Redact(start, end))
+    (credential.len() >= 8 && opaque).then_some(Step::Redact(start, end, Finding::Credential))
 }
 
 /// `Authorization: <scheme> <credential>`, also as a JSON key or `=` pair.
@@ -536,7 +592,7 @@ fn authorization(b: &[u8], i: usize) -> Option<Step> {
         return Some(Step::Skip(start + REDACTED.len()));
     }
     let end = run_end(b, start, is_token68);
-    (end > start).then_some(Step::Redact(start, end))
+    (end > start).then_some(Step::Redact(start, end, Finding::Credential))
 }
 
 /// `-----BEGIN ... PRIVATE KEY-----` through its END line. A block whose END
@@ -564,9 +620,14 @@ fn pem_private_key(b: &[u8], i: usize) -> Option<Step> {
             let tail = &b[after..b.len().min(after + 100)];
             after + find(tail, b"-----").map_or(0, |m| m + 5)
         }
+        // Inside a string with escaped line breaks (`\\n`, an event line), the
+        // block runs as far as base64 and escapes go.
+        None if b[body..].starts_with(b"\\") => {
+            run_end(b, body, |c| c.is_ascii_alphanumeric() || b"+/=\\".contains(&c))
+        }
         None => body + base64_lines_len(&b[body..]),
     };
-    Some(Step::Redact(i, end))
+    Some(Step::Redact(i, end, Finding::PrivateKey))
 }
 
 /// The length of the leading lines that could belong to a PEM body.
@@ -599,7 +660,7 @@ fn url_password(b: &[u8], i: usize) -> Option<Step> {
     if password.is_empty() || password == REDACTED.as_bytes() {
         return Some(Step::Skip(at));
     }
-    Some(Step::Redact(colon + 1, at))
+    Some(Step::Redact(colon + 1, at, Finding::Credential))
 }
 
 /// The value of `name=value`, `name: value` or `'name': 'value'` (printed
@@ -655,15 +716,35 @@ fn assignment(b: &[u8], i: usize) -> Option<Step> {
     const PLAIN: &[&[u8]] = &[b"true", b"false", b"none", b"null"];
     let value = &b[start..end];
     let plain = PLAIN.iter().any(|w| value.eq_ignore_ascii_case(w));
-    if value.is_empty() || plain {
+    // `<your token>`, `${TOKEN}`, `{{ token }}`: a placeholder or reference.
+    let reference = value.starts_with(b"<") || value.starts_with(b"${") || value.starts_with(b"{{");
+    if value.is_empty() || plain || reference {
         return Some(Step::Skip(end));
     }
-    Some(Step::Redact(start, end))
+    Some(Step::Redact(start, end, Finding::Assignment))
 }
 
-fn may_be_secret_name(name: &[u8]) -> bool {
-    let lower = name.to_ascii_lowercase();
-    NAME_FRAGMENTS.iter().any(|f| find(&lower, f).is_some())
+/// A configuration line `name = value` or `name: value` (also `export NAME=value`)
+/// with a secret name and a literal value: not empty, not a boolean or null,
+/// not a reference such as `$VAR`, `${VAR}`, `%(var)s`, `{{ var }}` or `<placeholder>`.
+fn config_assignment(line: &str) -> bool {
+    let line = line.trim();
+    if line.starts_with(['#', ';', '/', '[']) {
+        return false;
+    }
+    let line = line.strip_prefix("export ").unwrap_or(line);
+    let Some(sep) = line.find(['=', ':']) else { return false };
+    let name = line[..sep].trim().trim_matches(['"', '\'']);
+    if name.is_empty() || !name.bytes().all(|c| c.is_ascii_alphanumeric() || b"_-.".contains(&c)) {
+        return false;
+    }
+    let value = line[sep + 1..].trim().trim_end_matches([',', ';']).trim_matches(['"', '\'']);
+    const PLAIN: &[&str] = &["true", "false", "none", "null", "~"];
+    let reference = value.starts_with(['$', '<', '{', '%', '[']) || value.starts_with(REDACTED);
+    !value.is_empty()
+        && !reference
+        && !PLAIN.iter().any(|w| value.eq_ignore_ascii_case(w))
+        && is_secret_name(name)
 }
 
 #[cfg(test)]
@@ -691,75 +772,6 @@ mod tests {
     }
 
     #[test]
-    fn secret_names() {
-        for name in [
-            "HF_TOKEN",
-            "GITHUB_TOKEN",
-            "token",
-            "--token",
-            "--api-key",
-            "api_key",
-            "apiKey",
-            "APIKEY",
-            "OPENAI_API_KEY",
-            "db.password",
-            "DB_PASS",
-            "PGPASSWORD",
-            "mysql_passwd",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SESSION_TOKEN",
-            "client_secret",
-            "GOOGLE_APPLICATION_CREDENTIALS",
-            "private_key",
-            "session_key",
-            "HTTP_AUTHORIZATION",
-            "NPM_AUTH",
-            "accessToken",
-            "HFToken",
-            "TELEGRAM_BOT_TOKEN",
-            "SENTRY_DSN",
-            "--use-auth-token",
-            "token_value",
-        ] {
-            assert!(is_secret_name(name), "{name} should be secret");
-        }
-    }
-
-    #[test]
-    fn ml_names_are_not_secret() {
-        for name in [
-            "max_tokens",
-            "num_tokens",
-            "max_new_tokens",
-            "tokenizer",
-            "tokenizer_name",
-            "key_dim",
-            "--key-size",
-            "sort_key",
-            "key",
-            "KEY",
-            "keyword",
-            "monkey",
-            "passes",
-            "num_passes",
-            "multi_pass",
-            "pad_token",
-            "eos_token_id",
-            "model.tokenizer.pad_token",
-            "token_dropout",
-            "author",
-            "SSH_AUTH_SOCK",
-            "PWD",
-            "PATH",
-            "learning_rate",
-            "",
-        ] {
-            assert!(!is_secret_name(name), "{name} should not be secret");
-        }
-    }
-
-    #[test]
     fn token_patterns_are_redacted() {
         let cases = [
             fake("AKIA", "ABCDEFGH", 2),
@@ -773,11 +785,98 @@ mod tests {
             fake("hf_", "aBcDeFgHiJ", 4),
             fake("AIza", "Sy1-_abcdefg", 3),
             format!("{}.{}.{}", fake("eyJ", "hbGciOiJ", 2), fake("eyJ", "zdWIiOiIx", 2), "sig-_1"),
+            fake("glpat-", "xY9_-aB1", 3),
+            fake("sk_live_", "4eC39HqLyjWDarjtT1zdp7dc", 1),
+            fake("rk_live_", "Ab12Cd34", 4),
+            fake("sk_test_", "Ab12Cd34", 4),
+            fake("npm_", "a1B2c3D4e5F6", 3),
+            fake("pypi-AgEIcHlwaS5vcmc", "CJDk1ZjA3", 6),
+            fake("dapi", "0123456789abcdef", 2),
+            fake("dapi", "fedcba9876543210", 2) + "-2",
+            // An Azure storage account key: 64 random bytes in base64.
+            fake("", "Xq7+Lm2/Pz9KwR3t", 5) + "Ab3dE6==",
+            // An AWS secret access key: 40 random-looking base64 characters.
+            fake("wJalr", "XUtn7FEMI/K7MDENG+bPxRfiCY", 1) + "9zQ3Lk5Rt",
         ];
         for token in &cases {
             let text = format!("using {token} now");
             assert_eq!(redact(&text), "using [REDACTED] now", "{token}");
             assert_eq!(redact(token), REDACTED, "{token}");
+        }
+    }
+
+    #[test]
+    fn bare_keys_are_redacted_by_shape_or_by_context() {
+        let hex = fake("", "0a1b2c3d4e", 4);
+        // 40 hex digits are a W&B key after a key-like word...
+        for text in [
+            format!("wandb login {hex}"),
+            format!("wandb.login(key='{hex}')"),
+            format!("key={hex}"),
+            format!("{{\"api_token\": \"{hex}\"}}"),
+            format!("aws_secret_access_key {hex}"),
+        ] {
+            let out = redact(&text);
+            assert!(!out.contains(&hex) && out.contains(REDACTED), "{text} -> {out}");
+        }
+        // ... and a git commit id anywhere else.
+        for text in [
+            format!("commit {hex}"),
+            format!("HEAD is now at {hex}"),
+            format!("revision={hex}"),
+            format!("https://github.com/o/r/commit/{hex}"),
+        ] {
+            assert_eq!(redact(&text), text);
+        }
+        // Words, paths and longer base64 are not AWS secrets.
+        for text in [
+            "see src/Models/Transformer2/layers/attention here",
+            "ThisIsSomeCamelCaseIdentifierWithWords42",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ] {
+            assert_eq!(redact(text), text);
+        }
+        let long_base64 = fake("", "Xq7+Lm2/Pz9KwR3t", 4);
+        assert_eq!(redact(&long_base64), long_base64);
+        let r = Redactor::default();
+        let argv = strings(&["wandb", "login", &hex, "git", "checkout", &hex, "--key", &hex]);
+        assert_eq!(
+            r.redact_argv(&argv),
+            strings(&["wandb", "login", REDACTED, "git", "checkout", &hex, "--key", REDACTED])
+        );
+    }
+
+    #[test]
+    fn a_private_key_in_an_event_line_is_redacted_whole_even_when_cut() {
+        let line = r#"{"key": "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA1b2c\nAbC+/0=="#;
+        assert_eq!(redact(line), format!(r#"{{"key": "{REDACTED}"#));
+        let whole = format!(r#"{line}\n-----END RSA PRIVATE KEY-----"}}"#);
+        assert_eq!(redact(&whole), format!(r#"{{"key": "{REDACTED}"}}"#));
+    }
+
+    #[test]
+    fn secrets_in_files_are_found_with_their_line_and_kind() {
+        let r = Redactor::default();
+        let ini = "[db]\nhost = localhost\npassword = hunter2\n";
+        assert_eq!(r.find_in_file(ini, true), Some((Finding::Assignment, 3)));
+        // In code, `password = x` reads a value; only a literal counts.
+        assert_eq!(r.find_in_file(ini, false), None);
+        let py =
+            "import os\npassword = os.environ['PW']\nkey = cfg.key\nDB_PASSWORD = \"hunter2\"\n";
+        assert_eq!(r.find_in_file(py, false), Some((Finding::Assignment, 4)));
+        let pem = "x\n-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\n";
+        assert_eq!(r.find_in_file(pem, false), Some((Finding::PrivateKey, 2)));
+        let token = format!("a\nb\ntoken {}\n", fake("npm_", "a1B2c3D4e5F6", 3));
+        assert_eq!(r.find_in_file(&token, false), Some((Finding::Token, 3)));
+        for clean in [
+            "password = ${DB_PASSWORD}\n",
+            "token: <your token here>\n",
+            "use_auth_token = true\n",
+            "password =\n",
+            "# password = hunter2\n",
+            "max_tokens = 512\npad_token: '<pad>'\n",
+        ] {
+            assert_eq!(r.find_in_file(clean, true), None, "{clean}");
         }
     }
 

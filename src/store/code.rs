@@ -3,6 +3,11 @@
 //! run starts. Built from `gix` status; the index and working tree are only read.
 //! Which paths the run keeps as artifacts is decided by the caller ([`Kept`]);
 //! here they are only left out.
+//!
+//! Runs are pushed and published, so untracked files that hold secrets are left
+//! out: by name (`looks_secret`), by the user's `exp.codeExclude` patterns,
+//! and by content, with the redaction rules ([`Redactor::find_in_file`]). The
+//! `code_skipped` entry says why, never what was found.
 
 use std::collections::BTreeMap;
 
@@ -15,20 +20,53 @@ use gix::status::{Item, UntrackedFiles};
 use super::format::SkippedFile;
 use super::repo::{parse_id, Store};
 use super::{Error, Result};
+use crate::env::Redactor;
 
 /// Limits on what the `code` tree takes from the working tree.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// A changed or untracked file larger than this is left out.
     pub max_file_bytes: u64,
     /// Once this much has been read from the working tree, further files are left out.
     pub max_total_bytes: u64,
+    /// Untracked files matching one of these are left out (`exp.codeExclude`);
+    /// see [`exclude_pattern`].
+    pub exclude: Vec<glob::Pattern>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { max_file_bytes: 10 << 20, max_total_bytes: 100 << 20 }
+        Options { max_file_bytes: 10 << 20, max_total_bytes: 100 << 20, exclude: Vec::new() }
     }
+}
+
+/// `code_skipped` reason of an untracked file matching `exp.codeExclude`.
+pub const EXCLUDED: &str = "matches exp.codeExclude";
+/// `code_skipped` reason of an untracked file named like a secret file.
+pub const SECRET_NAME: &str = "looks like a secret file";
+
+/// How `exp.codeExclude` patterns match: `*`, `?` and `[...]` stay within one
+/// path component, `**` spans any number of them, and `*` also matches a
+/// leading `.` (a pattern meant to leave files out should not miss dotfiles).
+const EXCLUDE_MATCH: glob::MatchOptions = glob::MatchOptions {
+    case_sensitive: true,
+    require_literal_separator: true,
+    require_literal_leading_dot: false,
+};
+
+/// Parses one `exp.codeExclude` pattern; returns why it is refused. A pattern
+/// without `/` matches a file name at any depth (`*.secret`); one with `/`
+/// matches the path from the repository root (`private/**`, `data/local.json`).
+pub fn exclude_pattern(text: &str) -> std::result::Result<glob::Pattern, String> {
+    glob::Pattern::new(text.trim_start_matches('/')).map_err(|e| e.msg.to_owned())
+}
+
+fn excluded(path: &str, patterns: &[glob::Pattern]) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    patterns.iter().any(|p| {
+        let target = if p.as_str().contains('/') { path } else { file };
+        p.matches_with(target, EXCLUDE_MATCH)
+    })
 }
 
 /// `code_skipped` reason of a file the run keeps as an artifact.
@@ -95,15 +133,54 @@ const SECRET_FILE_NAMES: &[&str] = &[
     ".netrc",
     ".pypirc",
     ".npmrc",
+    ".pgpass",
+    ".my.cnf",
+    ".htpasswd",
+    ".git-credentials",
+    ".vault-token",
+    ".boto",
+    ".s3cfg",
+    ".dockercfg",
+    ".terraformrc",
+    "terraform.rc",
+    "kubeconfig",
     "credentials",
     "credentials.json",
+    "client_secret.json",
+    "service-account.json",
     "id_rsa",
-    "id_ed25519",
+    "id_dsa",
     "id_ecdsa",
-    ".git-credentials",
+    "id_ed25519",
+    "id_ecdsa_sk",
+    "id_ed25519_sk",
     "secrets.toml",
     "secrets.yaml",
+    "secrets.yml",
+    "secrets.json",
+    "secrets.env",
 ];
+
+/// File name endings of key stores, private keys and secret variable files.
+const SECRET_FILE_SUFFIXES: &[&str] = &[
+    ".env",
+    ".pem",
+    ".key",
+    ".p12",
+    ".pfx",
+    ".ppk",
+    ".jks",
+    ".keystore",
+    ".tfvars",
+    ".tfstate",
+    ".tfstate.backup",
+];
+
+/// Paths (their last components) of tools' credential files with generic names.
+const SECRET_FILE_PATHS: &[&str] = &[".docker/config.json", ".kube/config"];
+
+/// Directories whose untracked files are all secret.
+const SECRET_DIRS: &[&str] = &[".ssh", ".gnupg", ".aws"];
 
 /// Directories of tools and caches: untracked files under them are never part
 /// of the code (a virtualenv or `node_modules` someone forgot to ignore).
@@ -142,24 +219,63 @@ fn tool_dir(path: &str) -> Option<&str> {
     None
 }
 
+/// Whether an untracked file's name or place says that it holds secrets.
 fn looks_secret(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path);
+    let mut dirs = path.split('/').rev().skip(1);
     SECRET_FILE_NAMES.contains(&file)
         || file.starts_with(".env.")
-        || file.ends_with(".pem")
-        || file.ends_with(".key")
-        || file.ends_with(".p12")
+        || SECRET_FILE_SUFFIXES.iter().any(|s| file.ends_with(s))
+        || (file.ends_with(".json")
+            && (file.contains("service-account") || file.contains("service_account")))
+        || SECRET_FILE_PATHS.iter().any(|p| path == *p || path.ends_with(&format!("/{p}")))
+        || dirs.any(|d| SECRET_DIRS.contains(&d))
+}
+
+/// Whether a file's name says it holds configuration, where `name = value`
+/// lines are values rather than code (see [`Redactor::find_in_file`]).
+fn is_config_file(path: &str) -> bool {
+    const EXTENSIONS: &[&str] = &[
+        "ini",
+        "cfg",
+        "conf",
+        "cnf",
+        "config",
+        "properties",
+        "toml",
+        "env",
+        "yaml",
+        "yml",
+        "txt",
+        "hcl",
+        "tfvars",
+    ];
+    let file = path.rsplit('/').next().unwrap_or(path);
+    match file.rsplit_once('.') {
+        Some((stem, ext)) => {
+            stem.is_empty() || EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str())
+        }
+        // No extension: `config`, `credentials`-like files.
+        None => true,
+    }
 }
 
 impl Store {
     /// Builds the `code` tree from the current state of the working tree.
-    pub fn snapshot_code(&self, opts: Options) -> Result<Snapshot> {
-        self.snapshot_code_except(opts, &[])
+    pub fn snapshot_code(&self, opts: &Options) -> Result<Snapshot> {
+        self.snapshot_code_except(opts, &[], &Redactor::default())
     }
 
     /// Builds the `code` tree from the current state of the working tree,
     /// leaving out the untracked and changed files that `kept` covers.
-    pub fn snapshot_code_except(&self, opts: Options, kept: &[Kept]) -> Result<Snapshot> {
+    /// Untracked files are scanned with `redactor`'s rules, so one holding the
+    /// value of a secret environment variable is left out too.
+    pub fn snapshot_code_except(
+        &self,
+        opts: &Options,
+        kept: &[Kept],
+        redactor: &Redactor,
+    ) -> Result<Snapshot> {
         let repo = &self.repo;
         let head = self.head_commit()?;
         let head_tree = match &head {
@@ -290,7 +406,9 @@ impl Store {
                     entry.1 += size;
                 }
                 Action::Disk { untracked } => {
-                    match self.read_worktree_file(&path_str, untracked, opts, &mut total)? {
+                    match self
+                        .read_worktree_file(&path_str, untracked, opts, redactor, &mut total)?
+                    {
                         Read::Blob(bytes, kind) => {
                             let id = self.write_blob(&bytes)?;
                             editor.upsert(path.as_bstr(), kind, id).map_err(Error::git)?;
@@ -298,11 +416,9 @@ impl Store {
                         Read::Gone => {
                             editor.remove(path.as_bstr()).map_err(Error::git)?;
                         }
-                        Read::Skip(size, reason) => skipped.push(SkippedFile {
-                            path: path_str,
-                            size,
-                            reason: reason.into(),
-                        }),
+                        Read::Skip(size, reason) => {
+                            skipped.push(SkippedFile { path: path_str, size, reason })
+                        }
                     }
                 }
             }
@@ -331,11 +447,12 @@ impl Store {
         &self,
         path: &str,
         untracked: bool,
-        opts: Options,
+        opts: &Options,
+        redactor: &Redactor,
         total: &mut u64,
     ) -> Result<Read> {
         if untracked && looks_secret(path) {
-            return Ok(Read::Skip(0, "looks like a secret file"));
+            return Ok(Read::Skip(0, SECRET_NAME.into()));
         }
         let full = self.workdir().join(path);
         let io = |source| Error::Io { path: full.display().to_string(), source };
@@ -353,14 +470,25 @@ impl Store {
             return Ok(Read::Gone);
         }
         let size = meta.len();
+        if untracked && excluded(path, &opts.exclude) {
+            return Ok(Read::Skip(size, EXCLUDED.into()));
+        }
         if size > opts.max_file_bytes {
-            return Ok(Read::Skip(size, "larger than the per-file limit"));
+            return Ok(Read::Skip(size, "larger than the per-file limit".into()));
         }
         if *total + size > opts.max_total_bytes {
-            return Ok(Read::Skip(size, "over the total size limit"));
+            return Ok(Read::Skip(size, "over the total size limit".into()));
         }
         *total += size;
         let bytes = fs_err::read(&full).map_err(|e| Error::Io { path: path.into(), source: e })?;
+        if untracked {
+            let text = String::from_utf8_lossy(&bytes);
+            let found = redactor.find_in_file(&text, is_config_file(path));
+            if let Some((finding, line)) = found {
+                let reason = format!("holds what looks like {} (line {line})", finding.describe());
+                return Ok(Read::Skip(size, reason));
+            }
+        }
         use std::os::unix::fs::PermissionsExt;
         let kind = if meta.permissions().mode() & 0o111 != 0 {
             EntryKind::BlobExecutable
@@ -374,7 +502,7 @@ impl Store {
 enum Read {
     Blob(Vec<u8>, EntryKind),
     Gone,
-    Skip(u64, &'static str),
+    Skip(u64, String),
 }
 
 fn index_action(mode: gix::index::entry::Mode, id: &gix::oid) -> Action {
@@ -411,11 +539,47 @@ mod tests {
 
     #[test]
     fn secret_looking_files() {
-        for p in [".env", "conf/.env.local", "keys/server.pem", "id_rsa", "a/credentials.json"] {
+        for p in [
+            ".env",
+            "conf/.env.local",
+            "keys/server.pem",
+            "id_rsa",
+            "a/credentials.json",
+            "my-service-account.json",
+            "prod.env",
+            ".docker/config.json",
+            "home/.kube/config",
+            "infra/prod.tfvars",
+            "x/.ssh/known_keys",
+        ] {
             assert!(looks_secret(p), "{p}");
         }
-        for p in ["env.py", "environment.yml", "keyboard.py", "tokenizer.json"] {
+        for p in [
+            "env.py",
+            "environment.yml",
+            "keyboard.py",
+            "tokenizer.json",
+            "docker/config.json",
+            "kube/config",
+            "config.json",
+            "venv.txt",
+        ] {
             assert!(!looks_secret(p), "{p}");
         }
+    }
+
+    #[test]
+    fn exclude_patterns_match_names_anywhere_and_paths_from_the_root() {
+        let patterns: Vec<glob::Pattern> = ["*.secret", "private/**", "/data/local.json"]
+            .iter()
+            .map(|p| exclude_pattern(p).unwrap())
+            .collect();
+        for p in ["a.secret", "deep/er/.b.secret", "private/x/y.md", "data/local.json"] {
+            assert!(excluded(p, &patterns), "{p}");
+        }
+        for p in ["a.secrets", "sub/private/x.md", "data/local.json.bak", "x/data/local.json"] {
+            assert!(!excluded(p, &patterns), "{p}");
+        }
+        assert!(exclude_pattern("[oops").is_err());
     }
 }

@@ -139,6 +139,14 @@ impl Store {
         self.repo.config_snapshot().string(key).map(|v| v.to_str_lossy().into_owned())
     }
 
+    /// Reads every value of a multi-valued git config key (`exp.codeExclude`), in
+    /// the order git gives them; empty when it is not set.
+    pub fn config_strings(&self, key: &str) -> Vec<String> {
+        let config = self.repo.config_snapshot();
+        let values = config.plumbing().strings(key).unwrap_or_default();
+        values.iter().map(|v| v.to_str_lossy().into_owned()).collect()
+    }
+
     /// Reads a git config integer, accepting `k`/`m`/`g` suffixes as git does.
     pub fn config_integer(&self, key: &str) -> Option<i64> {
         self.repo.config_snapshot().integer(key)

@@ -16,6 +16,7 @@ mod python;
 mod remote;
 mod report;
 mod run;
+mod secrets;
 mod share;
 mod signals;
 mod standalone;
