@@ -86,6 +86,11 @@ pub fn human_duration(secs: f64) -> String {
     }
 }
 
+/// `n` and the noun in the right number: `1 point`, `2 points`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Formats a size in bytes for people: `512 B`, `3.0 KiB`, `1.5 MiB`, `2.0 GiB`.
 pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];

@@ -414,11 +414,11 @@ fn add_artifacts(value: Value, mut add: impl FnMut(ArtifactRef)) -> bool {
     }
 }
 
-/// Merges `from` into `into`: objects recursively, anything else replaced; nulls skipped.
+/// Merges `from` into `into`: objects recursively, anything else replaced (a
+/// null too: it is stored as `"None"`, see `finish::NULL_TEXT`).
 fn deep_merge(into: &mut Map<String, Value>, from: Map<String, Value>) {
     for (key, value) in from {
         match (into.get_mut(&key), value) {
-            (_, Value::Null) => {}
             (Some(Value::Object(old)), Value::Object(new)) => deep_merge(old, new),
             (_, Value::Object(new)) => {
                 let mut cleaned = Map::new();
@@ -432,7 +432,7 @@ fn deep_merge(into: &mut Map<String, Value>, from: Map<String, Value>) {
     }
 }
 
-/// Inserts the leaves of `from` into `into` under dotted keys; nulls skipped.
+/// Inserts the leaves of `from` into `into` under dotted keys (nulls too).
 fn flatten_into(into: &mut Map<String, Value>, prefix: &mut String, from: Map<String, Value>) {
     let len = prefix.len();
     for (key, value) in from {
@@ -442,7 +442,6 @@ fn flatten_into(into: &mut Map<String, Value>, prefix: &mut String, from: Map<St
         }
         prefix.push_str(&key);
         match value {
-            Value::Null => {}
             Value::Object(map) => flatten_into(into, prefix, map),
             value => {
                 into.insert(prefix.clone(), value);
@@ -764,9 +763,12 @@ mod tests {
         ));
         assert_eq!(
             Value::Object(out.config),
-            json!({"lr": 0.1, "opt": {"name": "adam", "beta": 0.99}, "seed": 7})
+            json!({"lr": 0.1, "opt": {"name": "adam", "beta": 0.99, "eps": null}, "seed": 7})
         );
-        assert_eq!(Value::Object(out.summary_values), json!({"best.acc": 0.9, "epochs": 4}));
+        assert_eq!(
+            Value::Object(out.summary_values),
+            json!({"best.acc": 0.9, "epochs": 4, "gone": null})
+        );
         assert_eq!(out.tags, ["base", "a", "b"]);
         assert_eq!(out.note.as_deref(), Some("second"));
         let refs: Vec<(&str, Option<&str>)> =

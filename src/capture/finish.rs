@@ -334,15 +334,22 @@ pub fn merge(into: &mut toml::Table, from: toml::Table) {
     }
 }
 
-/// Converts JSON to TOML: `null` is dropped (TOML has none), integers stay integers.
+/// How a null value is written in config.toml and summary.toml.
+pub const NULL_TEXT: &str = "None";
+
+/// Converts JSON to TOML: `null` becomes [`NULL_TEXT`], integers stay integers.
 pub fn json_to_toml_table(map: &serde_json::Map<String, serde_json::Value>) -> toml::Table {
     map.iter().filter_map(|(k, v)| json_to_toml(v).map(|v| (k.clone(), v))).collect()
 }
 
+/// One JSON value as TOML. TOML has no null: a JSON `null` (Python's `None`)
+/// is the string `"None"`, the text the scikit-learn and Hugging Face
+/// integrations (and MLflow) record for it, so one convention holds
+/// everywhere (docs/format.md).
 fn json_to_toml(value: &serde_json::Value) -> Option<toml::Value> {
     use serde_json::Value as J;
     Some(match value {
-        J::Null => return None,
+        J::Null => toml::Value::String(NULL_TEXT.to_owned()),
         J::Bool(b) => toml::Value::Boolean(*b),
         J::Number(n) => match n.as_i64() {
             Some(i) => toml::Value::Integer(i),

@@ -166,6 +166,8 @@ impl LiveRun {
         })?;
         fs_err::write(tmp.join(files::META), text)?;
         fs_err::write(tmp.join(files::EVENTS), b"")?;
+        // Scripts write the files they keep here (`$GIT_EXP_DIR/artifacts/`).
+        fs_err::create_dir_all(tmp.join(crate::artifacts::LIVE_DIR))?;
         fs_err::rename(&tmp, &dir)?;
         Ok(LiveRun { dir, meta, _lock: lock })
     }

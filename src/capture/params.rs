@@ -115,7 +115,13 @@ pub fn read_file(path: &Path) -> Result<toml::Table, Error> {
             let mut table: toml::Table = toml::from_str(&text).map_err(|e| Error::Parse {
                 path: shown,
                 kind: "TOML",
-                message: e.message().to_owned(),
+                message: match e.span() {
+                    Some(span) => {
+                        let (line, column) = line_column(&text, span.start);
+                        format!("line {line}, column {column}: {}", e.message())
+                    }
+                    None => e.message().to_owned(),
+                },
             })?;
             dates_to_strings(&mut table);
             Ok(table)
@@ -127,6 +133,18 @@ pub fn read_file(path: &Path) -> Result<toml::Table, Error> {
         }
         _ => Err(Error::Kind(shown)),
     }
+}
+
+/// The 1-based line and column (in characters) of byte `offset` of `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
 }
 
 /// Turns TOML dates and times into their text: config reaches JSON and CSV,
@@ -161,6 +179,27 @@ pub fn texts(table: &toml::Table) -> BTreeMap<String, String> {
     }
     let mut out = BTreeMap::new();
     walk("", table, &mut out);
+    out
+}
+
+/// The `{key}` placeholders of `argv` whose key is no param, in order, each
+/// once. Only names that could be keys count (letters, digits, `_`, `-`, `.`,
+/// starting with a letter or `_`), so `{}`, `{1: 2}` or `{print(x)}` do not.
+pub fn unknown_placeholders(argv: &[String], values: &BTreeMap<String, String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for arg in argv {
+        let mut rest = arg.as_str();
+        while let Some(open) = rest.find('{') {
+            rest = &rest[open + 1..];
+            let Some(close) = rest.find('}') else { break };
+            let key = &rest[..close];
+            let key_like = key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            if key_like && !values.contains_key(key) && !out.iter().any(|k| k == key) {
+                out.push(key.to_owned());
+            }
+        }
+    }
     out
 }
 
@@ -217,6 +256,14 @@ mod tests {
         assert!(apply_args(&mut t, &["model=1".into()], &mut texts).is_err());
         assert!(apply_args(&mut t, &["novalue".into()], &mut texts).is_err());
         assert!(apply_args(&mut t, &["a..b=1".into()], &mut texts).is_err());
+    }
+
+    #[test]
+    fn unknown_placeholders_are_found_but_not_other_braces() {
+        let values: BTreeMap<String, String> = [("lr".to_string(), "1".to_string())].into();
+        let argv: Vec<String> =
+            ["--lr", "{lrr}", "{lr}", "{}", "{1: 2}", "x{m.d}y{lrr}"].map(String::from).to_vec();
+        assert_eq!(unknown_placeholders(&argv, &values), ["lrr", "m.d"]);
     }
 
     #[test]

@@ -85,8 +85,10 @@ pub fn cmd_demo(args: DemoArgs, ctx: &Context, err: &mut dyn Write) -> Result<u8
     let status = Command::new(&exe).arg("list").current_dir(&dir).status()?;
     let _ = writeln!(
         err,
-        "\nTry: cd {} && git exp show @ && git log --oneline refs/experiments/lr-0.1",
-        dir.display()
+        "\nTry: cd {} && {} show @ && git log --oneline refs/experiments/lr-0.1\n\
+         (`cargo install --locked --path .` puts git-exp on PATH, so that `git exp show @` works too.)",
+        dir.display(),
+        exe.display()
     );
     Ok(if status.success() { 0 } else { 1 })
 }

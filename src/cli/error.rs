@@ -157,7 +157,17 @@ impl From<crate::artifacts::remote::Error> for CliError {
 
 impl From<params::Error> for CliError {
     fn from(e: params::Error) -> Self {
-        new(Kind::User, e).hint("params are KEY=VALUE; params files are .toml or .json tables")
+        let hint = match &e {
+            params::Error::NoEquals(_) | params::Error::BadKey(_) => {
+                "params are KEY=VALUE, e.g. -p lr=0.01 -p model.layers=3"
+            }
+            params::Error::Parse { .. } => "fix the file at the place shown, then run again",
+            params::Error::Kind(_) | params::Error::Read { .. } => {
+                "params files are .toml or .json tables"
+            }
+            params::Error::Conflict(_) => "give the key either a value or sub-keys, not both",
+        };
+        new(Kind::User, e).hint(hint)
     }
 }
 

@@ -24,8 +24,10 @@ const FILTER_EXAMPLE: &str =
 
 /// The fixed `--columns` entries; `params.KEY`, `config.KEY`, `metrics.NAME`,
 /// `min.NAME` and `max.NAME` come on top.
-const FIXED_COLUMNS: &[&str] =
-    &["name", "status", "age", "duration", "code", "tags", "started", "ended", "id", "commit"];
+const FIXED_COLUMNS: &[&str] = &[
+    "name", "status", "age", "duration", "code", "tags", "started", "ended", "id", "commit",
+    "host", "user", "note", "group", "job_type",
+];
 
 /// List runs, newest first
 #[derive(Debug, Args)]
@@ -130,14 +132,17 @@ pub fn cmd_list(
         return Ok(());
     }
     let columns = columns.unwrap_or_else(|| default_columns(&views, format != OutputFormat::Table));
-    let (header, rows) = rows(&views, &columns, crate::util::now_unix());
+    let style = if format == OutputFormat::Csv { Style::Data } else { Style::People };
+    let (header, rows) = rows(&views, &columns, crate::util::now_unix(), style);
     match format {
         OutputFormat::Table => {
             if views.is_empty() {
                 let message = if args.filter.is_some() {
                     "No runs match the filter."
-                } else {
+                } else if outcome.runs.is_empty() {
                     "No runs yet. Start one with `git exp run -- <command>`."
+                } else {
+                    "No runs shown (-n 0)."
                 };
                 let _ = writeln!(err, "{message}");
                 return Ok(());
@@ -234,18 +239,30 @@ pub fn default_columns(views: &[RunView], all: bool) -> Vec<(String, Column)> {
     columns
 }
 
+/// Who reads the cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// People (table, Markdown): ages (`5m ago`), durations (`4m05s`),
+    /// numbers to 4 decimals.
+    People,
+    /// Programs (CSV): RFC 3339 times, durations in seconds, numbers as
+    /// their shortest exact text.
+    Data,
+}
+
 /// Builds the header and rows of the listing from (header, column) pairs.
 pub fn rows(
     views: &[RunView],
     columns: &[(String, Column)],
     now: f64,
+    style: Style,
 ) -> (Vec<String>, Vec<Vec<String>>) {
     let header = columns.iter().map(|(h, _)| h.clone()).collect();
     let rows = views
         .iter()
         .map(|v| {
             let params = params(v);
-            columns.iter().map(|(_, c)| cell(v, &params, c, now)).collect()
+            columns.iter().map(|(_, c)| cell(v, &params, c, now, style)).collect()
         })
         .collect();
     (header, rows)
@@ -259,16 +276,22 @@ fn params(v: &RunView) -> Params {
     flatten(&v.config).into_iter().map(|(k, value)| (k, format_value(value))).collect()
 }
 
-fn cell(v: &RunView, params: &Params, column: &Column, now: f64) -> String {
+fn cell(v: &RunView, params: &Params, column: &Column, now: f64, style: Style) -> String {
+    let number = |x: f64| match style {
+        Style::People => format_number(x),
+        Style::Data => x.to_string(),
+    };
     let stat = |k: &str, pick: fn(&MetricView) -> Option<f64>| {
-        v.summary.get(k).and_then(pick).map(format_number).unwrap_or_default()
+        v.summary.get(k).and_then(pick).map(number).unwrap_or_default()
     };
     match column {
         Column::Field("name") => v.name.clone(),
         Column::Field("status") => v.status.to_string(),
+        Column::Field("age") if style == Style::Data => v.started.clone(),
         Column::Field("age") => {
             crate::util::human_age(crate::util::parse_rfc3339(&v.started).unwrap_or(now), now)
         }
+        Column::Field("duration") if style == Style::Data => v.duration_s.to_string(),
         Column::Field("duration") => crate::util::human_duration(v.duration_s),
         Column::Field("code") => match &v.code_commit {
             Some(c) => format!("{}{}", Store::short(c), if v.code_dirty { "+" } else { "" }),
@@ -282,9 +305,23 @@ fn cell(v: &RunView, params: &Params, column: &Column, now: f64) -> String {
         Column::Field("commit") => {
             v.commit.as_deref().map(Store::short).unwrap_or_default().to_owned()
         }
+        Column::Field("host") => v.host.clone(),
+        Column::Field("user") => v.user.clone(),
+        Column::Field("note") => v.note.clone(),
+        Column::Field("group") => v.group.clone().unwrap_or_default(),
+        Column::Field("job_type") => v.job_type.clone().unwrap_or_default(),
         Column::Field(other) => unreachable!("not a column: {other}"),
         Column::Param(k) => params.get(k).cloned().unwrap_or_default(),
-        Column::Metric(k) => v.summary.get(k).and_then(|m| m.shown()).unwrap_or_default(),
+        Column::Metric(k) => match (style, v.summary.get(k)) {
+            (Style::Data, Some(m)) if m.value.is_none() => m.last.map(number).unwrap_or_default(),
+            (Style::Data, Some(m)) => match &m.value {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => String::new(),
+            },
+            (Style::People, Some(m)) => m.shown().unwrap_or_default(),
+            (_, None) => String::new(),
+        },
         Column::Min(k) => stat(k, |m| m.min),
         Column::Max(k) => stat(k, |m| m.max),
     }

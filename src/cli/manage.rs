@@ -256,9 +256,7 @@ fn kind_name(kind: gc::Kind) -> &'static str {
     }
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
+use crate::util::count as plural;
 
 /// Resolves a spec to a committed run's name and commit; a spec that names a
 /// running run gets an error that says so.

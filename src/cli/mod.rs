@@ -133,12 +133,44 @@ pub(crate) fn note_prefix(
     }
 }
 
+/// For `git exp run python3 train.py` (no `--`): the command line with `--`
+/// where it belongs. The arguments are the user's own, shown sanitised.
+fn missing_dashes_hint(e: &clap::Error) -> Option<String> {
+    if e.kind() != clap::error::ErrorKind::UnknownArgument {
+        return None;
+    }
+    let args: Vec<String> =
+        std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+    let sub = args.iter().position(|a| a == "run" || a == "start")?;
+    if args.iter().any(|a| a == "--") {
+        return None;
+    }
+    let clap::error::ContextValue::String(bad) = e.get(clap::error::ContextKind::InvalidArg)?
+    else {
+        return None;
+    };
+    let at = sub + 1 + args[sub + 1..].iter().position(|a| a == bad)?;
+    let mut fixed: Vec<&str> = args[..at].iter().map(String::as_str).collect();
+    fixed.push("--");
+    fixed.extend(args[at..].iter().map(String::as_str));
+    Some(
+        crate::text::line(&format!(
+            "put `--` before the command to run: git exp {}",
+            fixed.join(" ")
+        ))
+        .into_owned(),
+    )
+}
+
 /// Runs git-exp with the process's arguments and environment.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
+            if let Some(hint) = missing_dashes_hint(&e) {
+                let _ = writeln!(std::io::stderr(), "\nhint: {hint}");
+            }
             return ExitCode::from(match e.kind() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
                 _ => error::EXIT_USAGE,

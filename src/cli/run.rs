@@ -135,6 +135,7 @@ pub fn cmd_run(args: RunArgs, ctx: &Context, err: &mut dyn Write) -> Result<u8, 
     let store = ctx.open_store(err).map_err(own)?;
     let mut opts = options(args.record, args.command, &store, ctx).map_err(own)?;
     opts.wandb_shim = args.wandb;
+    warn_placeholders(err, &opts);
     let outcome = run::run(&store, opts, Box::new(std::io::stdout()), Box::new(std::io::stderr()))?;
     if !args.quiet {
         report(err, &outcome.committed, outcome.status, outcome.duration_s);
@@ -142,16 +143,29 @@ pub fn cmd_run(args: RunArgs, ctx: &Context, err: &mut dyn Write) -> Result<u8, 
     Ok(outcome.exit_code.clamp(0, 255) as u8)
 }
 
+/// Warns about `{key}` placeholders of the command that name no param: they
+/// are passed to the command as they are, which is rarely what was meant.
+pub fn warn_placeholders(err: &mut dyn Write, opts: &run::Options) {
+    for key in params::unknown_placeholders(&opts.command, &opts.param_texts) {
+        let known: Vec<&str> = opts.param_texts.keys().map(String::as_str).take(10).collect();
+        let known = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
+        let _ = writeln!(
+            err,
+            "warning: {{{key}}} in the command names no param, so it is passed as it is (params: {known}); set it with -p {key}=VALUE"
+        );
+    }
+}
+
 /// Reports a committed run on stderr: the summary line and any warnings.
 pub fn report(err: &mut dyn Write, c: &Committed, status: Status, duration_s: f64) {
     let _ = writeln!(
         err,
-        "git-exp: run {} {} in {} ({} points, {} metrics) -> {}",
+        "git-exp: run {} {} in {} ({}, {}) -> {}",
         c.name,
         status,
         crate::util::human_duration(duration_s),
-        c.points,
-        c.metrics,
+        crate::util::count(c.points, "point", "points"),
+        crate::util::count(c.metrics, "metric", "metrics"),
         Store::short(&c.commit),
     );
     if c.renamed {

@@ -349,7 +349,11 @@ pub fn cmd_init(
     let store = ctx.open_store(err)?;
     let remote = match args.remote {
         Some(r) => r,
-        None => store.default_remote(false).ok_or_else(no_remote_error)?,
+        None => store.default_remote(false).ok_or_else(|| {
+            CliError::user("this repository has no git remote to use").hint(
+                "name one (`git exp init REMOTE`), or add one with `git remote add origin URL`",
+            )
+        })?,
     };
     if !store.remote_names().contains(&remote) {
         return Err(CliError::user(format!("'{remote}' is not a configured git remote"))
@@ -537,12 +541,14 @@ fn pick_remote(
         }
         runs.insert(0, given);
     }
-    store.default_remote(push).ok_or_else(no_remote_error)
+    store.default_remote(push).ok_or_else(|| no_remote_error(push))
 }
 
-fn no_remote_error() -> CliError {
-    CliError::user("this repository has no git remote to use")
-        .hint("name one (`git exp push REMOTE`), or add one with `git remote add origin URL`")
+fn no_remote_error(push: bool) -> CliError {
+    let verb = if push { "push" } else { "pull" };
+    CliError::user("this repository has no git remote to use").hint(format!(
+        "name one (`git exp {verb} REMOTE`), or add one with `git remote add origin URL`"
+    ))
 }
 
 fn no_store_error(remote: &str, objects: &[Object]) -> CliError {

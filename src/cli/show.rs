@@ -127,12 +127,16 @@ fn write_text(
     writeln!(out, "code:     {code}")?;
     writeln!(out, "started:  {} ({})", r.started, crate::util::human_duration(r.duration_s))?;
     writeln!(out, "command:  {}", text::line(&d.command.join(" ")))?;
-    writeln!(out, "where:    {}", text::line(&format!("{}@{}:{}", d.user, d.host, d.workdir)))?;
+    writeln!(
+        out,
+        "where:    {}",
+        text::line(&format!("{}@{}:{}", d.run.user, d.run.host, d.workdir))
+    )?;
     if !r.tags.is_empty() {
         writeln!(out, "tags:     {}", text::line(&r.tags.join(", ")))?;
     }
-    if !d.note.is_empty() {
-        writeln!(out, "note:     {}", text::lines(&d.note))?;
+    if !d.run.note.is_empty() {
+        writeln!(out, "note:     {}", text::lines(&d.run.note))?;
     }
     if let Some(group) = &r.group {
         writeln!(out, "group:    {}", text::line(group))?;
@@ -167,10 +171,10 @@ fn write_text(
         for (k, m) in &r.summary {
             let stats = match (m.min, m.max) {
                 (Some(min), Some(max)) if m.count > 0 => dim(&format!(
-                    "  (min {}, max {}, {} points, last step {})",
+                    "  (min {}, max {}, {}, last step {})",
                     crate::report::model::format_number(min),
                     crate::report::model::format_number(max),
-                    m.count,
+                    crate::util::count(m.count as usize, "point", "points"),
                     m.last_step.unwrap_or(0)
                 )),
                 _ => String::new(),
@@ -195,7 +199,7 @@ fn write_text(
             writeln!(
                 out,
                 "  {}",
-                text::line(&format!("{} ({} bytes): {}", s.path, s.size, s.reason))
+                text::line(&format!("{} ({}): {}", s.path, human_bytes(s.size), s.reason))
             )?;
         }
     }

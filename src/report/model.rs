@@ -33,6 +33,9 @@ impl MetricView {
         match (&self.value, self.last) {
             (Some(v), _) => Some(match v {
                 serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Number(n) if n.is_f64() => {
+                    n.as_f64().map_or_else(|| n.to_string(), format_number)
+                }
                 other => other.to_string(),
             }),
             (None, Some(l)) => Some(format_number(l)),
@@ -68,6 +71,12 @@ pub struct RunView {
     pub group: Option<String>,
     /// What the run does (`wandb.init(job_type=)`); null when not said.
     pub job_type: Option<String>,
+    /// Host.
+    pub host: String,
+    /// User.
+    pub user: String,
+    /// Note.
+    pub note: String,
     /// Config (params).
     pub config: serde_json::Value,
     /// Per metric summary.
@@ -86,14 +95,8 @@ pub struct RunDetail {
     pub exit_code: Option<i32>,
     /// Signal that ended it, if any.
     pub signal: Option<i32>,
-    /// Note.
-    pub note: String,
     /// W&B project, entity and display name (`wandb.init`); only those set.
     pub wandb: crate::store::format::WandbNames,
-    /// Host.
-    pub host: String,
-    /// User.
-    pub user: String,
     /// Directory relative to the repository root.
     pub workdir: String,
     /// Environment manifest (env.toml as JSON).
@@ -158,6 +161,9 @@ impl RunView {
             tags: run.exp.tags.clone(),
             group: run.exp.group.clone(),
             job_type: run.exp.job_type.clone(),
+            host: run.exp.host.clone(),
+            user: run.exp.user.clone(),
+            note: run.exp.note.clone(),
             config: serde_json::to_value(&run.config).unwrap_or(serde_json::Value::Null),
             summary,
         }
@@ -175,10 +181,7 @@ impl RunDetail {
             command: run.exp.command.clone(),
             exit_code: run.exp.exit_code,
             signal: run.exp.signal,
-            note: run.exp.note.clone(),
             wandb: run.exp.wandb.clone(),
-            host: run.exp.host.clone(),
-            user: run.exp.user.clone(),
             workdir: run.exp.workdir.clone(),
             env: run
                 .env

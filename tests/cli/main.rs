@@ -12,6 +12,7 @@ mod get;
 mod hostile;
 mod list_show;
 mod manage;
+mod polish;
 mod python;
 mod remote;
 mod report;
