@@ -39,7 +39,7 @@ class Standalone(RepoTest):
         out = self.repo.standalone(TRAIN, "finish")
         self.assertEqual(out.stdout, "env True True\nto stdout\nafter finish None None\n")
         self.assertRegex(out.stderr, r"^to stderr\ngit-exp: run solo finished in \S+ "
-                                     r"\(3 points, 1 metrics\) -> [0-9a-f]{7}\n$")
+                                     r"\(3 points, 1 metric\) -> [0-9a-f]{7}\n$")
         shown = self.repo.show("solo")
         self.assertEqual((shown["status"], shown["exit_code"], shown["signal"]),
                          ("finished", 0, None))

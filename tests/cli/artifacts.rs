@@ -710,7 +710,7 @@ fn a_finished_run_whose_live_directory_stays_is_not_listed_as_running() {
     let out = repo.exp_ok(&["start", "-n", "held", "--pid", &pid, "--", "x"]);
     let field = |key: &str| out.lines().find_map(|l| l.strip_prefix(key)).unwrap().to_owned();
     let (id, dir) = (field("id "), std::path::PathBuf::from(field("dir ")));
-    std::fs::create_dir(dir.join("artifacts")).unwrap();
+    std::fs::create_dir_all(dir.join("artifacts")).unwrap();
     std::fs::write(dir.join("artifacts/model.bin"), noise(5000, 9)).unwrap();
     repo.exp_ok(&["finish", &id]);
     assert!(dir.join("artifacts/model.bin").is_file());

@@ -220,7 +220,7 @@ fn an_unknown_column_is_a_usage_error() {
         stderr(&out),
         "error: unknown --columns entry 'colour'\n\
          hint: columns are name, status, age, duration, code, tags, started, ended, id, commit, \
-         params.KEY, config.KEY, metrics.NAME, min.NAME, max.NAME\n"
+         host, user, note, group, job_type, params.KEY, config.KEY, metrics.NAME, min.NAME, max.NAME\n"
     );
 }
 
