@@ -368,6 +368,42 @@ mod tests {
     }
 
     #[test]
+    fn remote_deletion_is_compare_and_swap() {
+        let (dir, store) = crate::store::format::sample_store();
+        let git = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap().trim().to_owned()
+        };
+        git(&["commit", "-q", "--allow-empty", "-m", "a"]);
+        let a = git(&["rev-parse", "HEAD"]);
+        git(&["commit", "-q", "--allow-empty", "-m", "b"]);
+        let b = git(&["rev-parse", "HEAD"]);
+        let bare = dir.path().join("remote.git");
+        git(&["init", "-q", "--bare", bare.to_str().unwrap()]);
+        let remote = bare.to_str().unwrap();
+        git(&[
+            "push",
+            "-q",
+            remote,
+            &format!("{a}:refs/experiments/x"),
+            &format!("{b}:refs/experiments/y"),
+        ]);
+        // y is b there, not a: refused and kept; x is deleted.
+        let runs = vec![("x".to_owned(), a.clone()), ("y".to_owned(), a.clone())];
+        let refused = store.delete_remote_runs(remote, &runs).unwrap();
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert_eq!(refused[0].0, "y");
+        let left = store.remote_runs(remote).unwrap();
+        assert_eq!(left, [("y".to_owned(), b)].into());
+    }
+
+    #[test]
     fn classify_finds_conflicts() {
         let other: BTreeMap<String, String> =
             [("a".into(), "1".into()), ("b".into(), "2".into())].into();
