@@ -9,20 +9,24 @@ use clap::Args;
 
 use super::error::Kind;
 use super::output::{self, FormatArgs, OutputFormat};
+use super::share::RUNS_REFSPEC;
 use super::{CliError, Context};
 use crate::artifacts::gc;
 use crate::capture::{live, python, recover};
 use crate::store::refs::{self, groups_clash};
-use crate::store::{self as core_store, name, Store};
+use crate::store::{self as core_store, name, removed, Store};
 use crate::text::line as sanitize;
-use crate::util::human_bytes;
+use crate::util::{anonymize_url, human_bytes};
 
 /// Delete runs (their refs; git's own gc removes the objects later)
 #[derive(Debug, Args)]
 pub struct RmArgs {
     /// The runs: names, unique prefixes of a name, id or commit, `@`, `@~N`, refs or commit ids
-    #[arg(required = true, value_name = "RUN")]
+    #[arg(value_name = "RUN")]
     pub runs: Vec<String>,
+    /// Also delete them on a git remote (default: the remote `git push` uses), where it has the same commit
+    #[arg(long, value_name = "REMOTE", num_args = 0..=1)]
+    pub remote: Option<Option<String>>,
     /// Only say what would be deleted
     #[arg(short = 'n', long)]
     pub dry_run: bool,
@@ -62,12 +66,21 @@ pub struct GcArgs {
 
 /// Runs `git exp rm`.
 pub fn cmd_rm(
-    args: RmArgs,
+    mut args: RmArgs,
     ctx: &Context,
     _out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
     let store = ctx.open_store(err)?;
+    // `--remote RUN` without a remote: the value is the first run.
+    let remote = match args.remote.take() {
+        Some(given) => Some(super::share::pick_remote(&store, given, &mut args.runs, true)?),
+        None => None,
+    };
+    if args.runs.is_empty() {
+        return Err(CliError::usage("name the runs to delete")
+            .hint("`git exp list` shows them; `git exp rm @` deletes the latest"));
+    }
     // Every spec is resolved before anything is deleted.
     let mut targets: Vec<(String, String)> = Vec::new();
     for spec in &args.runs {
@@ -77,16 +90,105 @@ pub fn cmd_rm(
             targets.push((name, commit));
         }
     }
+    // On the remote, only the same commit is deleted; another run there under
+    // one of these names stops the command before anything is deleted.
+    let mut there: Vec<(String, String)> = Vec::new();
+    if let Some(remote) = &remote {
+        let theirs = store.remote_runs(remote)?;
+        let mut others = Vec::new();
+        for (name, commit) in &targets {
+            match theirs.get(name) {
+                Some(c) if c == commit => there.push((name.clone(), commit.clone())),
+                Some(c) => others.push(format!("{} ({})", sanitize(name), Store::short(c))),
+                None => {}
+            }
+        }
+        if !others.is_empty() {
+            let runs = if others.len() == 1 { "a different run" } else { "different runs" };
+            return Err(CliError::user(format!(
+                "{} has {runs} named {}",
+                anonymize_url(remote),
+                others.join(", ")
+            ))
+            .hint("nothing was deleted, here or there; without --remote, `git exp rm` deletes the runs here only"));
+        }
+    }
+    let mut refused: Vec<(String, String)> = Vec::new();
     if !args.dry_run {
+        if let (Some(remote), false) = (&remote, there.is_empty()) {
+            refused = store.delete_remote_runs(remote, &there)?;
+            targets.retain(|(n, _)| !refused.iter().any(|(r, _)| r == n));
+            there.retain(|(n, _)| !refused.iter().any(|(r, _)| r == n));
+        }
         store.delete_runs(&targets).map_err(refs_error)?;
+        remember_removed(&store, &targets, err)?;
     }
     if !args.quiet || args.dry_run {
         let verb = if args.dry_run { "Would delete" } else { "Deleted" };
         for (name, commit) in &targets {
-            writeln!(err, "{verb} run {} ({}).", sanitize(name), Store::short(commit))?;
+            let place = match &remote {
+                None => String::new(),
+                Some(_) if there.iter().any(|(n, _)| n == name) => {
+                    format!(" here and on {}", anonymize_url(remote.as_deref().unwrap_or("")))
+                }
+                Some(r) => format!(
+                    "; {} {} have it",
+                    anonymize_url(r),
+                    if args.dry_run { "does not" } else { "did not" }
+                ),
+            };
+            writeln!(err, "{verb} run {} ({}){place}.", sanitize(name), Store::short(commit))?;
         }
     }
+    if remote.is_none() && !args.quiet && !args.dry_run {
+        // git's own fetch knows nothing of the runs deleted here.
+        let refetching: Vec<String> = store
+            .remote_names()
+            .into_iter()
+            .filter(|r| {
+                store.config_strings(&format!("remote.{r}.fetch")).iter().any(|v| v == RUNS_REFSPEC)
+            })
+            .collect();
+        if let Some(r) = refetching.first() {
+            writeln!(
+                err,
+                "note: a plain `git fetch {r}` fetches {} again while {r} has {} (`git exp init` \
+                 set that up); `git exp rm --remote {r}` deletes runs there too",
+                if targets.len() == 1 { "it" } else { "them" },
+                if targets.len() == 1 { "it" } else { "them" }
+            )?;
+        }
+    }
+    if !refused.is_empty() {
+        let remote = anonymize_url(remote.as_deref().unwrap_or(""));
+        let names: Vec<String> =
+            refused.iter().map(|(n, why)| format!("{} ({})", sanitize(n), sanitize(why))).collect();
+        return Err(CliError::user(format!("{remote} refused to delete {}", names.join(", ")))
+            .hint(format!(
+                "{remote} changed meanwhile; these runs were kept here too: `git exp pull {remote}` shows what it has now"
+            )));
+    }
     Ok(())
+}
+
+/// Remembers runs deleted here, so `git exp pull` does not fetch them again; a
+/// failure to remember is a warning (the runs are deleted all the same).
+fn remember_removed(
+    store: &Store,
+    runs: &[(String, String)],
+    err: &mut dyn Write,
+) -> std::io::Result<()> {
+    let now = crate::util::now_unix() as i64;
+    match removed::remember(store.common_dir(), runs, now) {
+        Ok(None) => Ok(()),
+        Ok(Some(why)) => writeln!(err, "warning: {}; it was replaced", sanitize(&why)),
+        Err(e) => writeln!(
+            err,
+            "warning: cannot remember the deleted runs in {} ({}): `git exp pull` may fetch them again",
+            removed::path(store.common_dir()).display(),
+            sanitize(&e.to_string())
+        ),
+    }
 }
 
 /// Runs `git exp rename`.
@@ -133,6 +235,8 @@ pub fn cmd_rename(
         }
         e => refs_error(e),
     })?;
+    // The old name no longer holds this run here: a pull does not bring it back.
+    remember_removed(&store, &[(old.clone(), commit.clone())], err)?;
     if !args.quiet {
         writeln!(err, "Renamed run {} to {new} ({}).", sanitize(&old), Store::short(&commit))?;
     }

@@ -18,6 +18,7 @@ use super::start::PlumbingFormat;
 use super::{CliError, Context};
 use crate::artifacts::remote::{self, Object, Remote, Settings, Transfer};
 use crate::store::format::Storage;
+use crate::store::removed;
 use crate::store::repo::Detail;
 use crate::store::transport::{classify, group_clash, Outcome};
 use crate::store::{Store, REF_PREFIX};
@@ -55,6 +56,9 @@ pub struct PullArgs {
     /// Also download the large artifacts of these runs (all of the remote's runs when none are named)
     #[arg(short, long)]
     pub artifacts: bool,
+    /// Also fetch the runs deleted here with `git exp rm` (runs named on the command line always are)
+    #[arg(long)]
+    pub include_removed: bool,
     /// --dry-run, --quiet, --format
     #[command(flatten)]
     pub flags: TransferFlags,
@@ -252,6 +256,23 @@ pub fn cmd_pull(
     });
     let mine: BTreeMap<String, String> = store.list_refs()?.into_iter().collect();
     let mut classified = classify(&wanted, &mine);
+    // Runs deleted here stay deleted, unless named or asked for; a different
+    // run pushed later under the same name is not one of them.
+    let (removed, damaged) = removed::read(store.common_dir());
+    if let Some(why) = damaged {
+        writeln!(
+            err,
+            "warning: {}; it is ignored, so runs deleted here may be fetched again",
+            crate::text::line(&why)
+        )?;
+    }
+    if args.runs.is_empty() && !args.include_removed {
+        for (name, commit, outcome) in &mut classified {
+            if *outcome != Outcome::UpToDate && removed.contains(name, commit) {
+                *outcome = Outcome::RemovedHere;
+            }
+        }
+    }
     let new: Vec<String> = classified
         .iter()
         .filter(|(_, _, o)| *o == Outcome::New)
@@ -291,6 +312,21 @@ pub fn cmd_pull(
                     crate::text::line(&e.to_string())
                 );
             }
+        }
+    }
+
+    if !args.flags.dry_run {
+        let back: Vec<(String, String)> = classified
+            .iter()
+            .filter(|(n, c, o)| *o == Outcome::New && removed.contains(n, c))
+            .map(|(n, c, _)| (n.clone(), c.clone()))
+            .collect();
+        if let Err(e) = removed::forget(store.common_dir(), &back) {
+            writeln!(
+                err,
+                "warning: cannot update {}: {e}",
+                removed::path(store.common_dir()).display()
+            )?;
         }
     }
 
@@ -515,7 +551,7 @@ impl Git<'_> {
 /// The remote to use: the one given, else git's default. A first argument
 /// that is not a remote but names a run is taken as a run
 /// (`git exp push my-run`).
-fn pick_remote(
+pub(super) fn pick_remote(
     store: &Store,
     given: Option<String>,
     runs: &mut Vec<String>,
@@ -636,6 +672,7 @@ fn print_report(
     }
     let count = |o: Outcome| report.runs.iter().filter(|r| r.outcome == o).count();
     let (new, same) = (count(Outcome::New), count(Outcome::UpToDate));
+    let removed_here = count(Outcome::RemovedHere);
     let a = &report.artifacts;
     if !quiet && *format == PlumbingFormat::Text {
         let verb = match (push, report.dry_run) {
@@ -647,9 +684,21 @@ fn print_report(
         for run in report.runs.iter().filter(|r| r.outcome == Outcome::New) {
             writeln!(err, " * {} {}", Store::short(&run.commit), run.name)?;
         }
+        for run in report.runs.iter().filter(|r| r.outcome == Outcome::RemovedHere) {
+            writeln!(
+                err,
+                "Skipped run {} ({}): removed here; `git exp pull {} {}` fetches it again.",
+                run.name,
+                Store::short(&run.commit),
+                report.remote,
+                run.name
+            )?;
+        }
+        let skipped =
+            if removed_here > 0 { format!(", {removed_here} removed here") } else { String::new() };
         writeln!(
             err,
-            "{verb} {new} run{} {} {} ({same} up to date).",
+            "{verb} {new} run{} {} {} ({same} up to date{skipped}).",
             plural(new),
             if push { "to" } else { "from" },
             report.remote

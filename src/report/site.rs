@@ -35,7 +35,7 @@ const ASSETS: &[(&str, &str)] = &[
     ("assets/site.js", include_str!("templates/site.js")),
 ];
 /// The manifest of what a build wrote.
-pub const MANIFEST: &str = ".git-exp-report.json";
+pub const MANIFEST: &str = crate::store::code::REPORT_MANIFEST;
 /// Format of the manifest. 2: inline artifacts are named by the rule of
 /// `inert` (format 1 sites hold them under the runs' own names).
 pub const MANIFEST_FORMAT: u32 = 2;

@@ -74,6 +74,11 @@ pub const KEPT_AS_ARTIFACT: &str = "kept as an artifact";
 /// `code_skipped` reason of git-exp's own directory (live runs, artifact store)
 /// when the common git dir lies in the working tree.
 pub const GIT_EXP_DIR: &str = "git-exp's own directory";
+/// `code_skipped` reason of a site `git exp report -o DIR` wrote into the working tree.
+pub const REPORT_SITE: &str = "a git-exp report site";
+/// The manifest `git exp report` writes into every site it builds: a directory
+/// holding it is git-exp's output, not the run's code.
+pub const REPORT_MANIFEST: &str = ".git-exp-report.json";
 
 /// A working-tree path left out of `code` when it is untracked or changed
 /// (staged or not): its data is kept elsewhere. The version committed in HEAD
@@ -355,6 +360,10 @@ impl Store {
         for (path, action) in index_actions {
             actions.entry(path).or_insert(action);
         }
+        // git-exp's own output is not the run's code: report sites are left out
+        // like kept artifacts (a committed version stays).
+        let sites = self.report_sites(actions.keys().map(|p| p.to_str_lossy()));
+        let kept: Vec<Kept> = kept.iter().cloned().chain(sites).collect();
         if actions.is_empty() {
             return Ok(Snapshot {
                 tree: head_tree.map(|t| t.to_string()),
@@ -441,6 +450,41 @@ impl Store {
         let tree = editor.write().map_err(Error::git)?.detach();
         let dirty = Some(tree) != head_tree;
         Ok(Snapshot { head, tree: Some(tree.to_string()), dirty, skipped })
+    }
+
+    /// The directories among the parents of `paths` that hold a report site
+    /// ([`REPORT_MANIFEST`]), outermost only. The working tree root is never
+    /// one: a site there would leave out every change.
+    fn report_sites<'a>(
+        &self,
+        paths: impl Iterator<Item = std::borrow::Cow<'a, str>>,
+    ) -> Vec<Kept> {
+        let mut checked: BTreeMap<String, bool> = BTreeMap::new();
+        let mut sites = Vec::new();
+        for path in paths {
+            let mut end = 0;
+            while let Some(i) = path[end..].find('/') {
+                end += i;
+                let dir = &path[..end];
+                end += 1;
+                let is_site = match checked.get(dir) {
+                    Some(known) => *known,
+                    None => {
+                        let manifest = self.workdir().join(dir).join(REPORT_MANIFEST);
+                        let found = fs_err::symlink_metadata(manifest).is_ok_and(|m| m.is_file());
+                        checked.insert(dir.to_owned(), found);
+                        found
+                    }
+                };
+                if is_site {
+                    if !sites.iter().any(|k: &Kept| k.path == dir) {
+                        sites.push(Kept { path: dir.to_owned(), dir: true, reason: REPORT_SITE });
+                    }
+                    break;
+                }
+            }
+        }
+        sites
     }
 
     fn read_worktree_file(

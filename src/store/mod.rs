@@ -9,6 +9,7 @@ pub mod format;
 pub mod history;
 pub mod name;
 pub mod refs;
+pub mod removed;
 pub mod repo;
 pub mod spec;
 pub mod transport;

@@ -46,6 +46,9 @@ pub enum Outcome {
     /// The other side has a run whose name is this run's group, or a group
     /// of this name (`a` and `a/b`): a name cannot be both.
     NameClash,
+    /// Pull only: this run (this name at this commit) was deleted here with
+    /// `git exp rm`, so it was not fetched again.
+    RemovedHere,
 }
 
 impl Store {
@@ -157,6 +160,43 @@ impl Store {
             .next()
             .unwrap_or_else(|| "git push failed".to_owned());
         Ok(attempt)
+    }
+
+    /// Deletes the runs `(name, commit)` on `remote`, each only while the
+    /// remote's ref still points at that commit (`--force-with-lease`), so a
+    /// different run of that name there is never deleted. Returns the runs
+    /// git refused, with git's summary (`[rejected] (stale info)`).
+    pub fn delete_remote_runs(
+        &self,
+        remote: &str,
+        runs: &[(String, String)],
+    ) -> Result<Vec<(String, String)>> {
+        let mut refused = Vec::new();
+        for batch in runs.chunks(PUSH_BATCH) {
+            let mut args: Vec<String> = ["push", "--porcelain", "--quiet"].map(String::from).into();
+            for (name, commit) in batch {
+                args.push(format!("--force-with-lease={REF_PREFIX}{name}:{commit}"));
+            }
+            args.extend(["--".to_owned(), remote.to_owned()]);
+            args.extend(batch.iter().map(|(name, _)| format!(":{REF_PREFIX}{name}")));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = self.run_git(&args, None, Stdio::piped())?;
+            let found = porcelain_refused(&String::from_utf8_lossy(&out.stdout));
+            if !out.status.success() && found.is_empty() {
+                let messages = String::from_utf8_lossy(&out.stderr);
+                let why = messages
+                    .lines()
+                    .find(|l| l.starts_with("error: ") || l.starts_with("fatal: "))
+                    .map(|l| super::format::one_line(l.split_once(": ").map_or(l, |(_, m)| m)))
+                    .unwrap_or_else(|| "git push failed".to_owned());
+                return Err(Error::Transport(format!(
+                    "cannot delete runs on {}: {why}",
+                    anonymize_url(remote)
+                )));
+            }
+            refused.extend(found);
+        }
+        Ok(refused)
     }
 
     /// Fetches the named runs of `remote` into `refs/experiments/` without
@@ -325,6 +365,42 @@ mod tests {
             porcelain_refused(out),
             vec![("g/b".to_owned(), "[rejected] (fetch first)".to_owned())]
         );
+    }
+
+    #[test]
+    fn remote_deletion_is_compare_and_swap() {
+        let (dir, store) = crate::store::format::sample_store();
+        let git = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap().trim().to_owned()
+        };
+        git(&["commit", "-q", "--allow-empty", "-m", "a"]);
+        let a = git(&["rev-parse", "HEAD"]);
+        git(&["commit", "-q", "--allow-empty", "-m", "b"]);
+        let b = git(&["rev-parse", "HEAD"]);
+        let bare = dir.path().join("remote.git");
+        git(&["init", "-q", "--bare", bare.to_str().unwrap()]);
+        let remote = bare.to_str().unwrap();
+        git(&[
+            "push",
+            "-q",
+            remote,
+            &format!("{a}:refs/experiments/x"),
+            &format!("{b}:refs/experiments/y"),
+        ]);
+        // y is b there, not a: refused and kept; x is deleted.
+        let runs = vec![("x".to_owned(), a.clone()), ("y".to_owned(), a.clone())];
+        let refused = store.delete_remote_runs(remote, &runs).unwrap();
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert_eq!(refused[0].0, "y");
+        let left = store.remote_runs(remote).unwrap();
+        assert_eq!(left, [("y".to_owned(), b)].into());
     }
 
     #[test]

@@ -407,3 +407,41 @@ fn a_site_of_an_earlier_format_loses_the_files_of_runs_under_their_own_names() {
     }
     assert!(std::fs::read_to_string(&manifest).unwrap().contains("\"format\": 2"));
 }
+
+// See: issue 11, item 12 (a report written inside the worktree was snapshotted
+// into later runs' code).
+#[test]
+fn a_report_site_inside_the_worktree_stays_out_of_later_runs_code() {
+    let repo = TestRepo::new();
+    run(&repo, "first", &[], "true");
+    repo.exp_ok(&["report", "-o", "site"]);
+    repo.exp_ok(&["report", "-o", "out/nested"]);
+    assert!(repo.root.join("site/.git-exp-report.json").is_file());
+    // Untracked files that are not a report go in as before, also ones named like a site's.
+    repo.write("notes.txt", "kept\n");
+    repo.write("docs/index.html", "<p>mine</p>\n");
+    run(&repo, "second", &[], "true");
+    let files = repo.git(&["ls-tree", "-r", "--name-only", "refs/experiments/second:code"]);
+    let files: Vec<&str> = files.lines().collect();
+    assert!(files.contains(&"notes.txt") && files.contains(&"docs/index.html"), "{files:?}");
+    assert!(!files.iter().any(|f| f.starts_with("site/") || f.starts_with("out/")), "{files:?}");
+    let show = repo.exp_ok(&["show", "second"]);
+    assert!(show.contains("left out of the code tree"), "{show}");
+    for dir in ["site/", "out/nested/"] {
+        let line = show.lines().find(|l| l.trim_start().starts_with(dir)).unwrap_or_default();
+        assert!(line.contains("a git-exp report site ("), "{dir}: {show}");
+    }
+    // A site committed to the branch keeps its committed version; a rebuild stays out.
+    repo.git(&["add", "site"]);
+    repo.git(&["commit", "-q", "-m", "publish"]);
+    let committed = repo.git(&["rev-parse", "HEAD:site/index.html"]);
+    run(&repo, "third", &["x=1"], "true");
+    repo.exp_ok(&["report", "-o", "site"]);
+    run(&repo, "fourth", &[], "true");
+    let code = repo.git(&["rev-parse", "refs/experiments/fourth:code/site/index.html"]);
+    assert_eq!(code, committed);
+    assert_ne!(
+        std::fs::read(repo.root.join("site/index.html")).unwrap(),
+        repo.git(&["cat-file", "blob", committed.trim()]).into_bytes()
+    );
+}

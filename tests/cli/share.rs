@@ -724,3 +724,192 @@ fn init_refuses_a_prune_value_git_cannot_read() {
     let fetches = team.repo.git(&["config", "--get-all", "remote.origin.fetch"]);
     assert!(!fetches.contains("refs/experiments"), "nothing changed: {fetches}");
 }
+
+/// The commit of run `name` in `dir`, or `None`.
+fn local_run(team: &Team, dir: &Path, name: &str) -> Option<String> {
+    let refs = team.repo.git_in(dir, &["for-each-ref", "--format=%(refname) %(objectname)"]);
+    refs.lines()
+        .find_map(|l| l.strip_prefix(&format!("refs/experiments/{name} ")).map(str::to_owned))
+}
+
+/// The outcome of run `name` in a push or pull JSON report.
+fn outcome_of(report: &serde_json::Value, name: &str) -> Option<String> {
+    report["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .map(|r| r["outcome"].as_str().unwrap().to_owned())
+}
+
+// See: issue 11, item 12 (runs removed with `rm` came back on the next pull).
+#[test]
+fn a_run_removed_here_stays_removed_on_pull_unless_asked_for() {
+    let team = Team::new();
+    team.ok_in(&team.repo.root, &["run", "-q", "-n", "a", "--", "true"]);
+    team.ok_in(&team.repo.root, &["run", "-q", "-n", "b", "--", "true"]);
+    team.ok_in(&team.repo.root, &["push", "-q"]);
+    let clone = &team.clone;
+    team.ok_in(clone, &["pull", "-q"]);
+    let a = local_run(&team, clone, "a").expect("a fetched");
+    team.ok_in(clone, &["rm", "-q", "a"]);
+
+    let out = team.ok_in(clone, &["pull"]);
+    assert_eq!(local_run(&team, clone, "a"), None, "rm'd run came back");
+    let err = stderr(&out);
+    assert!(err.contains(&format!("Skipped run a ({}): removed here", &a[..7])), "{err}");
+    assert!(err.contains("`git exp pull origin a`"), "{err}");
+    assert!(err.contains("Fetched 0 runs from origin (1 up to date, 1 removed here)."), "{err}");
+    let out = team.ok_in(clone, &["pull", "--dry-run", "--format", "json"]);
+    let report = json(&out);
+    assert_eq!(outcome_of(&report, "a").as_deref(), Some("removed-here"));
+    assert_eq!(outcome_of(&report, "b").as_deref(), Some("up-to-date"));
+
+    // Named, it comes back; and then it is an ordinary run again.
+    team.ok_in(clone, &["pull", "-q", "origin", "a"]);
+    assert_eq!(local_run(&team, clone, "a").as_deref(), Some(a.as_str()));
+    let report = json(&team.ok_in(clone, &["pull", "--format", "json"]));
+    assert_eq!(outcome_of(&report, "a").as_deref(), Some("up-to-date"));
+
+    // --include-removed brings back every run removed here.
+    team.ok_in(clone, &["rm", "-q", "a", "b"]);
+    team.ok_in(clone, &["pull", "-q"]);
+    assert_eq!((local_run(&team, clone, "a"), local_run(&team, clone, "b")), (None, None));
+    let report = json(&team.ok_in(clone, &["pull", "--include-removed", "--format", "json"]));
+    assert_eq!(outcome_of(&report, "a").as_deref(), Some("new"));
+    assert_eq!(outcome_of(&report, "b").as_deref(), Some("new"));
+    assert_eq!(local_run(&team, clone, "a").as_deref(), Some(a.as_str()));
+    team.repo.git_in(clone, &["fsck", "--strict", "--no-progress"]);
+}
+
+#[test]
+fn a_different_run_pushed_later_under_a_removed_name_is_pulled() {
+    let team = Team::new();
+    team.ok_in(&team.repo.root, &["run", "-q", "-n", "a", "--", "true"]);
+    team.ok_in(&team.repo.root, &["push", "-q"]);
+    let clone = &team.clone;
+    team.ok_in(clone, &["pull", "-q"]);
+    let old = local_run(&team, clone, "a").unwrap();
+    team.ok_in(clone, &["rm", "-q", "a"]);
+    // The author replaces the run on the remote with a new one of that name.
+    team.ok_in(&team.repo.root, &["rm", "-q", "--remote", "a"]);
+    team.ok_in(&team.repo.root, &["run", "-q", "-n", "a", "--", "sh", "-c", "echo again"]);
+    team.ok_in(&team.repo.root, &["push", "-q"]);
+    let new = local_run(&team, &team.repo.root, "a").unwrap();
+    assert_ne!(old, new);
+    let report = json(&team.ok_in(clone, &["pull", "--format", "json"]));
+    assert_eq!(outcome_of(&report, "a").as_deref(), Some("new"));
+    assert_eq!(local_run(&team, clone, "a"), Some(new));
+}
+
+#[test]
+fn a_damaged_memory_of_removed_runs_is_a_warning_not_an_error() {
+    let team = Team::new();
+    team.ok_in(&team.repo.root, &["run", "-q", "-n", "a", "--", "true"]);
+    team.ok_in(&team.repo.root, &["push", "-q"]);
+    let clone = &team.clone;
+    team.ok_in(clone, &["pull", "-q"]);
+    team.ok_in(clone, &["rm", "-q", "a"]);
+    let file = clone.join(".git/exp/removed.json");
+    assert!(file.is_file(), "rm remembers the run in .git/exp/removed.json");
+    std::fs::write(&file, b"{\"format\": 1, \"runs\": [garbage\x1b[2J").unwrap();
+    let out = team.ok_in(clone, &["pull", "-q"]);
+    let err = stderr(&out);
+    assert!(err.starts_with("warning: "), "{err}");
+    assert!(err.contains("removed.json"), "{err}");
+    assert!(!err.contains('\x1b'), "{err:?}");
+    // Read as empty: the run comes back.
+    assert!(local_run(&team, clone, "a").is_some());
+}
+
+#[test]
+fn rm_remote_deletes_the_run_on_the_remote_too() {
+    let team = Team::new();
+    let root = &team.repo.root;
+    for name in ["a", "b", "c"] {
+        team.ok_in(root, &["run", "-q", "-n", name, "--", "true"]);
+    }
+    team.ok_in(root, &["push", "-q"]);
+    let out = team.ok_in(root, &["rm", "--remote", "a"]);
+    let err = stderr(&out);
+    assert!(err.contains("Deleted run a ("), "{err}");
+    assert!(err.contains("here and on origin"), "{err}");
+    let refs = team.remote_refs();
+    assert!(!refs.contains("refs/experiments/a\n"), "{refs}");
+    assert!(refs.contains("refs/experiments/b"), "{refs}");
+    assert_eq!(local_run(&team, root, "a"), None);
+    // The remote named; --dry-run changes nothing on either side.
+    let out = team.ok_in(root, &["rm", "--dry-run", "--remote", "origin", "b"]);
+    assert!(stderr(&out).contains("Would delete run b ("), "{}", stderr(&out));
+    assert!(team.remote_refs().contains("refs/experiments/b"));
+    assert!(local_run(&team, root, "b").is_some());
+    team.ok_in(root, &["rm", "-q", "--remote", "origin", "b"]);
+    assert!(!team.remote_refs().contains("refs/experiments/b"));
+    // A run the remote never had is deleted here, and the output says so.
+    team.ok_in(root, &["run", "-q", "-n", "local", "--", "true"]);
+    let out = team.ok_in(root, &["rm", "--remote", "local"]);
+    assert!(stderr(&out).contains("origin did not have it"), "{}", stderr(&out));
+    assert!(team.remote_refs().contains("refs/experiments/c"));
+}
+
+#[test]
+fn rm_remote_never_deletes_a_different_run_of_that_name_there() {
+    let team = Team::new();
+    let root = &team.repo.root;
+    team.ok_in(root, &["run", "-q", "-n", "x", "--", "true"]);
+    team.ok_in(root, &["run", "-q", "-n", "y", "--", "true"]);
+    team.ok_in(root, &["push", "-q"]);
+    let clone = &team.clone;
+    team.ok_in(clone, &["pull", "-q"]);
+    // The author replaces x on the remote.
+    team.ok_in(root, &["rm", "-q", "--remote", "x"]);
+    team.ok_in(root, &["run", "-q", "-n", "x", "--", "sh", "-c", "echo new"]);
+    team.ok_in(root, &["push", "-q"]);
+    let before = team.remote_refs();
+
+    let out = team.exp_in(clone, &["rm", "--remote", "y", "x"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    let theirs = local_run(&team, root, "x").unwrap();
+    assert!(
+        err.contains(&format!("origin has a different run named x ({})", &theirs[..7])),
+        "{err}"
+    );
+    assert!(err.contains("nothing was deleted"), "{err}");
+    assert_eq!(team.remote_refs(), before);
+    assert!(local_run(&team, clone, "x").is_some() && local_run(&team, clone, "y").is_some());
+}
+
+#[test]
+fn a_run_renamed_here_does_not_come_back_under_its_old_name() {
+    let team = Team::new();
+    team.ok_in(&team.repo.root, &["run", "-q", "-n", "a", "--", "true"]);
+    team.ok_in(&team.repo.root, &["push", "-q"]);
+    let clone = &team.clone;
+    team.ok_in(clone, &["pull", "-q"]);
+    team.ok_in(clone, &["rename", "-q", "a", "mine"]);
+    let report = json(&team.ok_in(clone, &["pull", "--format", "json"]));
+    assert_eq!(outcome_of(&report, "a").as_deref(), Some("removed-here"));
+    assert_eq!(local_run(&team, clone, "a"), None);
+    assert!(local_run(&team, clone, "mine").is_some());
+}
+
+#[test]
+fn rm_says_when_plain_git_fetch_would_bring_the_runs_back() {
+    let team = Team::new();
+    let clone = &team.clone;
+    team.ok_in(&team.repo.root, &["run", "-q", "-n", "a", "--", "true"]);
+    team.ok_in(&team.repo.root, &["run", "-q", "-n", "b", "--", "true"]);
+    team.ok_in(&team.repo.root, &["push", "-q"]);
+    team.ok_in(clone, &["pull", "-q"]);
+    let out = team.ok_in(clone, &["rm", "a"]);
+    assert!(!stderr(&out).contains("git fetch"), "{}", stderr(&out));
+    team.ok_in(clone, &["init"]);
+    let out = team.ok_in(clone, &["rm", "b"]);
+    let err = stderr(&out);
+    assert!(err.contains("a plain `git fetch origin` fetches it again"), "{err}");
+    assert!(err.contains("`git exp rm --remote origin`"), "{err}");
+    // As documented: git itself knows nothing of the memory.
+    team.repo.git_in(clone, &["fetch", "-q", "origin"]);
+    assert!(local_run(&team, clone, "b").is_some());
+}
