@@ -33,7 +33,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benches", "results.csv")
 CSV_COLUMNS = ["date", "machine", "benchmark", "value", "unit", "target"]
-BENCHMARKS = ["overhead", "ingest", "list", "standalone", "artifact", "filter", "compare", "report"]
+BENCHMARKS = ["overhead", "ingest", "list", "standalone", "artifact", "filter", "compare", "report",
+              "wide"]
 
 # (a)
 OVERHEAD_WARMUP = 2
@@ -673,6 +674,40 @@ def bench_compare(binary, res):
                 m < COMPARE_TARGET_S, spread(samples, 1, " s"))
 
 
+# ---------------------------------------------------------------- (j) wide runs
+
+WIDE_RUNS = 3
+WIDE_TARGET_S = 1.0
+
+
+def on_terminal(binary, args, cols=80):
+    """argv that runs git-exp ARGS on a pseudo-terminal COLS wide (script(1))."""
+    return ["env", "COLUMNS=%d" % cols, "script", "-qec", " ".join([binary] + args), "/dev/null"]
+
+
+def bench_wide(binary, res):
+    print("(j) wide runs on an 80-column terminal: a run with 20,000 params and one with a"
+          " 1 MB value (median of %d)" % WIDE_RUNS, flush=True)
+    with Repo("wide") as repo:
+        many = os.path.join(repo.tmp, "many.toml")
+        with open(many, "w") as f:
+            f.write("".join("p%d = %d\n" % (i, i) for i in range(20_000)))
+        huge = os.path.join(repo.tmp, "huge.toml")
+        with open(huge, "w") as f:
+            f.write('big = "%s"\n' % ("x" * 1_000_000))
+        repo.timed([binary, "run", "-q", "-n", "many", "--params-file", many, "--", "true"])
+        repo.timed([binary, "run", "-q", "-n", "huge", "--params-file", huge, "--", "true"])
+        cases = [("list, 20,000 params + a 1 MB value", ["list"]),
+                 ("list --format csv, same runs", ["list", "--format", "csv"]),
+                 ("compare many huge", ["compare", "many", "huge"])]
+        for label, args in cases:
+            argv = on_terminal(binary, args) if "csv" not in args else [binary] + args
+            samples = [repo.timed(argv) for _ in range(WIDE_RUNS)]
+            m = statistics.median(samples)
+            res.add("wide: %s (median)" % label, m, "s", "< %g s" % WIDE_TARGET_S,
+                    m < WIDE_TARGET_S, spread(samples, 1, " s"))
+
+
 # ---------------------------------------------------------------- (i) report
 
 
@@ -786,6 +821,8 @@ def main():
         bench_compare(binary, res)
     if "report" in selected:
         bench_report(binary, res)
+    if "wide" in selected:
+        bench_wide(binary, res)
     if "build" in selected:
         bench_build(res)
     res.print_table()

@@ -3,7 +3,7 @@
 #
 #   benches/run.sh                 # run overhead, ingestion, list
 #   benches/run.sh --build-time    # also time a clean debug build (takes minutes)
-#   benches/run.sh --only list     # a subset: overhead,ingest,list,build
+#   benches/run.sh --only list     # a subset: overhead,ingest,list,...,wide,build
 #   benches/run.sh --no-record     # do not append to benches/results.csv
 #
 # Builds the release binary, then runs benches/bench.py with the same arguments.
