@@ -16,7 +16,7 @@ fn run_self(args: &[&str], path: &str, vars: &[(&str, &str)]) -> (Option<i32>, S
     let log_path = dir.path().join("console.log");
     let log = std::fs::File::create(&log_path).unwrap();
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(args).args(["--test-threads=1"]);
+    cmd.args(args);
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy();
         if key.starts_with("GIT_EXP_TEST_S3") || key == "GIT_EXP_TEST_PYTHON_TESTS" || key == "CI" {

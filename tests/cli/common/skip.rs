@@ -7,7 +7,7 @@
 //! sums them up. The servers the tests started are stopped at the same moment.
 
 use std::io::Write;
-use std::sync::{Mutex, Once};
+use std::sync::{Mutex, Once, OnceLock};
 
 /// (test, reason) of every skip so far.
 static SKIPS: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
@@ -35,9 +35,30 @@ pub fn skip_unless_ci(test: &str, reason: &str) {
 }
 
 /// Writes `text` to the process's stderr in one write, past libtest's capture
-/// (output of parallel tests stays whole lines).
+/// (output of parallel tests stays whole lines). With one test thread libtest
+/// has printed `test NAME ... ` and waits for the result: `text` starts on a
+/// line of its own there.
 pub fn write_stderr(text: &str) {
+    let text = if one_thread() { format!("\n{text}") } else { text.to_owned() };
+    write_raw(&text);
+}
+
+fn write_raw(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Whether libtest runs one test at a time (`--test-threads 1` or
+/// `RUST_TEST_THREADS=1`).
+fn one_thread() -> bool {
+    static ONE: OnceLock<bool> = OnceLock::new();
+    *ONE.get_or_init(|| {
+        let args: Vec<String> = std::env::args().collect();
+        let flag = args.iter().enumerate().any(|(i, a)| {
+            a == "--test-threads=1"
+                || (a == "--test-threads" && args.get(i + 1).is_some_and(|n| n == "1"))
+        });
+        flag || std::env::var("RUST_TEST_THREADS").is_ok_and(|n| n == "1")
+    })
 }
 
 /// Registers, once, what runs when the test binary exits: after libtest has
@@ -56,11 +77,11 @@ extern "C" fn finish() {
     let done = std::panic::catch_unwind(|| {
         super::s3::stop_all();
         if let Some(line) = summary(&SKIPS.lock().unwrap_or_else(|e| e.into_inner())) {
-            write_stderr(&line);
+            write_raw(&line);
         }
     });
     if done.is_err() {
-        write_stderr("error: the test binary's exit hook failed\n");
+        write_raw("error: the test binary's exit hook failed\n");
     }
 }
 
