@@ -134,7 +134,10 @@ class Whole(unittest.TestCase):
 #[test]
 fn servers_the_tests_start_are_gone_when_the_binary_exits() {
     if let Err(reason) = s3::find_moto() {
-        common::skip_unless_ci("skips::servers_the_tests_start_are_gone_when_the_binary_exits", &reason);
+        common::skip_unless_ci(
+            "skips::servers_the_tests_start_are_gone_when_the_binary_exits",
+            &reason,
+        );
         return;
     }
     let path = std::env::var("PATH").unwrap_or_default();

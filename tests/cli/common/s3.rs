@@ -67,9 +67,9 @@ fn ready(test: &str, server: &'static Result<S3, String>) -> Option<&'static S3>
 /// The `moto_server` program: next to `GIT_EXP_TEST_PYTHON` (a virtual
 /// environment's bin directory), else on PATH; `Err` is the skip reason.
 pub fn find_moto() -> Result<PathBuf, String> {
-    let beside_python = std::env::var_os("GIT_EXP_TEST_PYTHON")
-        .map(PathBuf::from)
-        .and_then(|py| Some(py.parent().filter(|d| !d.as_os_str().is_empty())?.join("moto_server")));
+    let beside_python = std::env::var_os("GIT_EXP_TEST_PYTHON").map(PathBuf::from).and_then(|py| {
+        Some(py.parent().filter(|d| !d.as_os_str().is_empty())?.join("moto_server"))
+    });
     let on_path = || {
         let path = std::env::var_os("PATH")?;
         std::env::split_paths(&path).map(|d| d.join("moto_server")).find(|p| p.is_file())
@@ -91,15 +91,21 @@ fn server(tls: bool) -> Result<S3, String> {
         let default = if k == "AWS_REGION" { "us-east-1" } else { "testing" };
         (k.to_owned(), v.unwrap_or_else(|| default.to_owned()))
     });
-    let given = if tls { var("GIT_EXP_TEST_S3_TLS_ENDPOINT") } else { var("GIT_EXP_TEST_S3_ENDPOINT") };
+    let given =
+        if tls { var("GIT_EXP_TEST_S3_TLS_ENDPOINT") } else { var("GIT_EXP_TEST_S3_ENDPOINT") };
     if let Some(endpoint) = given {
         let bucket = var("GIT_EXP_TEST_S3_BUCKET").expect("GIT_EXP_TEST_S3_BUCKET names a bucket");
-        let ca = tls.then(|| PathBuf::from(var("GIT_EXP_TEST_S3_CA").expect("GIT_EXP_TEST_S3_CA")));
+        let ca = tls.then(|| {
+            PathBuf::from(
+                var("GIT_EXP_TEST_S3_CA")
+                    .expect("GIT_EXP_TEST_S3_CA names the CA of the https endpoint"),
+            )
+        });
         return Ok(S3 { endpoint, bucket, ca, credentials });
     }
     let moto = find_moto()?;
-    let ca = if tls { Some(throwaway_ca()?) } else { None };
-    let (endpoint, ca) = start_moto(&moto, ca.as_ref().map(|c| c.as_path()));
+    let tls_dir = if tls { Some(throwaway_ca()?) } else { None };
+    let (endpoint, ca) = start_moto(&moto, tls_dir.as_deref());
     Ok(S3 { endpoint, bucket: BUCKET.to_owned(), ca, credentials })
 }
 
@@ -245,25 +251,61 @@ fn throwaway_ca() -> Result<PathBuf, String> {
     .unwrap();
     let steps: [&[&str]; 3] = [
         &[
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-            "/CN=git-exp test CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign", "-keyout", "ca.key", "-out", "ca.pem",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=git-exp test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
         ],
         &[
-            "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout",
-            "server.key", "-out", "server.csr",
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
         ],
         &[
-            "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "2", "-extfile", "server.ext", "-out", "server.pem",
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.pem",
         ],
     ];
     for args in steps {
         let out = match Command::new("openssl").args(args).current_dir(&path).output() {
             Ok(out) => out,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err("openssl not installed (it makes the test CA): apt install openssl"
-                    .to_owned())
+                return Err(
+                    "openssl not installed (it makes the test CA): apt install openssl".to_owned()
+                )
             }
             Err(e) => panic!("openssl: {e}"),
         };

@@ -112,8 +112,18 @@ fn summary(skips: &[(String, String)]) -> Option<String> {
 /// line that reads like libtest's) become spaces, runs of spaces one, and `;`
 /// (the summary's separator) a comma.
 fn one_line(text: &str) -> String {
-    let text: String =
-        text.chars().map(|c| if c.is_control() { ' ' } else if c == ';' { ',' } else { c }).collect();
+    let text: String = text
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                ' '
+            } else if c == ';' {
+                ','
+            } else {
+                c
+            }
+        })
+        .collect();
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -125,5 +135,8 @@ fn the_summary_counts_each_reason_once_and_stays_one_line() {
         .collect();
     assert_eq!(summary(&skips).unwrap(), "3 skipped: no x (2 tests); no y\n");
     assert_eq!(summary(&[]), None);
-    assert_eq!(one_line("x\n\ntest result: ok. 1 passed; 0 failed\r"), "x test result: ok. 1 passed, 0 failed");
+    assert_eq!(
+        one_line("x\n\ntest result: ok. 1 passed; 0 failed\r"),
+        "x test result: ok. 1 passed, 0 failed"
+    );
 }
