@@ -5,8 +5,9 @@
 //! Content-Security-Policy violation: a static page has no reason to log), hold
 //! the expected charts, and link only to files that exist.
 //!
-//! Without Chromium (a developer machine) the tests print why and pass, unless
-//! `CI` is set: `.ci/run` installs Chromium, so there a missing browser fails.
+//! Without Chromium (a developer machine) the tests skip, with the reason on the
+//! console and in the summary line (`common::skip`), unless `CI` is set:
+//! `.ci/run` installs Chromium, so there a missing browser fails.
 //! `GIT_EXP_TEST_CHROMIUM` picks the binary (default: `chromium` on PATH). The
 //! screenshots are kept in `target/browser-screenshots/<page>.png`.
 
@@ -15,11 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::TestRepo;
+use crate::common::{skip_unless_ci, TestRepo};
 
-/// Chromium, or `None` (with the reason printed) when it is not installed and
-/// the test may skip.
-#[allow(clippy::print_stderr)]
+/// Chromium, or `None` (the skip reported) when it is not installed and the
+/// test may skip.
 fn chromium(test: &str) -> Option<PathBuf> {
     let found = match std::env::var_os("GIT_EXP_TEST_CHROMIUM") {
         Some(bin) => Some(PathBuf::from(bin)).filter(|p| p.is_file()),
@@ -30,8 +30,7 @@ fn chromium(test: &str) -> Option<PathBuf> {
     if found.is_none() {
         let reason =
             "Chromium not found (install Debian's `chromium` or set GIT_EXP_TEST_CHROMIUM)";
-        assert!(std::env::var_os("CI").is_none(), "{test}: {reason}; CI must run this test");
-        eprintln!("{test}: skipped: {reason}");
+        skip_unless_ci(&format!("browser::{test}"), reason);
     }
     found
 }

@@ -20,4 +20,5 @@ mod run;
 mod secrets;
 mod share;
 mod signals;
+mod skips;
 mod standalone;

@@ -1,11 +1,11 @@
 //! `git exp push`, `pull` and `init`: runs travel through a bare remote with
 //! the real git, large artifacts through a remote store (a `file://` directory
-//! here, and the S3-compatible server `.ci/run` starts on loopback).
+//! here, and an S3-compatible server on loopback: see `common::s3`).
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::common::{stderr, stdout, TestRepo};
+use crate::common::{s3, stderr, stdout, TestRepo};
 
 /// A repository with a bare remote `origin` and a clone of it, sharing one
 /// environment.
@@ -32,16 +32,12 @@ impl Team {
     }
 
     /// A team whose store is `s3://BUCKET/PREFIX/artifacts` on the S3-compatible
-    /// server at `endpoint`.
-    fn with_s3(endpoint: &str, bucket: &str, prefix: &str) -> Team {
+    /// `server`.
+    fn with_s3(server: &s3::S3, prefix: &str) -> Team {
         let mut team = Team::new();
-        team.vars = vec![
-            ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
-            ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
-            ("AWS_REGION".into(), "us-east-1".into()),
-            ("AWS_ENDPOINT_URL".into(), endpoint.to_owned()),
-        ];
-        team.store(&format!("s3://{bucket}/{prefix}/artifacts"));
+        team.vars = server.credentials.to_vec();
+        team.vars.push(("AWS_ENDPOINT_URL".into(), server.endpoint.clone()));
+        team.store(&format!("s3://{}/{prefix}/artifacts", server.bucket));
         team
     }
 
@@ -320,25 +316,16 @@ fn init_makes_plain_git_push_and_fetch_carry_runs_and_keeps_branch_pushes() {
     );
 }
 
-/// Against a real S3-compatible server on loopback (`.ci/run` starts one and
-/// sets `GIT_EXP_TEST_S3_ENDPOINT` and `GIT_EXP_TEST_S3_BUCKET`).
+/// Against a real S3-compatible server on loopback (`common::s3`: the one
+/// `GIT_EXP_TEST_S3_ENDPOINT` names, else moto started by the tests).
 #[test]
-#[allow(clippy::print_stderr)]
 fn push_and_pull_through_an_s3_compatible_server() {
-    let (Ok(endpoint), Ok(bucket)) =
-        (std::env::var("GIT_EXP_TEST_S3_ENDPOINT"), std::env::var("GIT_EXP_TEST_S3_BUCKET"))
-    else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must provide an S3 server (GIT_EXP_TEST_S3_ENDPOINT, GIT_EXP_TEST_S3_BUCKET)"
-        );
-        eprintln!(
-            "skipped: no S3 server (set GIT_EXP_TEST_S3_ENDPOINT and GIT_EXP_TEST_S3_BUCKET)"
-        );
+    let Some(server) = s3::http("share::push_and_pull_through_an_s3_compatible_server") else {
         return;
     };
+    let bucket = &server.bucket;
     let prefix = format!("t{}", std::process::id());
-    let team = Team::with_s3(&endpoint, &bucket, &prefix);
+    let team = Team::with_s3(server, &prefix);
     // Large enough for a multipart upload, and a small store object.
     let big = data(20 << 20, 5);
     let small = data(70_000, 6);
@@ -582,31 +569,19 @@ fn a_progress_bar_is_drawn_on_a_terminal_only() {
 }
 
 /// Against the S3-compatible server over TLS whose certificate a throwaway CA
-/// signed (`.ci/run` sets `GIT_EXP_TEST_S3_TLS_ENDPOINT`, `GIT_EXP_TEST_S3_CA`
-/// and `GIT_EXP_TEST_S3_BUCKET`). The CA is trusted the way a user would:
-/// `SSL_CERT_FILE`, which the TLS layer reads instead of the system's list.
+/// signed (`common::s3`: `GIT_EXP_TEST_S3_TLS_ENDPOINT` and
+/// `GIT_EXP_TEST_S3_CA`, else moto started by the tests with a CA made with
+/// openssl). The CA is trusted the way a user would: `SSL_CERT_FILE`, which
+/// the TLS layer reads instead of the system's list.
 #[test]
-#[allow(clippy::print_stderr)]
 fn push_and_pull_over_https_with_a_private_ca() {
-    let (Ok(endpoint), Ok(ca), Ok(bucket)) = (
-        std::env::var("GIT_EXP_TEST_S3_TLS_ENDPOINT"),
-        std::env::var("GIT_EXP_TEST_S3_CA"),
-        std::env::var("GIT_EXP_TEST_S3_BUCKET"),
-    ) else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must provide an S3 server over TLS (GIT_EXP_TEST_S3_TLS_ENDPOINT, \
-             GIT_EXP_TEST_S3_CA, GIT_EXP_TEST_S3_BUCKET)"
-        );
-        eprintln!(
-            "skipped: no S3 server over TLS (set GIT_EXP_TEST_S3_TLS_ENDPOINT, \
-             GIT_EXP_TEST_S3_CA and GIT_EXP_TEST_S3_BUCKET)"
-        );
+    let Some(server) = s3::https("share::push_and_pull_over_https_with_a_private_ca") else {
         return;
     };
-    assert!(endpoint.starts_with("https://"), "{endpoint}");
+    assert!(server.endpoint.starts_with("https://"), "{}", server.endpoint);
+    let ca = server.ca.as_ref().expect("a CA for https").to_str().unwrap().to_owned();
     let prefix = format!("tls{}", std::process::id());
-    let mut team = Team::with_s3(&endpoint, &bucket, &prefix);
+    let mut team = Team::with_s3(server, &prefix);
     // Large enough for a multipart upload, and a small store object.
     let big = data(17 << 20, 15);
     let small = data(60_000, 16);

@@ -1,8 +1,14 @@
 //! `TestRepo`: a temporary real git repository with a pinned, isolated
 //! environment, and helpers to drive the built `git-exp` binary and the real
-//! `git` CLI against it.
+//! `git` CLI against it; skips reported on the console ([`skip`]) and the
+//! local servers tests need ([`s3`]).
 
 #![allow(dead_code)]
+
+pub mod s3;
+pub mod skip;
+
+pub use skip::{skip, skip_unless_ci};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
