@@ -105,7 +105,8 @@ pub fn cmd_compare(
             }
             let mut names = Vec::new();
             for spec in &args.runs {
-                let (run, found) = crate::store::spec::pick(&runs, spec)?;
+                let (run, found) =
+                    crate::store::spec::pick(&runs, spec, &|name| store.made_here(name))?;
                 super::note_prefix(err, spec, &run.name, found);
                 names.push(run.name.clone());
             }

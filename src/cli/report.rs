@@ -73,7 +73,7 @@ pub fn cmd_report(args: ReportArgs, ctx: &Context, err: &mut dyn Write) -> Resul
         let mut picked = Vec::new();
         let mut seen = BTreeSet::new();
         for spec in &args.runs {
-            let (run, found) = crate::store::spec::pick(&all, spec)?;
+            let (run, found) = crate::store::spec::pick(&all, spec, &|name| store.made_here(name))?;
             super::note_prefix(err, spec, &run.name, found);
             if seen.insert(run.name.clone()) {
                 picked.push(run.clone());

@@ -147,7 +147,7 @@ impl Redactor {
     }
 
     /// The spans of every secret in `text`, unsorted, with their kinds.
-    fn find_all(&self, text: &str) -> Vec<(usize, usize, Finding)> {
+    pub(crate) fn find_all(&self, text: &str) -> Vec<(usize, usize, Finding)> {
         let mut spans = Vec::new();
         for secret in &self.secrets {
             spans.extend(

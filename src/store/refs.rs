@@ -101,7 +101,7 @@ impl Store {
             return Err(super::Error::UnknownRun { spec: spec.to_owned() });
         }
         let (runs, _) = self.load_runs(Detail::Listing)?;
-        let run = super::spec::pick_exact(&runs, spec)?;
+        let run = super::spec::pick_exact(&runs, spec, &|name| self.made_here(name))?;
         Ok((run.name.clone(), run.commit.clone()))
     }
 

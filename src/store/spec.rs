@@ -42,8 +42,15 @@ impl Store {
             }
         }
         let (runs, _) = self.load_runs(Detail::Listing)?;
-        let (found, how) = pick(&runs, spec)?;
+        let (found, how) = pick(&runs, spec, &|name| self.made_here(name))?;
         Ok((self.read_run(&found.name, &found.commit, detail)?, how))
+    }
+
+    /// Whether run `name` was made (or renamed) in this repository: git-exp
+    /// writes a reflog for the refs it creates, while `git fetch` writes none
+    /// under `refs/experiments/`.
+    pub fn made_here(&self, name: &str) -> bool {
+        self.common_dir().join("logs").join(REF_PREFIX).join(name).is_file()
     }
 
     /// Reads the run named exactly `name`, if there is one.
@@ -101,6 +108,24 @@ fn back_index(spec: &str) -> Option<Result<usize>> {
     })
 }
 
+/// The `back`-th newest run (`@~back`) among the runs made in this repository
+/// when there are any, else among all. A run's start time is written by
+/// whoever made it, so a fetched run could claim any time and be `@`; whether
+/// a run was made (or renamed) here is known only here (see
+/// [`Store::made_here`]).
+fn latest<'a>(
+    runs: &'a [RunRecord],
+    back: usize,
+    made_here: &dyn Fn(&str) -> bool,
+) -> Option<&'a RunRecord> {
+    let mut here = runs.iter().filter(|r| made_here(&r.name)).peekable();
+    if here.peek().is_some() {
+        here.nth(back)
+    } else {
+        runs.get(back)
+    }
+}
+
 /// One run or an ambiguity error naming the candidates.
 fn one<'a>(spec: &str, mut matches: Vec<&'a RunRecord>) -> Result<Option<&'a RunRecord>> {
     matches.dedup_by(|a, b| a.commit == b.commit);
@@ -119,10 +144,14 @@ fn one<'a>(spec: &str, mut matches: Vec<&'a RunRecord>) -> Result<Option<&'a Run
 /// id or commit id starts with it together with a run of exactly that name
 /// (more than one is ambiguous, so a fetched run named like another run's id
 /// can never shadow it); then the exact name; then a unique name prefix.
-pub fn pick<'a>(runs: &'a [RunRecord], spec: &str) -> Result<(&'a RunRecord, Found)> {
+pub fn pick<'a>(
+    runs: &'a [RunRecord],
+    spec: &str,
+    made_here: &dyn Fn(&str) -> bool,
+) -> Result<(&'a RunRecord, Found)> {
     let unknown = || Error::UnknownRun { spec: spec.to_owned() };
     if let Some(back) = back_index(spec) {
-        return Ok((runs.get(back?).ok_or_else(unknown)?, Found::Exactly));
+        return Ok((latest(runs, back?, made_here).ok_or_else(unknown)?, Found::Exactly));
     }
     if let Some(name) = spec.strip_prefix(REF_PREFIX) {
         return Ok((runs.iter().find(|r| r.name == name).ok_or_else(unknown)?, Found::Exactly));
@@ -149,9 +178,14 @@ pub fn pick<'a>(runs: &'a [RunRecord], spec: &str) -> Result<(&'a RunRecord, Fou
 /// Picks the run `spec` names exactly, for commands that delete or rename:
 /// `@`/`@~N`, the exact name, or a full run id or commit id; never a prefix.
 /// A name equal to another run's full id is ambiguous.
-pub fn pick_exact<'a>(runs: &'a [RunRecord], spec: &str) -> Result<&'a RunRecord> {
+pub fn pick_exact<'a>(
+    runs: &'a [RunRecord],
+    spec: &str,
+    made_here: &dyn Fn(&str) -> bool,
+) -> Result<&'a RunRecord> {
     if let Some(back) = back_index(spec) {
-        return runs.get(back?).ok_or_else(|| Error::UnknownRun { spec: spec.to_owned() });
+        let found = latest(runs, back?, made_here);
+        return found.ok_or_else(|| Error::UnknownRun { spec: spec.to_owned() });
     }
     if let Some(name) = spec.strip_prefix(REF_PREFIX) {
         let found = runs.iter().find(|r| r.name == name);

@@ -16,10 +16,6 @@ use crate::util::anonymize_url;
 /// Refspecs per `git push` (argument lists stay far below the system limit).
 const PUSH_BATCH: usize = 1000;
 
-/// Runs of a failed batch that may fail alone, none succeeding, before the
-/// remote rather than the runs is taken to be the problem.
-const FAILURES_BEFORE_GIVING_UP: usize = 3;
-
 /// A run ref on the other side, as `ls-remote` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteRun {
@@ -95,28 +91,29 @@ impl Store {
             if attempt.ok || attempt.failed.is_empty() {
                 continue;
             }
+            if attempt.unreachable {
+                return Err(Error::Transport(format!(
+                    "git push to {} failed",
+                    anonymize_url(remote)
+                )));
+            }
             if batch.len() == 1 {
                 let why = "git push failed (see git's message above)".to_owned();
                 pushed.failed.push((batch[0].0.clone(), why));
                 continue;
             }
-            let mut sent_alone = 0;
             for run in batch.iter().filter(|(name, _)| attempt.failed.contains(name)) {
                 let alone = self.push_batch(remote, std::slice::from_ref(run), Stdio::piped())?;
-                pushed.rejected.extend(alone.rejected);
-                if alone.ok || alone.failed.is_empty() {
-                    sent_alone += 1;
-                    continue;
-                }
-                pushed.failed.push((run.0.clone(), alone.reason));
-                // The first runs all failing alone says more about the remote
-                // than about the runs: stop rather than try each of thousands.
-                if sent_alone == 0 && pushed.failed.len() >= FAILURES_BEFORE_GIVING_UP {
-                    let why = &pushed.failed[0].1;
+                if alone.unreachable {
                     return Err(Error::Transport(format!(
-                        "git push to {} failed: {why}",
-                        anonymize_url(remote)
+                        "git push to {} failed: {}",
+                        anonymize_url(remote),
+                        alone.reason
                     )));
+                }
+                pushed.rejected.extend(alone.rejected);
+                if !alone.ok && !alone.failed.is_empty() {
+                    pushed.failed.push((run.0.clone(), alone.reason));
                 }
             }
         }
@@ -149,7 +146,9 @@ impl Store {
             }
         }
         if !attempt.ok && attempt.rejected.is_empty() && attempt.failed.is_empty() {
-            // git stopped before it reported any ref (it could not pack them).
+            // git reported no ref at all: it did not get to talk to the remote
+            // (unreachable, no access), which is no fault of the runs.
+            attempt.unreachable = !stdout.lines().any(|l| l.starts_with("To "));
             attempt.failed = batch.iter().map(|(n, _)| n.clone()).collect();
         }
         let messages = String::from_utf8_lossy(&out.stderr);
@@ -290,6 +289,8 @@ struct Attempt {
     failed: Vec<String>,
     /// git's first error line, for a single run's failure.
     reason: String,
+    /// git could not reach the remote.
+    unreachable: bool,
 }
 
 /// What [`Store::push_runs`] could not do.

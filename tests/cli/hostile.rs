@@ -460,15 +460,22 @@ fn push_sends_the_good_runs_and_holds_back_damaged_ones_with_the_reason() {
     let head = repo.git(&["rev-parse", "HEAD"]);
     let empty = repo.git(&["commit-tree", &bad_tree, "-p", head.trim(), "-m", "exp: empty-name"]);
     repo.git(&["update-ref", "refs/experiments/empty-name", empty.trim()]);
+    // More damaged runs, sorted before the good one: still only they stay behind.
+    for name in ["a1", "a2", "a3"] {
+        let msg = format!("exp: {name}");
+        let c = repo.git(&["commit-tree", &bad_tree, "-p", head.trim(), "-m", &msg]);
+        repo.git(&["update-ref", &format!("refs/experiments/{name}"), c.trim()]);
+    }
 
     let out = repo.exp(&["push", "origin", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(!out.stdout.is_empty(), "a report, not a failed push: {}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let outcome = |name: &str| {
         report["runs"].as_array().unwrap().iter().find(|r| r["name"] == name).unwrap().clone()
     };
     assert_eq!(outcome("good")["outcome"], "new", "{report}");
-    for bad in ["orphan", "empty-name"] {
+    for bad in ["orphan", "empty-name", "a1", "a2", "a3"] {
         assert_eq!(outcome(bad)["outcome"], "held-back", "{report}");
         assert!(outcome(bad)["reason"].as_str().unwrap().starts_with("git could not send it"));
         assert!(
@@ -507,4 +514,32 @@ fn pull_imports_no_ref_that_is_not_a_commit() {
     );
     let refs = mine.git(&["for-each-ref", "--format=%(refname)", "refs/experiments/"]);
     assert_eq!(refs.trim(), "refs/experiments/good");
+}
+
+#[test]
+fn a_fetched_run_claiming_a_future_start_is_not_the_latest_run() {
+    let repo = TestRepo::new();
+    repo.exp_ok(&["run", "-q", "-n", "mine", "-a", "m.txt", "--", "sh", "-c", "echo mine > m.txt"]);
+    let exp = repo.show_file("mine", "exp.toml");
+    let started = exp.lines().find(|l| l.starts_with("started = ")).unwrap();
+    let future = exp.replace(started, "started = \"2099-01-01T00:00:00.000Z\"");
+    repo.forge_run(
+        "mine",
+        "theirs",
+        &[("exp.toml", Some(future.as_bytes())), ("artifacts/m.txt", Some(b"theirs\n".as_slice()))],
+    );
+    let out = repo.exp(&["get", "@", "m.txt", "-o", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "mine\n", "`@` is the newest run made here");
+    // Where no run was made, `@` is the newest of all.
+    let clone = TestRepo::new();
+    clone.git(&[
+        "fetch",
+        "-q",
+        repo.root.to_str().unwrap(),
+        "refs/experiments/*:refs/experiments/*",
+    ]);
+    let shown: serde_json::Value =
+        serde_json::from_slice(&clone.exp(&["show", "@", "--format", "json"]).stdout).unwrap();
+    assert_eq!(shown["name"], "theirs");
 }

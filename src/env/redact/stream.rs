@@ -18,6 +18,12 @@ use super::{base64_lines_len, find, Redactor};
 pub const MAX_LINE: usize = 64 << 10;
 /// A private key block is held back up to this many bytes (as in the text rule).
 pub const MAX_BLOCK: usize = 64 << 10;
+/// What a long line keeps back when it is given out in pieces: longer than
+/// any token the rules know and the look-ahead after a key word.
+const TAIL: usize = 8 << 10;
+/// How far before a secret a piece must end, so the key word that makes it
+/// one (`password: `, `Authorization: Bearer `) goes with it.
+const CONTEXT: usize = 128;
 
 /// Redacts a byte stream chunk by chunk; see the module documentation.
 #[derive(Debug, Clone, Default)]
@@ -74,15 +80,32 @@ impl StreamRedactor {
         (self.held == 0).then_some(&self.pending[..])
     }
 
-    /// An unfinished line grew past [`MAX_LINE`]: give out all of it but a
-    /// last piece after a blank, which may be the start of a token.
+    /// An unfinished line grew past [`MAX_LINE`]: give out all of it but its
+    /// last [`TAIL`] bytes, which may hold the start of a token or a `name:`
+    /// whose value is still to come, cut after a blank where there is one and
+    /// never inside, or just after the key word of, a secret found so far
+    /// (each piece is redacted alone, so a split secret would be recognised in
+    /// neither).
     fn release_long_line(&mut self, out: &mut Vec<u8>) {
         let len = self.pending.len();
-        let half = self.held + (len - self.held) / 2;
-        let cut = self.pending[half..]
-            .iter()
-            .rposition(|&c| c == b' ' || c == b'\t')
-            .map_or(len, |k| half + k + 1);
+        let start = self.held;
+        let mut cut = len.saturating_sub(TAIL).max(start);
+        if let Ok(text) = std::str::from_utf8(&self.pending[start..]) {
+            for (s, e, _) in self.redactor.find_all(text) {
+                let (s, e) = (start + s, start + e);
+                if s.saturating_sub(CONTEXT) < cut && cut < e.saturating_add(1) {
+                    cut = s.saturating_sub(CONTEXT).max(start);
+                }
+            }
+        }
+        let floor = start + (cut - start) / 2;
+        if let Some(k) = self.pending[floor..cut].iter().rposition(|&c| c == b' ' || c == b'\t') {
+            cut = floor + k + 1;
+        }
+        if cut <= start + TAIL {
+            // No safe place: memory stays bounded all the same.
+            cut = len.saturating_sub(TAIL);
+        }
         self.emit(cut, out);
         self.held = 0;
     }
@@ -127,6 +150,26 @@ fn open_block(text: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
     use crate::env::REDACTED;
+
+    #[test]
+    fn a_long_line_is_never_cut_inside_a_secret() {
+        let token = format!("ghp_{}", "a1B2c3".repeat(6));
+        // No blank at all: the cut could fall anywhere.
+        for pad in [MAX_LINE - 12, MAX_LINE - 40, MAX_LINE + 3, MAX_LINE - TAIL - 5] {
+            let text = format!("{}{token}\n", ",".repeat(pad));
+            for size in [7, 4096, 65_536, 1 << 20] {
+                let out = stream(&text, size);
+                assert!(!out.contains(&token[..16]), "pad {pad} size {size}");
+                assert!(out.contains(REDACTED));
+            }
+        }
+        // Blanks, and a key word just before the cut.
+        let text = format!("{}password: hunter2secretvalue\n", "y ".repeat(MAX_LINE / 2 + 10));
+        for size in [5, 4096, 65_536] {
+            let out = stream(&text, size);
+            assert!(!out.contains("hunter2secret"), "size {size}");
+        }
+    }
 
     fn key() -> String {
         let body = "MIIEowIBAAKCAQEA1b2c3d4e5f6g7h8i9j0kLmNoPqRsTuVwXyZ+/";
