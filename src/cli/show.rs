@@ -118,14 +118,16 @@ fn write_text(
     };
     writeln!(out, "{} {}", bold("run"), bold(&text::line(&r.name)))?;
     writeln!(out, "status:   {} ({exit})", r.status)?;
-    writeln!(out, "id:       {}", r.id)?;
+    // Every field below comes from the run's own files, which anyone can write.
+    writeln!(out, "id:       {}", text::line(&r.id))?;
     writeln!(out, "commit:   {}", r.commit.as_deref().unwrap_or("(running)"))?;
     let code = match &r.code_commit {
         Some(c) => format!("{}{}", c, if r.code_dirty { " + uncommitted changes" } else { "" }),
         None => "(unborn branch)".into(),
     };
-    writeln!(out, "code:     {code}")?;
-    writeln!(out, "started:  {} ({})", r.started, crate::util::human_duration(r.duration_s))?;
+    writeln!(out, "code:     {}", text::line(&code))?;
+    let started = text::line(&r.started);
+    writeln!(out, "started:  {started} ({})", crate::util::human_duration(r.duration_s))?;
     writeln!(out, "command:  {}", text::line(&d.command.join(" ")))?;
     writeln!(
         out,

@@ -20,16 +20,33 @@ const HOSTILE_SUMMARY: &str = concat!(
     "[metrics.\"loss\\u202e\"]\nlast = 0.25\nmin = 0.25\nmax = 0.25\ncount = 1\nlast_step = 0\n",
 );
 
-/// A repository with a plain run `good` and a forged run `evil`.
+/// A repository with a plain run `good` and a forged run `evil`, whose
+/// exp.toml fields carry escape sequences too.
 fn repo_with_hostile_run() -> TestRepo {
     let repo = TestRepo::new();
     repo.exp_ok(&["run", "-q", "-n", "good", "-p", "lr=0.1", "--", "true"]);
+    let exp = repo.show_file("good", "exp.toml");
+    let mut hostile = String::new();
+    for line in exp.lines() {
+        let line = match line.split_once(" = ") {
+            Some((key @ ("id" | "started" | "ended" | "code_commit" | "host" | "user"), value)) => {
+                let value = value.trim_end_matches('"');
+                format!("{key} = {value}\\u001b]0;TITLE\\u0007\\u001b[2J\\u202e\"")
+            }
+            _ => line.to_owned(),
+        };
+        hostile.push_str(&line);
+        hostile.push('\n');
+    }
+    hostile.push_str("tags = [\"t\\u001b[31m\"]\nnote = \"n\\u009b\\u202e\"\n");
+    let hostile = hostile.replace("tags = []\n", "").replace("note = \"\"\n", "");
     repo.forge_run(
         "good",
         "evil",
         &[
             ("config.toml", Some(HOSTILE_CONFIG.as_bytes())),
             ("summary.toml", Some(HOSTILE_SUMMARY.as_bytes())),
+            ("exp.toml", Some(hostile.as_bytes())),
         ],
     );
     repo
@@ -102,6 +119,8 @@ fn escapes_and_bidi_overrides_from_a_run_never_reach_any_output() {
         }
     }
     assert!(pages >= 3, "index and two run pages at least");
+    let shown = stdout(&repo.exp(&["show", "evil"]));
+    assert!(shown.contains("<U+001B>]0;TITLE<U+0007>"), "exp.toml fields shown visibly:\n{shown}");
     // JSON keeps every character, escaped: a program reads back what the run holds.
     let json: serde_json::Value =
         serde_json::from_slice(&repo.exp(&["show", "evil", "--format", "json"]).stdout).unwrap();
