@@ -141,6 +141,18 @@ pub fn run(
                 let sig = origin.signal;
                 let at = Instant::now();
                 received.store(sig, Ordering::SeqCst);
+                // A command that left our process group (`setsid`, some
+                // launchers) gets neither the terminal's nor the group's copy:
+                // it is always sent the signal.
+                // SAFETY: getpgid(2) and getpgrp(2) only read process state.
+                let same_group = unsafe { libc::getpgid(pid) == libc::getpgrp() };
+                if !same_group {
+                    // SAFETY: kill(2) with a pid we spawned and a valid signal number.
+                    unsafe {
+                        libc::kill(pid, sig);
+                    }
+                    continue;
+                }
                 let interactive = matches!(sig, SIGINT | SIGQUIT);
                 if interactive && origin.process.is_none() {
                     last_from_tty = Some(at);

@@ -266,3 +266,28 @@ fn sigint_reaches_the_command_exactly_once_however_it_is_sent() {
         assert_eq!(exp["exit_code"].as_integer(), Some(7), "{how:?}");
     }
 }
+
+/// A command that leaves git-exp's process group (`setsid`) gets no copy of a
+/// signal sent to the group, so git-exp sends it on. See: issue 11.
+#[test]
+fn a_command_in_its_own_session_still_gets_a_group_signal() {
+    let repo = TestRepo::new();
+    let marker = repo.tmp.path().join("got-term");
+    let script = repo.script(
+        "own-session.sh",
+        &format!("trap 'echo got > {}; exit 3' TERM\nsleep 20 &\nwait", marker.display()),
+    );
+    let started = std::time::Instant::now();
+    let mut cmd = std::process::Command::new("timeout");
+    repo.env(&mut cmd);
+    let out = cmd
+        .args(["-s", "TERM", "2"])
+        .arg(crate::common::git_exp_bin())
+        .args(["run", "-q", "-n", "s", "--", "setsid"])
+        .arg(&script)
+        .current_dir(&repo.root)
+        .output()
+        .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(15), "the command ran to its end");
+    assert!(marker.is_file(), "the command got SIGTERM: {}", String::from_utf8_lossy(&out.stderr));
+}
