@@ -525,12 +525,25 @@ impl Store {
         }
         *total += size;
         let bytes = fs_err::read(&full).map_err(|e| Error::Io { path: path.into(), source: e })?;
-        if untracked {
-            let text = String::from_utf8_lossy(&bytes);
-            let found = redactor.find_in_file(&text, is_config_file(path));
-            if let Some((finding, line)) = found {
-                let reason = format!("holds what looks like {} (line {line})", finding.describe());
+        let text = String::from_utf8_lossy(&bytes);
+        let config = is_config_file(path);
+        if let Some((finding, line)) = redactor.find_in_file(&text, config) {
+            let reason = format!("holds what looks like {} (line {line})", finding.describe());
+            if untracked {
                 return Ok(Read::Skip(size, reason));
+            }
+            // A tracked file whose change brings a secret (a key filled into
+            // a committed template): the committed version is kept instead.
+            // One whose committed version holds it too is in git already.
+            let committed = match self.head_commit()? {
+                Some(head) => self.read_run_path(&head, path)?,
+                None => None,
+            };
+            let known = committed.is_some_and(|old| {
+                redactor.find_in_file(&String::from_utf8_lossy(&old), config).is_some()
+            });
+            if !known {
+                return Ok(Read::Skip(size, format!("{reason}; the committed version is kept")));
             }
         }
         use std::os::unix::fs::PermissionsExt;

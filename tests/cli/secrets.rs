@@ -403,3 +403,29 @@ fn code_exclude_patterns_from_git_config_leave_files_out() {
         "{err}"
     );
 }
+
+// A secret filled into a committed template would reach the run's `code` tree
+// and every push of it. See: issue 11.
+#[test]
+fn a_secret_added_to_a_tracked_file_keeps_the_committed_version_in_the_code_tree() {
+    let repo = TestRepo::new();
+    repo.write("config.yaml", "model: resnet\napi_key: \"\"\n");
+    repo.write("settings.ini", "[db]\npassword = hunter2-committed\n");
+    repo.git(&["add", "config.yaml", "settings.ini"]);
+    repo.git(&["commit", "-q", "-m", "templates"]);
+    let token = format!("ghp_{}", random(9, ALNUM, 36));
+    repo.write("config.yaml", &format!("model: resnet50\napi_key: \"{token}\"\n"));
+    // Already committed with its secret: a change elsewhere in it is kept.
+    repo.write("settings.ini", "[db]\npassword = hunter2-committed\nport = 5432\n");
+    repo.exp_ok(&["run", "-q", "-n", "r", "--", "true"]);
+    let code = repo.show_file("r", "code/config.yaml");
+    assert_eq!(code, "model: resnet\napi_key: \"\"\n", "the committed version");
+    assert!(repo.show_file("r", "code/settings.ini").contains("port = 5432"));
+    let skipped = code_skipped(&repo, "r");
+    let reason = &skipped["config.yaml"];
+    assert!(reason.contains("the committed version is kept"), "{reason}");
+    assert!(
+        !run_objects(&repo, "r").contains(&token[..20]),
+        "the token is in no object of the run"
+    );
+}
