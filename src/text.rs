@@ -134,8 +134,9 @@ pub fn log(text: &str) -> String {
 /// heading's first word): the characters that start emphasis, code, links,
 /// images, tables and strikethrough are backslash-escaped, `<`, `>` and `&`
 /// become entities (no raw HTML, no comment), line breaks become spaces, GFM's
-/// autolinks are broken (`:` escaped, `www.` made `www\.`), an `@` gets a word
-/// joiner after it so run text never mentions anyone, and control and format
+/// autolinks are broken (a word joiner after `:`, `www.` made `www\.`), `@`,
+/// `#` and `:` get a word joiner after them so run text never mentions anyone,
+/// references an issue or becomes an emoji, and control and format
 /// characters are shown as `<U+XXXX>` (itself escaped). Not for the start of a
 /// line, where `#`, `-` or `1.` would begin a block.
 pub fn markdown(text: &str) -> String {
@@ -145,14 +146,21 @@ pub fn markdown(text: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
-            '@' => out.push_str("@\u{2060}"),
+            // A word joiner after these keeps GitHub from turning run text
+            // into mentions (`@x`), issue references (`#12`, `o/r#12`), emoji
+            // (`:tada:`) and autolinks (`https://`), which it does after
+            // Markdown, on the text itself.
+            '@' | '#' | ':' => {
+                out.push(c);
+                out.push('\u{2060}');
+            }
             '\n' | '\r' | '\t' => out.push(' '),
             '.' if out.len() >= 3
                 && out.as_bytes()[out.len() - 3..].eq_ignore_ascii_case(b"www") =>
             {
                 out.push_str("\\.")
             }
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '!' | ':' => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '!' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -351,7 +359,8 @@ mod tests {
     fn markdown_escapes_every_active_character() {
         assert_eq!(markdown("a|b"), "a\\|b");
         assert_eq!(markdown("<img src=x>"), "&lt;img src=x&gt;");
-        assert_eq!(markdown("see https://x and www.y.z"), "see https\\://x and www\\.y.z");
+        assert_eq!(markdown("see https://x and www.y.z"), "see https:\u{2060}//x and www\\.y.z");
+        assert_eq!(markdown("fixes #12 :tada:"), "fixes #\u{2060}12 :\u{2060}tada:\u{2060}");
         assert_eq!(markdown("@alice"), "@\u{2060}alice");
         assert_eq!(markdown("`x`"), "\\`x\\`");
         assert_eq!(markdown("a\u{202e}b"), "a&lt;U+202E&gt;b");
