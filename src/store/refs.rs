@@ -117,7 +117,18 @@ impl Store {
         let iter = platform.prefixed(REF_PREFIX).map_err(super::Error::git)?;
         let mut out = Vec::new();
         for reference in iter {
-            let Ok(mut reference) = reference else { continue };
+            let mut reference = match reference {
+                Ok(r) => r,
+                // A ref file that holds no ref names nothing to keep; any
+                // other failure (a file that cannot be read) might hide a run.
+                Err(e) if e.to_string().contains("could not be decoded") => continue,
+                Err(e) => {
+                    return Err(super::Error::Corrupt {
+                        run: format!("(a ref under {REF_PREFIX})"),
+                        what: format!("the ref ({})", one_line(&e.to_string())),
+                    })
+                }
+            };
             let full = reference.name().as_bstr().to_str_lossy().into_owned();
             let name = full.strip_prefix(REF_PREFIX).unwrap_or(&full).to_owned();
             let direct = reference.target().try_id().map(|id| id.to_owned());
