@@ -110,8 +110,10 @@ pub(super) struct Begun {
 /// Reserves the name, snapshots the code and creates the live directory with
 /// `meta.toml`, an empty events file and `params.json`.
 pub(super) fn begin(store: &Store, opts: &Options) -> Result<Begun, Error> {
-    let redactor = Redactor::from_env(&opts.vars);
     let argv = params::substitute(&opts.command, &opts.param_texts);
+    // Values judged secret in the command line or the params are then
+    // redacted in the output, events and tags too.
+    let redactor = Redactor::from_env(&opts.vars).learning(&argv, &opts.params);
     let recorded_command = redactor.redact_argv(&argv);
     let mut config = opts.params.clone();
     redactor.redact_table(&mut config);

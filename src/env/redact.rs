@@ -91,6 +91,48 @@ impl Redactor {
         Redactor { secrets }
     }
 
+    /// Also treats as known secrets the values these rules redact in `argv`
+    /// and `table` (a `--password` argument, a `db_password` param), so that
+    /// the same values are redacted wherever else they show up, such as the
+    /// command's output. Values shorter than 6 characters are left out, as
+    /// for variables.
+    pub fn learning(mut self, argv: &[String], table: &toml::Table) -> Self {
+        fn leaves<'a>(table: &'a toml::Table, out: &mut Vec<&'a str>) {
+            for value in table.values() {
+                match value {
+                    toml::Value::String(s) => out.push(s),
+                    toml::Value::Table(t) => leaves(t, out),
+                    toml::Value::Array(items) => {
+                        out.extend(items.iter().filter_map(|v| v.as_str()));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut learned: Vec<String> = Vec::new();
+        let redacted_argv = self.redact_argv(argv);
+        for (before, after) in argv.iter().zip(&redacted_argv) {
+            if before != after {
+                learned
+                    .push(before.rsplit_once('=').map_or(before.as_str(), |(_, v)| v).to_owned());
+            }
+        }
+        let mut redacted = table.clone();
+        self.redact_table(&mut redacted);
+        let (mut old, mut new) = (Vec::new(), Vec::new());
+        leaves(table, &mut old);
+        leaves(&redacted, &mut new);
+        if old.len() == new.len() {
+            learned
+                .extend(old.iter().zip(&new).filter(|(a, b)| a != b).map(|(a, _)| (*a).to_owned()));
+        }
+        learned.retain(|v| v.chars().count() >= MIN_SECRET_CHARS && !REDACTED.contains(v.as_str()));
+        self.secrets.extend(learned);
+        self.secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        self.secrets.dedup();
+        self
+    }
+
     /// Tells whether a variable, flag or key name looks like it holds a secret.
     ///
     /// Case-insensitive; words are split at `-`, `_`, `.`, any other punctuation

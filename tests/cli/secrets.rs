@@ -429,3 +429,39 @@ fn a_secret_added_to_a_tracked_file_keeps_the_committed_version_in_the_code_tree
         "the token is in no object of the run"
     );
 }
+
+// A value git-exp judges secret in the command line or the params is redacted
+// in the output too. See: issue 11.
+#[test]
+fn secret_params_and_arguments_are_redacted_in_the_output_too() {
+    let repo = TestRepo::new();
+    let script = repo.script("show.sh", "echo \"connecting with $DB\"; echo \"args: $*\"");
+    let out = repo
+        .cmd_in(
+            &repo.root,
+            &[
+                "run",
+                "-q",
+                "-n",
+                "r",
+                "-p",
+                "db_password=hunter22xyz",
+                "--",
+                "env",
+                "DB={db_password}",
+                script.to_str().unwrap(),
+                "--password",
+                "s3cr3t-arg",
+                "--api-key=k3y-v4lue-1",
+            ],
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = repo.show_file("r", "output.log");
+    for secret in ["hunter22xyz", "s3cr3t-arg", "k3y-v4lue-1"] {
+        assert!(!log.contains(secret), "{secret} in output.log:\n{log}");
+        assert!(!run_objects(&repo, "r").contains(secret), "{secret} in an object of the run");
+    }
+    assert!(log.contains("connecting with [REDACTED]"), "{log}");
+}
