@@ -147,7 +147,12 @@ pub fn cmd_list(
                 let _ = writeln!(err, "{message}");
                 return Ok(());
             }
-            let hidden = output::write_table(out, &ctx.ui, &header, &rows)?;
+            let order = if args.columns.is_some() {
+                (0..columns.len()).collect()
+            } else {
+                fit_order(&columns)
+            };
+            let hidden = output::write_table_ranked(out, &ctx.ui, &header, &rows, &order)?;
             if hidden > 0 {
                 out.flush()?;
                 let _ = writeln!(
@@ -237,6 +242,24 @@ pub fn default_columns(views: &[RunView], all: bool) -> Vec<(String, Column)> {
     columns.extend(param_keys.into_iter().map(|k| (k.clone(), Column::Param(k))));
     columns.extend(metric_keys.into_iter().map(|k| (k.clone(), Column::Metric(k))));
     columns
+}
+
+/// The order in which the default columns get a narrow terminal's room: the
+/// name and status, then metrics, then the params that tell the runs apart,
+/// then duration, age and code.
+fn fit_order(columns: &[(String, Column)]) -> Vec<usize> {
+    let rank = |c: &Column| match c {
+        Column::Field("name") => 0,
+        Column::Field("status") => 1,
+        Column::Metric(_) | Column::Min(_) | Column::Max(_) => 2,
+        Column::Param(_) => 3,
+        Column::Field("duration") => 4,
+        Column::Field("age") => 5,
+        Column::Field(_) => 6,
+    };
+    let mut order: Vec<usize> = (0..columns.len()).collect();
+    order.sort_by_key(|&i| rank(&columns[i].1));
+    order
 }
 
 /// Who reads the cells.

@@ -100,6 +100,20 @@ pub fn write_table(
     header: &[String],
     rows: &[Vec<String>],
 ) -> std::io::Result<usize> {
+    let order: Vec<usize> = (0..header.len()).collect();
+    write_table_ranked(w, ui, header, rows, &order)
+}
+
+/// [`write_table`], with the columns that must fit first named by `order`
+/// (indexes, most wanted first; the first one always stays): columns are
+/// kept in that order while they fit, and shown in their own order.
+pub fn write_table_ranked(
+    w: &mut dyn Write,
+    ui: &Ui,
+    header: &[String],
+    rows: &[Vec<String>],
+    order: &[usize],
+) -> std::io::Result<usize> {
     let mut header: Vec<String> = header.iter().map(|h| text::line(h).into_owned()).collect();
     let mut rows: Vec<Vec<String>> =
         rows.iter().map(|r| r.iter().map(|c| text::line(c).into_owned()).collect()).collect();
@@ -112,7 +126,7 @@ pub fn write_table(
             .collect()
     };
     let mut width = widths(&header, &rows);
-    let mut shown = header.len();
+    let mut kept = vec![true; header.len()];
     if let Some(total) = ui.width.filter(|_| ui.is_terminal).map(usize::from) {
         let needed =
             |width: &[usize]| width.iter().sum::<usize>() + GAP * width.len().saturating_sub(1);
@@ -122,22 +136,26 @@ pub fn write_table(
             }
             width = widths(&header, &rows);
         }
+        kept = vec![false; header.len()];
         let mut used = 0;
-        shown = 0;
-        for (i, w) in width.iter().enumerate() {
-            let need = w + if i > 0 { GAP } else { 0 };
-            if i > 0 && used + need > total {
-                break;
+        let mut full = false;
+        for (n, &i) in order.iter().filter(|&&i| i < width.len()).enumerate() {
+            let need = width[i] + if n > 0 { GAP } else { 0 };
+            if n > 0 && (full || used + need > total) {
+                // Once one does not fit, the rest are left out too, so the
+                // table does not skip a column for a narrower one after it.
+                full = true;
+                continue;
             }
             used += need;
-            shown += 1;
+            kept[i] = true;
         }
     }
     let mut line = String::new();
     for cells in std::iter::once(&header).chain(rows.iter()) {
         line.clear();
-        for (i, cell) in cells.iter().take(shown).enumerate() {
-            if i > 0 {
+        for (n, (i, cell)) in cells.iter().enumerate().filter(|(i, _)| kept[*i]).enumerate() {
+            if n > 0 {
                 line.push_str(&" ".repeat(GAP));
             }
             line.push_str(cell);
@@ -145,7 +163,7 @@ pub fn write_table(
         }
         writeln!(w, "{}", line.trim_end())?;
     }
-    Ok(header.len() - shown)
+    Ok(kept.iter().filter(|k| !**k).count())
 }
 
 /// How many terminal columns `text` takes (wide characters take two).

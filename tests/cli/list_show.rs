@@ -250,3 +250,40 @@ fn list_fits_the_terminal_without_breaking_a_value() {
     assert_eq!(lines.len(), 4, "{lines:#?}");
     assert!(lines[1].starts_with("long") && lines[1].ends_with('…'), "{lines:#?}");
 }
+
+// See: issue 11. A narrow terminal keeps what tells runs apart: metrics and the
+// params that differ go before duration, age and code.
+#[test]
+fn a_narrow_terminal_keeps_metrics_and_differing_params_first() {
+    let repo = TestRepo::new();
+    for opt in ["sgd", "adamw"] {
+        let events =
+            format!("echo '{{\"acc\": 0.{}, \"loss\": 0.25}}' >> \"$GIT_EXP_EVENTS\"", opt.len());
+        repo.exp_ok(&[
+            "run",
+            "-q",
+            "-n",
+            &format!("sweep/{opt}-bs64"),
+            "-p",
+            "lr=0.1",
+            "-p",
+            "epochs=30",
+            "-p",
+            "batch_size=64",
+            "-p",
+            &format!("optimizer={opt}"),
+            "-p",
+            "seed=1",
+            "--",
+            "sh",
+            "-c",
+            &events,
+        ]);
+    }
+    let lines = on_terminal(&repo, 80, "list");
+    let header = &lines[0];
+    for wanted in ["name", "status", "optimizer", "acc", "loss"] {
+        assert!(header.split_whitespace().any(|h| h == wanted), "{wanted} in {header:?}");
+    }
+    assert!(lines.iter().all(|l| l.chars().count() <= 80), "{lines:#?}");
+}
