@@ -92,7 +92,8 @@ impl Store {
             None if !spec.starts_with('@') && !full_id => Some(spec),
             None => None,
         };
-        if let Some(exact) = exact.filter(|n| name::validate(n).is_ok()) {
+        let full_ref = spec.starts_with(REF_PREFIX);
+        if let Some(exact) = exact.filter(|n| full_ref || name::validate(n).is_ok()) {
             if let Some(commit) = self.run_ref(exact)? {
                 return Ok((exact.to_owned(), commit));
             }

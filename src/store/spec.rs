@@ -31,7 +31,9 @@ impl Store {
     pub fn resolve(&self, spec: &str, detail: Detail) -> Result<(RunRecord, Found)> {
         let unknown = || Error::UnknownRun { spec: spec.to_owned() };
         if let Some(name) = spec.strip_prefix(REF_PREFIX) {
-            let run = self.find_by_name(name, detail)?.ok_or_else(unknown)?;
+            // A full ref reaches any run ref, even one whose name git-exp
+            // would not give (`@x`, fetched by plain git).
+            let run = self.find_by_ref_name(name, detail)?.ok_or_else(unknown)?;
             return Ok((run, Found::Exactly));
         }
         // A name that looks like an id could shadow another run's id: such
@@ -58,6 +60,12 @@ impl Store {
         if super::name::validate(name).is_err() {
             return Ok(None);
         }
+        self.find_by_ref_name(name, detail)
+    }
+
+    /// Reads the run of `refs/experiments/<name>`, whatever the name, if that
+    /// ref exists.
+    fn find_by_ref_name(&self, name: &str, detail: Detail) -> Result<Option<RunRecord>> {
         let full = format!("{REF_PREFIX}{name}");
         let bad = |e: &dyn std::fmt::Display| Error::BadRef {
             name: name.to_owned(),

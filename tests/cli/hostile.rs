@@ -228,6 +228,12 @@ fn a_run_named_at_is_not_the_latest_run() {
         .map(str::to_owned)
         .collect();
     assert_eq!(left, ["@", "old"], "`rm @` removed the newest run, not the one named `@`");
+    // Its full ref reaches it.
+    let shown = repo.exp_ok(&["show", "refs/experiments/@"]);
+    assert!(shown.starts_with("run @\n"), "{shown}");
+    repo.exp_ok(&["rm", "-q", "refs/experiments/@"]);
+    let left = repo.git(&["for-each-ref", "--format=%(refname:strip=2)", "refs/experiments/"]);
+    assert_eq!(left.trim(), "old");
 }
 
 #[test]
