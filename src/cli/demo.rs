@@ -65,7 +65,7 @@ pub fn cmd_demo(args: DemoArgs, ctx: &Context, err: &mut dyn Write) -> Result<u8
         let name = format!("lr-{lr}");
         let _ = writeln!(
             err,
-            "\n$ git exp run -n {name} -p lr={lr} -- {} train.py --lr {{lr}}",
+            "\n$ git exp run -n {name} -p lr={lr} -p epochs=30 -t demo -- {} train.py --lr {{lr}} --epochs {{epochs}}",
             args.python
         );
         let status = Command::new(&exe)

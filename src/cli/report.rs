@@ -91,7 +91,10 @@ pub fn cmd_report(args: ReportArgs, ctx: &Context, err: &mut dyn Write) -> Resul
         ok
     });
     let out = ctx.cwd.join(&args.output);
-    fs_err::create_dir_all(&out)?;
+    fs_err::create_dir_all(&out).map_err(|e| {
+        CliError::user(format!("cannot make the site directory {}: {e}", out.display()))
+            .hint("give -o a directory, new or one that git exp report wrote before")
+    })?;
     let site = SiteOptions {
         out: &out,
         title: &args.title,

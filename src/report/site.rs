@@ -55,6 +55,12 @@ pub enum Error {
         /// What minijinja said.
         message: String,
     },
+    /// `--templates` names no directory.
+    #[error("templates directory {path} does not exist or is not a directory")]
+    NoTemplates {
+        /// The path given.
+        path: String,
+    },
     /// Writing the site failed.
     #[error("cannot write {path}")]
     Io {
@@ -78,6 +84,9 @@ fn template_error(name: &str, e: &minijinja::Error) -> Error {
 /// the same name in `dir` when there is one. Returns it with a hash of the
 /// template texts (run pages rendered with other templates are rebuilt).
 pub fn environment(dir: Option<&Path>) -> Result<(Environment<'static>, String), Error> {
+    if let Some(dir) = dir.filter(|d| !d.is_dir()) {
+        return Err(Error::NoTemplates { path: dir.display().to_string() });
+    }
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     // Text from runs goes through the one HTML rule of `crate::text`, which

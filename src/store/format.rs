@@ -254,11 +254,28 @@ pub fn parse_exp(text: &str, run: &str) -> Result<ExpFile, Error> {
         }
         None => return Err(Error::UnknownFormat { run: run.to_owned(), found: "(none)".into() }),
     }
-    table.try_into().map_err(|e: toml::de::Error| Error::Parse {
+    let exp: ExpFile = table.try_into().map_err(|e: toml::de::Error| Error::Parse {
         file: files::EXP,
         run: run.to_owned(),
         message: one_line(&e.to_string()),
-    })
+    })?;
+    // Fields every reader relies on (ordering, ids in paths, ages) must have
+    // the documented shape, whoever wrote the file.
+    let bad = |message: &str| Error::Parse {
+        file: files::EXP,
+        run: run.to_owned(),
+        message: message.to_owned(),
+    };
+    if exp.id.len() != 32 || !exp.id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Err(bad("id is not 32 lowercase hex digits"));
+    }
+    if crate::util::parse_rfc3339(&exp.started).is_none() {
+        return Err(bad("started is not an RFC 3339 time"));
+    }
+    if !exp.ended.is_empty() && crate::util::parse_rfc3339(&exp.ended).is_none() {
+        return Err(bad("ended is not an RFC 3339 time"));
+    }
+    Ok(exp)
 }
 
 /// Parses `summary.toml`.

@@ -25,8 +25,8 @@ pub fn validate(name: &str) -> Result<()> {
         name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/')))
     {
         return bad(&format!(
-            "'{}' is not allowed; use letters, digits, '.', '_', '-' and '/' between groups",
-            c.escape_default()
+            "'{}' is not allowed; use ASCII letters, digits, '.', '_', '-' and '/' between groups",
+            crate::text::line(&c.to_string())
         ));
     }
     for segment in name.split('/') {

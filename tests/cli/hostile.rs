@@ -21,7 +21,8 @@ const HOSTILE_SUMMARY: &str = concat!(
 );
 
 /// A repository with a plain run `good` and a forged run `evil`, whose
-/// exp.toml fields carry escape sequences too.
+/// exp.toml fields carry escape sequences too (`id`, `started` and `ended`
+/// must have their documented shape, or the run is not read at all).
 fn repo_with_hostile_run() -> TestRepo {
     let repo = TestRepo::new();
     repo.exp_ok(&["run", "-q", "-n", "good", "-p", "lr=0.1", "--", "true"]);
@@ -29,7 +30,7 @@ fn repo_with_hostile_run() -> TestRepo {
     let mut hostile = String::new();
     for line in exp.lines() {
         let line = match line.split_once(" = ") {
-            Some((key @ ("id" | "started" | "ended" | "code_commit" | "host" | "user"), value)) => {
+            Some((key @ ("code_commit" | "host" | "user"), value)) => {
                 let value = value.trim_end_matches('"');
                 format!("{key} = {value}\\u001b]0;TITLE\\u0007\\u001b[2J\\u202e\"")
             }
@@ -121,6 +122,7 @@ fn escapes_and_bidi_overrides_from_a_run_never_reach_any_output() {
     assert!(pages >= 3, "index and two run pages at least");
     let shown = stdout(&repo.exp(&["show", "evil"]));
     assert!(shown.contains("<U+001B>]0;TITLE<U+0007>"), "exp.toml fields shown visibly:\n{shown}");
+    assert!(!shown.contains("code:     \u{1b}"), "{shown}");
     // JSON keeps every character, escaped: a program reads back what the run holds.
     let json: serde_json::Value =
         serde_json::from_slice(&repo.exp(&["show", "evil", "--format", "json"]).stdout).unwrap();
@@ -133,6 +135,11 @@ fn a_skipped_run_is_one_clean_warning_and_the_others_are_listed() {
     let repo = repo_with_hostile_run();
     let bad_exp = "format = 1\nid = \"\u{1b}]52;c;aGk=\u{7}\u{1b}[2J\u{202e}\n";
     repo.forge_run("good", "broken", &[("exp.toml", Some(bad_exp.as_bytes()))]);
+    // A start time that is no time would make the run sort anywhere.
+    let exp = repo.show_file("good", "exp.toml");
+    let started = exp.lines().find(|l| l.starts_with("started = ")).unwrap();
+    let yesterday = exp.replace(started, "started = \"yesterday\"");
+    repo.forge_run("good", "no-time", &[("exp.toml", Some(yesterday.as_bytes()))]);
     for args in [&["list"][..], &["compare", "good", "evil"], &["report", "-o", "../site"]] {
         let out = repo.exp(args);
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
@@ -141,8 +148,12 @@ fn a_skipped_run_is_one_clean_warning_and_the_others_are_listed() {
         let warnings: Vec<&str> =
             err.lines().filter(|l| l.starts_with("warning: skipped a run")).collect();
         if args[0] != "compare" {
-            assert_eq!(warnings.len(), 1, "{args:?}: {}", stderr(&out));
-            assert!(warnings[0].contains("broken"), "names the run: {}", warnings[0]);
+            assert_eq!(warnings.len(), 2, "{args:?}: {}", stderr(&out));
+            assert!(warnings.iter().any(|w| w.contains("broken")), "names the run: {warnings:?}");
+            assert!(
+                warnings.iter().any(|w| w.contains("no-time") && w.contains("started is not")),
+                "{warnings:?}"
+            );
         }
     }
     let listed = repo.list_json();
