@@ -124,6 +124,9 @@ impl From<store::Error> for CliError {
             E::Format(store::format::Error::UnknownFormat { .. }) => {
                 Some("upgrade git-exp to read this run")
             }
+            E::Format(store::format::Error::Parse { .. }) => Some(
+                "the run was damaged or written by hand; if you do not need it, delete it by its exact name with `git exp rm NAME`",
+            ),
             _ => None,
         };
         let kind = match &e {

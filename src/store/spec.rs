@@ -158,6 +158,9 @@ pub fn pick<'a>(
     made_here: &dyn Fn(&str) -> bool,
 ) -> Result<(&'a RunRecord, Found)> {
     let unknown = || Error::UnknownRun { spec: spec.to_owned() };
+    if spec.is_empty() {
+        return Err(unknown());
+    }
     if let Some(back) = back_index(spec) {
         return Ok((latest(runs, back?, made_here).ok_or_else(unknown)?, Found::Exactly));
     }

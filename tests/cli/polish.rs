@@ -148,3 +148,20 @@ fn a_null_config_value_is_kept_as_none() {
     assert!(config.contains("max_depth = \"None\""), "{config}");
     assert!(config.contains("layers = [1, \"None\"]"), "{config}");
 }
+
+#[test]
+fn an_empty_spec_matches_no_run_and_a_damaged_run_gets_a_way_out() {
+    let repo = TestRepo::new();
+    repo.exp_ok(&["run", "-q", "-n", "a", "--", "true"]);
+    let out = repo.exp(&["show", ""]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("error: no run matches ''"), "{}", stderr(&out));
+    repo.forge_run("a", "bad", &[("summary.toml", Some(b"[metrics.x\n".as_slice()))]);
+    let out = repo.exp(&["show", "bad"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("hint: ") && stderr(&out).contains("git exp rm NAME"),
+        "{}",
+        stderr(&out)
+    );
+}
