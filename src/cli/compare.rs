@@ -77,8 +77,11 @@ pub fn cmd_compare(
     let directions = parse_directions(&args.directions)?;
     let store = ctx.open_store(err)?;
     let (runs, problems) = store.load_runs(Detail::Listing)?;
-    for p in problems {
-        let _ = writeln!(err, "warning: skipped a run: {p}");
+    // Runs named on the command line: other runs' problems matter only when
+    // one of them cannot be found.
+    let named = args.base.is_none() && args.head.is_none();
+    if !named {
+        super::warn_skipped(err, &problems);
     }
     let (chosen, sides, selection) = match (&args.base, &args.head) {
         (Some(base), Some(head)) => {
@@ -105,8 +108,8 @@ pub fn cmd_compare(
             }
             let mut names = Vec::new();
             for spec in &args.runs {
-                let (run, found) =
-                    crate::store::spec::pick(&runs, spec, &|name| store.made_here(name))?;
+                let picked = crate::store::spec::pick(&runs, spec, &|name| store.made_here(name));
+                let (run, found) = picked.inspect_err(|_| super::warn_skipped(err, &problems))?;
                 super::note_prefix(err, spec, &run.name, found);
                 names.push(run.name.clone());
             }

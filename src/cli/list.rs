@@ -112,9 +112,7 @@ pub fn cmd_list(
         runs.extend(crate::capture::recover::running_runs(&store, &ctx.vars));
         crate::store::spec::sort_newest_first(&mut runs);
     }
-    for p in problems {
-        let _ = writeln!(err, "warning: skipped a run: {p}");
-    }
+    super::warn_skipped(err, &problems);
     let outcome = filter::select(runs, filter.as_ref(), &sort)
         .map_err(|e| bad("--filter expression", args.filter.as_deref().unwrap_or(""), e))?;
     if let Some((name, message)) = &outcome.first_failure {

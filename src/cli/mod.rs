@@ -120,6 +120,20 @@ impl Context {
     }
 }
 
+/// Warns about the runs a reader skipped, one line each, and says once how
+/// to get rid of one that is not wanted.
+pub(crate) fn warn_skipped(err: &mut dyn Write, problems: &[crate::store::Error]) {
+    for p in problems {
+        let _ = writeln!(err, "warning: skipped a run: {p}");
+    }
+    if !problems.is_empty() {
+        let _ = writeln!(
+            err,
+            "hint: a run you do not need can be deleted by its exact name: `git exp rm NAME` (or its full ref)"
+        );
+    }
+}
+
 /// Tells the user which run a prefix picked (`show rf-2` may be `rf-200`), on
 /// stderr, before anything is done with it.
 pub(crate) fn note_prefix(

@@ -62,9 +62,7 @@ pub fn cmd_report(args: ReportArgs, ctx: &Context, err: &mut dyn Write) -> Resul
     })?;
     let store = ctx.open_store(err)?;
     let (all, problems) = store.load_runs(Detail::Listing)?;
-    for p in problems {
-        let _ = writeln!(err, "warning: skipped a run: {p}");
-    }
+    super::warn_skipped(err, &problems);
     let mut runs: Vec<RunRecord> = if args.runs.is_empty() {
         let outcome = filter::select(all, filter.as_ref(), &[])
             .map_err(|e| bad("--filter expression", args.filter.as_deref().unwrap_or(""), e))?;
