@@ -164,7 +164,8 @@ fn write_text(
     if !config.is_empty() {
         writeln!(out, "\n{}", bold("config"))?;
         for (k, v) in config {
-            writeln!(out, "  {}", text::line(&format!("{k} = {}", format_value(v))))?;
+            let value = shorten(format_value(v));
+            writeln!(out, "  {}", text::line(&format!("{k} = {value}")))?;
         }
     }
     if !r.summary.is_empty() {
@@ -250,4 +251,18 @@ const MAX_COLUMN: usize = 40;
 fn pad(text: &str, width: usize) -> String {
     let n = text.chars().count();
     format!("{text}{}", " ".repeat(width.saturating_sub(n)))
+}
+
+/// Most characters of a config value `show` prints; the whole value is in
+/// `--format json` and in the run's config.toml.
+const MAX_VALUE: usize = 200;
+
+/// `value`, cut to [`MAX_VALUE`] characters with a note of how much is left out.
+fn shorten(value: String) -> String {
+    let n = value.chars().count();
+    if n <= MAX_VALUE {
+        return value;
+    }
+    let head: String = value.chars().take(MAX_VALUE).collect();
+    format!("{head}… ({} more characters; all of it in --format json)", n - MAX_VALUE)
 }

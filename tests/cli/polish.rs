@@ -165,3 +165,15 @@ fn an_empty_spec_matches_no_run_and_a_damaged_run_gets_a_way_out() {
         stderr(&out)
     );
 }
+
+#[test]
+fn show_cuts_a_huge_config_value() {
+    let repo = TestRepo::new();
+    let big = "x".repeat(100_000);
+    repo.exp_ok(&["run", "-q", "-n", "big", "-p", &format!("blob={big}"), "--", "true"]);
+    let shown = repo.exp_ok(&["show", "big"]);
+    assert!(shown.len() < 5_000, "{} bytes", shown.len());
+    assert!(shown.contains("(99800 more characters; all of it in --format json)"), "{shown}");
+    let json = repo.exp_ok(&["show", "big", "--format", "json"]);
+    assert!(json.contains(&big));
+}
