@@ -124,10 +124,19 @@ pub fn cmd_compare(
         records.push(store.read_run(&run.name, &run.commit, Detail::Full)?);
     }
     let commits: Vec<String> = records.iter().map(|r| r.commit.clone()).collect();
-    let curves: Vec<Curves> = store
-        .map_run_files(&commits, files::METRICS, |blob| curves(blob.ok().flatten()))
-        .into_iter()
-        .collect();
+    let read: Vec<Result<Curves, String>> =
+        store.map_run_files(&commits, files::METRICS, |blob| curves(blob.ok().flatten()));
+    let mut curves: Vec<Curves> = Vec::with_capacity(read.len());
+    for (record, result) in records.iter().zip(read) {
+        curves.push(result.unwrap_or_else(|why| {
+            let _ = writeln!(
+                err,
+                "warning: run {}: metrics.csv cannot be read ({why}); its curves and sparklines are left out",
+                record.name
+            );
+            Curves::new()
+        }));
+    }
     let trees: Vec<Option<String>> =
         records.iter().map(|r| store.code_tree(&r.commit)).collect::<Result<_, _>>()?;
     let base_tree = trees.first().cloned().flatten();
@@ -207,16 +216,18 @@ fn parse_directions(args: &[String]) -> Result<BTreeMap<String, Direction>, CliE
     Ok(out)
 }
 
-/// A run's curves: each metric's points in step order (empty when unreadable).
-fn curves(blob: Option<Vec<u8>>) -> Curves {
-    let Some(Ok(curves)) = blob.map(|b| Metrics::read_curves(&b)) else { return Curves::new() };
-    curves
+/// A run's curves: each metric's points in step order (empty without a
+/// metrics.csv), or why its metrics.csv cannot be read.
+fn curves(blob: Option<Vec<u8>>) -> Result<Curves, String> {
+    let Some(bytes) = blob else { return Ok(Curves::new()) };
+    let curves = Metrics::read_curves(&bytes).map_err(|e| e.to_string())?;
+    Ok(curves
         .into_iter()
         .map(|(name, mut points)| {
             points.sort_by_key(|(step, _, _)| *step);
             (name, points.into_iter().map(|(step, v, _)| (step as f64, v)).collect())
         })
-        .collect()
+        .collect())
 }
 
 fn selection_error(e: select::Error) -> CliError {

@@ -177,3 +177,24 @@ fn show_cuts_a_huge_config_value() {
     let json = repo.exp_ok(&["show", "big", "--format", "json"]);
     assert!(json.contains(&big));
 }
+
+#[test]
+fn compare_says_when_a_runs_metrics_cannot_be_read() {
+    let repo = TestRepo::new();
+    repo.exp_ok(&[
+        "run",
+        "-q",
+        "-n",
+        "good",
+        "--",
+        "sh",
+        "-c",
+        "echo '{\"loss\": 1}' >> \"$GIT_EXP_EVENTS\"",
+    ]);
+    let csv = b"step,name,value,time\nnotanumber,loss,1,1\n";
+    repo.forge_run("good", "bad", &[("metrics.csv", Some(csv.as_slice()))]);
+    let out = repo.exp(&["compare", "good", "bad"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("warning: run bad: metrics.csv cannot be read ("), "{err}");
+}
