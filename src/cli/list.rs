@@ -333,16 +333,14 @@ fn cell(v: &RunView, params: &Params, column: &Column, now: f64, style: Style) -
         Column::Field("job_type") => v.job_type.clone().unwrap_or_default(),
         Column::Field(other) => unreachable!("not a column: {other}"),
         Column::Param(k) => params.get(k).cloned().unwrap_or_default(),
-        Column::Metric(k) => match (style, v.summary.get(k)) {
-            (Style::Data, Some(m)) if m.value.is_none() => m.last.map(number).unwrap_or_default(),
-            (Style::Data, Some(m)) => match &m.value {
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(other) => other.to_string(),
-                None => String::new(),
-            },
-            (Style::People, Some(m)) => m.shown().unwrap_or_default(),
-            (_, None) => String::new(),
-        },
+        Column::Metric(k) => {
+            let metric = v.summary.get(k);
+            let text = match style {
+                Style::People => metric.and_then(|m| m.shown()),
+                Style::Data => metric.and_then(|m| m.exact()),
+            };
+            text.unwrap_or_default()
+        }
         Column::Min(k) => stat(k, |m| m.min),
         Column::Max(k) => stat(k, |m| m.max),
     }

@@ -9,7 +9,6 @@ use clap::Args;
 
 use super::error::Kind;
 use super::output::{self, FormatArgs, OutputFormat};
-use super::share::RUNS_REFSPEC;
 use super::{CliError, Context};
 use crate::artifacts::gc;
 use crate::capture::{live, python, recover};
@@ -94,15 +93,13 @@ pub fn cmd_rm(
     // one of these names stops the command before anything is deleted.
     let mut there: Vec<(String, String)> = Vec::new();
     if let Some(remote) = &remote {
-        let theirs = store.remote_runs(remote)?;
-        let mut others = Vec::new();
-        for (name, commit) in &targets {
-            match theirs.get(name) {
-                Some(c) if c == commit => there.push((name.clone(), commit.clone())),
-                Some(c) => others.push(format!("{} ({})", sanitize(name), Store::short(c))),
-                None => {}
-            }
-        }
+        let copies = store.remote_copies(remote, &targets)?;
+        there = copies.same;
+        let others: Vec<String> = copies
+            .different
+            .iter()
+            .map(|(name, theirs)| format!("{} ({})", sanitize(name), Store::short(theirs)))
+            .collect();
         if !others.is_empty() {
             let runs = if others.len() == 1 { "a different run" } else { "different runs" };
             return Err(CliError::user(format!(
@@ -142,13 +139,7 @@ pub fn cmd_rm(
     }
     if remote.is_none() && !args.quiet && !args.dry_run {
         // git's own fetch knows nothing of the runs deleted here.
-        let refetching: Vec<String> = store
-            .remote_names()
-            .into_iter()
-            .filter(|r| {
-                store.config_strings(&format!("remote.{r}.fetch")).iter().any(|v| v == RUNS_REFSPEC)
-            })
-            .collect();
+        let refetching = store.remotes_fetching_runs();
         if let Some(r) = refetching.first() {
             writeln!(
                 err,

@@ -24,8 +24,7 @@ use crate::store::transport::{classify, group_clash, Outcome};
 use crate::store::{Store, REF_PREFIX};
 use crate::util::{anonymize_url, human_bytes};
 
-/// The refspec `git exp init` adds (never forced: a run is never overwritten).
-pub const RUNS_REFSPEC: &str = "refs/experiments/*:refs/experiments/*";
+pub use crate::store::transport::RUNS_REFSPEC;
 /// Marks the branch push refspec `init` added, so `init --remove` takes it back.
 const PUSH_ADDED_KEY: &str = "expPushAdded";
 /// Marks that `init` turned pruning off for the remote.
@@ -283,23 +282,18 @@ pub fn cmd_pull(
     } else {
         store.fetch_runs(&remote, &new)?.into_iter().collect()
     };
-    let mut not_runs: BTreeMap<String, String> = BTreeMap::new();
+    let fetched: Vec<(String, String)> = classified
+        .iter()
+        .filter(|(n, _, o)| *o == Outcome::New && !rejected.contains(n) && !args.flags.dry_run)
+        .map(|(n, c, _)| (n.clone(), c.clone()))
+        .collect();
+    let not_runs: BTreeMap<String, String> = store.drop_non_runs(&fetched).into_iter().collect();
     for (name, commit, outcome) in &mut classified {
         if rejected.contains(name) {
             *outcome = Outcome::Rejected;
+        } else if not_runs.contains_key(name) {
+            *outcome = Outcome::HeldBack;
         } else if *outcome == Outcome::New && !args.flags.dry_run {
-            // A ref of the other side that names no commit is not a run: it
-            // does not stay here.
-            let kind = store.object_kind(commit);
-            if kind != Some("commit") {
-                let _ = store.delete_runs(&[(name.clone(), commit.clone())]);
-                *outcome = Outcome::HeldBack;
-                not_runs.insert(
-                    name.clone(),
-                    format!("it points at a {}, not a commit", kind.unwrap_or("missing object")),
-                );
-                continue;
-            }
             // Fetched runs are someone else's data: say so now if one cannot be
             // read (its metadata and artifact list; not its log, which can be MiBs).
             let readable = store
@@ -385,11 +379,7 @@ pub fn cmd_init(
     let store = ctx.open_store(err)?;
     let remote = match args.remote {
         Some(r) => r,
-        None => store.default_remote(false).ok_or_else(|| {
-            CliError::user("this repository has no git remote to use").hint(
-                "name one (`git exp init REMOTE`), or add one with `git remote add origin URL`",
-            )
-        })?,
+        None => store.default_remote(false).ok_or_else(|| no_remote_error("init"))?,
     };
     if !store.remote_names().contains(&remote) {
         return Err(CliError::user(format!("'{remote}' is not a configured git remote"))
@@ -577,11 +567,11 @@ pub(super) fn pick_remote(
         }
         runs.insert(0, given);
     }
-    store.default_remote(push).ok_or_else(|| no_remote_error(push))
+    store.default_remote(push).ok_or_else(|| no_remote_error(if push { "push" } else { "pull" }))
 }
 
-fn no_remote_error(push: bool) -> CliError {
-    let verb = if push { "push" } else { "pull" };
+/// The error of a command that needs a remote, in a repository with none.
+fn no_remote_error(verb: &str) -> CliError {
     CliError::user("this repository has no git remote to use").hint(format!(
         "name one (`git exp {verb} REMOTE`), or add one with `git remote add origin URL`"
     ))

@@ -28,17 +28,27 @@ pub struct MetricView {
 }
 
 impl MetricView {
-    /// The value to show: the explicit one if set, else `last`.
+    /// The value to show people: the explicit one if set, else `last`,
+    /// numbers to 4 decimals ([`format_number`]).
     pub fn shown(&self) -> Option<String> {
+        self.text(format_number)
+    }
+
+    /// The same value for programs: numbers as their shortest exact text.
+    pub fn exact(&self) -> Option<String> {
+        self.text(|x| x.to_string())
+    }
+
+    fn text(&self, number: fn(f64) -> String) -> Option<String> {
         match (&self.value, self.last) {
             (Some(v), _) => Some(match v {
                 serde_json::Value::String(s) => s.clone(),
                 serde_json::Value::Number(n) if n.is_f64() => {
-                    n.as_f64().map_or_else(|| n.to_string(), format_number)
+                    n.as_f64().map_or_else(|| n.to_string(), number)
                 }
                 other => other.to_string(),
             }),
-            (None, Some(l)) => Some(format_number(l)),
+            (None, Some(l)) => Some(number(l)),
             (None, None) => None,
         }
     }

@@ -13,6 +13,9 @@ use std::process::Stdio;
 use super::{Error, Result, Store, REF_PREFIX};
 use crate::util::anonymize_url;
 
+/// The refspec `git exp init` adds (never forced: a run is never overwritten).
+pub const RUNS_REFSPEC: &str = "refs/experiments/*:refs/experiments/*";
+
 /// Refspecs per `git push` (argument lists stay far below the system limit).
 const PUSH_BATCH: usize = 1000;
 
@@ -225,6 +228,49 @@ impl Store {
         Ok(missing)
     }
 
+    /// The remotes whose plain `git fetch` brings runs (`git exp init` set
+    /// them up), so runs deleted here come back with it.
+    pub fn remotes_fetching_runs(&self) -> Vec<String> {
+        self.remote_names()
+            .into_iter()
+            .filter(|r| {
+                self.config_strings(&format!("remote.{r}.fetch")).iter().any(|v| v == RUNS_REFSPEC)
+            })
+            .collect()
+    }
+
+    /// Which of `runs` (name, commit) `remote` has: the same commit (safe to
+    /// delete there), and a different one under the name (name, theirs),
+    /// which must never be deleted for ours.
+    pub fn remote_copies(&self, remote: &str, runs: &[(String, String)]) -> Result<RemoteCopies> {
+        let theirs = self.remote_runs(remote)?;
+        let mut copies = RemoteCopies::default();
+        for (name, commit) in runs {
+            match theirs.get(name) {
+                Some(c) if c == commit => copies.same.push((name.clone(), commit.clone())),
+                Some(c) => copies.different.push((name.clone(), c.clone())),
+                None => {}
+            }
+        }
+        Ok(copies)
+    }
+
+    /// Deletes again the fetched refs (name, commit) that name no commit (a
+    /// blob, tree or tag the other side put under `refs/experiments/`): they
+    /// are not runs and do not stay here. Returns them with the reason.
+    pub fn drop_non_runs(&self, fetched: &[(String, String)]) -> Vec<(String, String)> {
+        let mut dropped = Vec::new();
+        for (name, commit) in fetched {
+            let kind = self.object_kind(commit);
+            if kind != Some("commit") {
+                let _ = self.delete_runs(&[(name.clone(), commit.clone())]);
+                let what = kind.unwrap_or("missing object");
+                dropped.push((name.clone(), format!("it points at a {what}, not a commit")));
+            }
+        }
+        dropped
+    }
+
     /// The artifact list of one run (empty when it has none), read alone: what
     /// push, pull and get need of a run.
     pub fn run_artifacts(&self, name: &str, commit: &str) -> Result<super::format::ArtifactsFile> {
@@ -291,6 +337,15 @@ struct Attempt {
     reason: String,
     /// git could not reach the remote.
     unreachable: bool,
+}
+
+/// What a remote has of some runs ([`Store::remote_copies`]).
+#[derive(Debug, Default)]
+pub struct RemoteCopies {
+    /// Runs it has with the same commit.
+    pub same: Vec<(String, String)>,
+    /// Runs it has another commit under the name of: (name, its commit).
+    pub different: Vec<(String, String)>,
 }
 
 /// What [`Store::push_runs`] could not do.
