@@ -459,24 +459,6 @@ fn refs_that_lead_to_no_run_are_user_errors_and_block_nothing() {
     }
 }
 
-/// `git mktree` from `entries` (ls-tree lines).
-fn mktree(repo: &TestRepo, entries: &str) -> String {
-    let mut cmd = std::process::Command::new("git");
-    repo.env(&mut cmd);
-    let mut child = cmd
-        .args(["mktree", "--missing"])
-        .current_dir(&repo.root)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(entries.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
 #[test]
 fn push_sends_the_good_runs_and_holds_back_damaged_ones_with_the_reason() {
     let repo = TestRepo::new();
@@ -495,14 +477,16 @@ fn push_sends_the_good_runs_and_holds_back_damaged_ones_with_the_reason() {
     // A run whose tree has an entry with an empty name.
     let entries = repo.git(&["ls-tree", &tree]);
     let blob = repo.git(&["rev-parse", "refs/experiments/good:exp.toml"]);
-    let bad_tree = mktree(&repo, &format!("{entries}100644 blob {}\t\n", blob.trim()));
+    let bad_tree = repo
+        .git_input(&["mktree", "--missing"], &format!("{entries}100644 blob {}\t\n", blob.trim()));
+    let bad_tree = bad_tree.trim();
     let head = repo.git(&["rev-parse", "HEAD"]);
-    let empty = repo.git(&["commit-tree", &bad_tree, "-p", head.trim(), "-m", "exp: empty-name"]);
+    let empty = repo.git(&["commit-tree", bad_tree, "-p", head.trim(), "-m", "exp: empty-name"]);
     repo.git(&["update-ref", "refs/experiments/empty-name", empty.trim()]);
     // More damaged runs, sorted before the good one: still only they stay behind.
     for name in ["a1", "a2", "a3"] {
         let msg = format!("exp: {name}");
-        let c = repo.git(&["commit-tree", &bad_tree, "-p", head.trim(), "-m", &msg]);
+        let c = repo.git(&["commit-tree", bad_tree, "-p", head.trim(), "-m", &msg]);
         repo.git(&["update-ref", &format!("refs/experiments/{name}"), c.trim()]);
     }
 

@@ -399,20 +399,7 @@ fn hash_object(repo: &TestRepo, content: &str) -> String {
 }
 
 fn pipe(repo: &TestRepo, args: &[&str], input: &str) -> String {
-    let mut cmd = Command::new("git");
-    repo.env(&mut cmd);
-    let mut child = cmd
-        .args(args)
-        .current_dir(&repo.root)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap()
+    repo.git_input(args, input)
 }
 
 #[test]

@@ -73,6 +73,26 @@ impl TestRepo {
         String::from_utf8(out.stdout).expect("utf-8")
     }
 
+    /// Runs git in the repository with `input` on its stdin and returns stdout;
+    /// panics with stderr on failure.
+    pub fn git_input(&self, args: &[&str], input: &str) -> String {
+        let mut cmd = Command::new("git");
+        self.env(&mut cmd);
+        let mut child = cmd
+            .args(args)
+            .current_dir(&self.root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("git runs");
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
     /// Runs git in the repository.
     pub fn git(&self, args: &[&str]) -> String {
         self.git_in(&self.root, args)
