@@ -109,6 +109,9 @@ impl From<store::Error> for CliError {
             E::Corrupt { .. } => Some(
                 "it was damaged or written by hand; if you do not need it, delete it by its exact name with `git exp rm NAME`",
             ),
+            E::Transport(_) => Some(
+                "git's own message above says why; check the remote with `git remote -v` and `git ls-remote REMOTE`",
+            ),
             E::BadRef { .. } => Some(
                 "git-exp leaves it alone; if you do not need it, delete it with `git update-ref -d --no-deref REF`, or remove its file under .git/refs/experiments/",
             ),
