@@ -3,6 +3,7 @@
 //! asks the store about history; never touches git itself.
 
 pub mod chart;
+pub mod columns;
 pub mod compare;
 pub mod compare_text;
 pub mod filter;
