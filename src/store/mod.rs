@@ -5,6 +5,7 @@
 //! run records, hex commit ids) to the rest of the crate and never prints.
 
 pub mod code;
+pub mod config;
 pub mod format;
 pub mod history;
 pub mod name;
