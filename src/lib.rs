@@ -10,6 +10,7 @@ pub mod capture;
 pub mod cli;
 pub mod env;
 pub mod report;
+pub mod share;
 pub mod store;
 pub mod text;
 pub mod util;

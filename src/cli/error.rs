@@ -161,6 +161,37 @@ impl From<crate::artifacts::remote::Error> for CliError {
     }
 }
 
+impl From<crate::share::Error> for CliError {
+    fn from(e: crate::share::Error) -> Self {
+        use crate::share::Error as E;
+        use store::config::Error as Config;
+        let hints = match &e {
+            E::Store(_) | E::Artifacts(_) => vec![],
+            E::NoRemote { command } => vec![format!(
+                "name one (`git exp {command} REMOTE`), or add one with `git remote add origin URL`"
+            )],
+            E::NotConfigured { .. } => {
+                vec!["add it with `git remote add NAME URL`, then run `git exp init NAME`".into()]
+            }
+            E::NoSuchRun { .. } => vec!["`git exp pull` without run names fetches them all".into()],
+            E::NoArtifactStore { remote, .. } => vec![
+                format!("set one: `git config remote.{remote}.expArtifacts s3://BUCKET/PREFIX` (or exp.artifacts.url for every remote); see docs/artifacts.md"),
+                "or push the runs alone with --no-artifacts".into(),
+            ],
+            E::Config(Config::NotABoolean { key, .. }) => {
+                vec![format!("see `git config --get-all {key}` and set it to true or false")]
+            }
+            E::NotRemoteNorRun { .. } | E::Config(_) => vec![],
+        };
+        let err = match e {
+            E::Store(e) => return e.into(),
+            E::Artifacts(e) => return e.into(),
+            other => new(Kind::User, other),
+        };
+        hints.into_iter().fold(err, CliError::hint)
+    }
+}
+
 impl From<params::Error> for CliError {
     fn from(e: params::Error) -> Self {
         let hint = match &e {

@@ -73,7 +73,7 @@ pub fn cmd_rm(
     let store = ctx.open_store(err)?;
     // `--remote RUN` without a remote: the value is the first run.
     let remote = match args.remote.take() {
-        Some(given) => Some(super::share::pick_remote(&store, given, &mut args.runs, true)?),
+        Some(given) => Some(crate::share::pick_remote(&store, given, &mut args.runs, true)?),
         None => None,
     };
     if args.runs.is_empty() {

@@ -2,17 +2,34 @@
 //! command is not quiet, absent otherwise (pipes and CI logs stay clean).
 
 use std::io::IsTerminal;
+use std::sync::OnceLock;
 
 use crate::artifacts::remote::Progress;
+use crate::share::{self, Direction};
 
 /// A byte-counting progress bar, or nothing.
-pub struct Bar(Option<indicatif::ProgressBar>);
+pub struct Bar {
+    quiet: bool,
+    bar: OnceLock<indicatif::ProgressBar>,
+}
 
 impl Bar {
     /// A bar for `total` bytes labelled `what`, when stderr is a terminal.
     pub fn new(total: u64, what: &str, quiet: bool) -> Bar {
-        if quiet || total == 0 || !std::io::stderr().is_terminal() {
-            return Bar(None);
+        let bar = Bar::waiting(quiet);
+        bar.start(total, what);
+        bar
+    }
+
+    /// A bar not drawn yet: a push or pull starts it when it knows the size
+    /// of its transfer ([`share::Progress`]).
+    pub fn waiting(quiet: bool) -> Bar {
+        Bar { quiet, bar: OnceLock::new() }
+    }
+
+    fn start(&self, total: u64, what: &str) {
+        if self.quiet || total == 0 || !std::io::stderr().is_terminal() {
+            return;
         }
         let bar = indicatif::ProgressBar::with_draw_target(
             Some(total),
@@ -28,22 +45,40 @@ impl Bar {
         bar.set_message(crate::text::line(what).into_owned());
         // Drawn at once: short transfers finish before the first timed redraw.
         bar.tick();
-        Bar(Some(bar))
+        let _ = self.bar.set(bar);
+    }
+
+    fn clear(&self) {
+        if let Some(bar) = self.bar.get() {
+            bar.finish_and_clear();
+        }
     }
 }
 
 impl Progress for Bar {
     fn advance(&self, bytes: u64) {
-        if let Some(bar) = &self.0 {
+        if let Some(bar) = self.bar.get() {
             bar.inc(bytes);
         }
     }
 }
 
+impl share::Progress for Bar {
+    fn begin(&self, total: u64, direction: Direction) {
+        let what = match direction {
+            Direction::Upload => "Uploading artifacts",
+            Direction::Download => "Downloading artifacts",
+        };
+        self.start(total, what);
+    }
+
+    fn end(&self) {
+        self.clear();
+    }
+}
+
 impl Drop for Bar {
     fn drop(&mut self) {
-        if let Some(bar) = &self.0 {
-            bar.finish_and_clear();
-        }
+        self.clear();
     }
 }
