@@ -8,11 +8,11 @@ use clap::{Args, ValueEnum};
 
 use super::output;
 use super::{CliError, Context};
-use crate::capture::metrics::Metrics;
 use crate::report::compare::{Comparison, Curves, DiffStat, Direction, Input};
 use crate::report::compare_text;
 use crate::report::select;
 use crate::store::format::files;
+use crate::store::metrics;
 use crate::store::repo::Detail;
 use crate::store::{RunRecord, Store};
 
@@ -220,7 +220,7 @@ fn parse_directions(args: &[String]) -> Result<BTreeMap<String, Direction>, CliE
 /// metrics.csv), or why its metrics.csv cannot be read.
 fn curves(blob: Option<Vec<u8>>) -> Result<Curves, String> {
     let Some(bytes) = blob else { return Ok(Curves::new()) };
-    let curves = Metrics::read_curves(&bytes).map_err(|e| e.to_string())?;
+    let curves = metrics::read_curves(&bytes).map_err(|e| e.to_string())?;
     Ok(curves
         .into_iter()
         .map(|(name, mut points)| {

@@ -8,11 +8,11 @@ use clap::Args;
 
 use super::list::bad;
 use super::{CliError, Context};
-use crate::capture::metrics::{Metrics, TimedCurves};
 use crate::report::compare::{Comparison, Input};
 use crate::report::filter::{self, Engine};
 use crate::report::site::{self, Manifest, RunData, SiteOptions};
 use crate::store::format::{files, Storage};
+use crate::store::metrics::{self, TimedCurves};
 use crate::store::repo::Detail;
 use crate::store::{name, RunRecord, Store};
 
@@ -120,7 +120,7 @@ pub fn cmd_report(args: ReportArgs, ctx: &Context, err: &mut dyn Write) -> Resul
     }
     let commits: Vec<String> = needed.iter().map(|r| r.commit.clone()).collect();
     let curves: Vec<TimedCurves> = store.map_run_files(&commits, files::METRICS, |blob| {
-        blob.ok().flatten().and_then(|b| Metrics::read_curves(&b).ok()).unwrap_or_default()
+        blob.ok().flatten().and_then(|b| metrics::read_curves(&b).ok()).unwrap_or_default()
     });
     // One run that cannot be read (a damaged env.toml, a missing code tree)
     // is left out with a warning; the others are still published.

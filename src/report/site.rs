@@ -120,7 +120,7 @@ pub struct RunData {
     /// The run, read in full.
     pub record: RunRecord,
     /// Its curves: `(step, value, time)` per metric, in file order.
-    pub curves: crate::capture::metrics::TimedCurves,
+    pub curves: crate::store::metrics::TimedCurves,
     /// Diff of its `code` tree against its code commit, when it had uncommitted changes.
     pub code_diff: Option<String>,
     /// Inline artifacts' bytes by path.

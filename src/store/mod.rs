@@ -8,6 +8,7 @@ pub mod code;
 pub mod config;
 pub mod format;
 pub mod history;
+pub mod metrics;
 pub mod name;
 pub mod refs;
 pub mod removed;
