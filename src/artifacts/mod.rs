@@ -25,12 +25,20 @@ use std::path::{Component, Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::capture::events::ArtifactRef;
 pub use crate::store::format::{ArtifactsFile, Entry, Skipped, Storage};
 use crate::store::Store;
 use crate::util::hex;
 pub use local::{hash_reader, store_path};
 use local::{LocalStore, Origin};
+
+/// A file or directory the command asked to keep with an `_artifact` event.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ArtifactRef {
+    /// Where it is (absolute, or relative to the command's directory).
+    pub path: String,
+    /// Where it goes inside the run's `artifacts/` (default: its file name).
+    pub name: Option<String>,
+}
 
 /// Files up to this size are stored inline by default (`exp.artifacts.inlineMax`).
 pub const DEFAULT_INLINE_MAX: u64 = 1 << 20;

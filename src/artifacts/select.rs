@@ -15,7 +15,7 @@ use glob::{MatchOptions, Pattern};
 
 use super::local::Origin;
 use super::{clean_name, Skipped};
-use crate::capture::events::ArtifactRef;
+use crate::artifacts::ArtifactRef;
 use crate::store::code::{self, Kept};
 
 /// Files to keep by name in the run: where each is, and who owns it.

@@ -46,6 +46,7 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
+use crate::artifacts::ArtifactRef;
 use crate::capture::json_line::{Fault, Scalar, Scanner, MAX_DEPTH};
 use crate::capture::metrics::{Metrics, Point};
 use crate::env::Redactor;
@@ -106,15 +107,6 @@ pub struct Ingest {
     artifact_set: HashSet<ArtifactRef>,
     /// Redacts malformed lines before they are cut to a sample.
     redactor: Redactor,
-}
-
-/// A file or directory the command asked to keep with `_artifact`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ArtifactRef {
-    /// Where it is (absolute, or relative to the command's directory).
-    pub path: String,
-    /// Where it goes inside the run's `artifacts/` (default: its file name).
-    pub name: Option<String>,
 }
 
 impl Default for Ingest {
