@@ -8,8 +8,9 @@ use clap::{Args, ValueEnum};
 
 use super::output;
 use super::{CliError, Context};
-use crate::report::compare::{Comparison, Curves, DiffStat, Direction, Input};
+use crate::report::compare::{Comparison, Curves, DiffStat, Input};
 use crate::report::compare_text;
+use crate::report::direction::Direction;
 use crate::report::select;
 use crate::store::format::files;
 use crate::store::metrics;

@@ -9,81 +9,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::report::model::flatten;
+use crate::report::direction::{self, Direction};
+use crate::report::model::{flatten, number};
 use crate::store::format::Status;
 use crate::store::history::FileStat;
 use crate::store::RunRecord;
-
-/// Whether smaller or larger values of a metric are better.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    /// Smaller is better (loss, error).
-    Min,
-    /// Larger is better (accuracy, F1).
-    Max,
-}
-
-/// Name parts that mean smaller is better.
-const MINIMIZE: &[&str] = &[
-    "loss",
-    "error",
-    "err",
-    "mae",
-    "mse",
-    "rmse",
-    "mape",
-    "perplexity",
-    "ppl",
-    "wer",
-    "cer",
-    "nll",
-    "cost",
-    "regret",
-    "latency",
-    "time",
-    "fid",
-];
-/// Name parts that mean larger is better.
-const MAXIMIZE: &[&str] = &[
-    "acc",
-    "accuracy",
-    "f1",
-    "auc",
-    "roc",
-    "precision",
-    "recall",
-    "r2",
-    "bleu",
-    "rouge",
-    "map",
-    "iou",
-    "dice",
-    "score",
-    "reward",
-    "return",
-    "throughput",
-    "top1",
-    "top5",
-    "ndcg",
-    "mrr",
-    "sharpe",
-];
-
-/// The direction a metric's name suggests: its last word that is a known
-/// metric word decides (`val/loss` -> min, `top1_acc` -> max), else `None`.
-pub fn infer_direction(name: &str) -> Option<Direction> {
-    let lower = name.to_ascii_lowercase();
-    lower.split(|c: char| !c.is_ascii_alphanumeric()).rev().find_map(|word| {
-        if MINIMIZE.contains(&word) {
-            Some(Direction::Min)
-        } else if MAXIMIZE.contains(&word) {
-            Some(Direction::Max)
-        } else {
-            None
-        }
-    })
-}
 
 /// One run of the comparison.
 #[derive(Debug, Clone, Serialize)]
@@ -320,7 +250,7 @@ fn metric_rows(inputs: &[Input<'_>], directions: &BTreeMap<String, Direction>) -
     names
         .into_iter()
         .map(|name| {
-            let direction = directions.get(name).copied().or_else(|| infer_direction(name));
+            let direction = direction::resolve(name, directions);
             let mut values: Vec<Option<MetricCell>> =
                 inputs.iter().map(|i| cell(i, name, direction)).collect();
             sparklines(inputs, name, &mut values);
@@ -369,15 +299,6 @@ fn cell(input: &Input<'_>, name: &str, direction: Option<Direction>) -> Option<M
         delta_best: None,
         sparkline: String::new(),
     })
-}
-
-/// A TOML value as a number, if it is one.
-pub fn number(v: &toml::Value) -> Option<f64> {
-    match v {
-        toml::Value::Float(f) => Some(*f),
-        toml::Value::Integer(i) => Some(*i as f64),
-        _ => None,
-    }
 }
 
 fn delta(base: Option<f64>, value: Option<f64>, direction: Option<Direction>) -> Option<Delta> {
@@ -484,17 +405,6 @@ const VOLATILE_ENV: &[&str] = &["git.describe", "workdir"];
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn directions_come_from_the_last_known_word() {
-        assert_eq!(infer_direction("val/loss"), Some(Direction::Min));
-        assert_eq!(infer_direction("train.acc"), Some(Direction::Max));
-        assert_eq!(infer_direction("top1_accuracy"), Some(Direction::Max));
-        assert_eq!(infer_direction("loss_scale_f1"), Some(Direction::Max));
-        assert_eq!(infer_direction("RMSE"), Some(Direction::Min));
-        assert_eq!(infer_direction("lr"), None);
-        assert_eq!(infer_direction("epoch"), None);
-    }
 
     #[test]
     fn deltas_and_improvement() {

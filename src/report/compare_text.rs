@@ -6,7 +6,8 @@
 use std::fmt::Write as _;
 
 use crate::report::chart::{line_chart, Options as ChartOptions, Series};
-use crate::report::compare::{Comparison, Curves, Delta, Direction, MetricCell, MetricRow};
+use crate::report::compare::{Comparison, Curves, Delta, MetricCell, MetricRow};
+use crate::report::direction::Direction;
 use crate::report::model::{format_number, format_value};
 use crate::store::Store;
 

@@ -6,6 +6,7 @@ pub mod chart;
 pub mod columns;
 pub mod compare;
 pub mod compare_text;
+pub mod direction;
 pub mod filter;
 pub mod inert;
 pub mod model;

@@ -262,3 +262,12 @@ pub fn flatten(value: &serde_json::Value) -> Vec<(String, &serde_json::Value)> {
     }
     out
 }
+
+/// A TOML value as a number, if it is one.
+pub fn number(v: &toml::Value) -> Option<f64> {
+    match v {
+        toml::Value::Float(f) => Some(*f),
+        toml::Value::Integer(i) => Some(*i as f64),
+        _ => None,
+    }
+}

@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::report::compare::{infer_direction, number, Direction};
+use crate::report::direction::{self, Direction};
+use crate::report::model::number;
 use crate::store::history::is_object_id;
 use crate::store::{RunRecord, Store};
 
@@ -163,7 +164,7 @@ pub fn select<'a>(
         });
     }
 
-    let direction = metric.and_then(|m| directions.get(m).copied().or_else(|| infer_direction(m)));
+    let direction = metric.and_then(|m| direction::resolve(m, directions));
     let chosen = |side: &'static str,
                   runs: &[&'a RunRecord]|
      -> Result<Vec<&'a RunRecord>, Error> {

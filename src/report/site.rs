@@ -448,10 +448,7 @@ pub fn write_site_pages(
         .scatter_metric
         .map(str::to_owned)
         .or_else(|| {
-            metric_names
-                .iter()
-                .find(|m| crate::report::compare::infer_direction(m).is_some())
-                .cloned()
+            metric_names.iter().find(|m| crate::report::direction::infer(m).is_some()).cloned()
         })
         .or_else(|| metric_names.first().cloned());
     let mut scatter = Vec::new();
