@@ -13,12 +13,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::machine::{find_program, is_executable, non_empty, read, var};
 use super::probe::Probes;
+pub use super::probe::{Gpu, Python, Tools};
 use super::redact::Redactor;
 
 /// Environment variables recorded in the manifest: they shape results or say
@@ -170,20 +171,6 @@ pub struct Machine {
     pub memory_bytes: Option<u64>,
 }
 
-/// One GPU.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(default)]
-pub struct Gpu {
-    /// The model name.
-    pub name: String,
-    /// Its memory in bytes.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub memory_bytes: Option<u64>,
-    /// The driver version.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub driver: Option<String>,
-}
-
 /// The code the run used.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(default)]
@@ -191,36 +178,6 @@ pub struct Git {
     /// A `git describe`-like name of the code commit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub describe: Option<String>,
-}
-
-/// Versions of toolchains found on `PATH`.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(default)]
-pub struct Tools {
-    /// `python3` (or `python`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub python: Option<String>,
-    /// `rustc`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rustc: Option<String>,
-    /// `nvcc`, the CUDA compiler.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub nvcc: Option<String>,
-}
-
-/// The Python interpreter a Python command ran with.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(default)]
-pub struct Python {
-    /// Its version, e.g. `3.12.3`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-    /// Its executable (`sys.executable`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub executable: Option<String>,
-    /// Installed distributions: name to version.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub packages: BTreeMap<String, String>,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
@@ -347,20 +304,6 @@ fn gpu_summary(gpus: &[Gpu]) -> String {
 
 // ---- reading the machine -----------------------------------------------------
 
-/// The last value of a variable in `vars`.
-pub(super) fn var<'a>(vars: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    vars.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-}
-
-pub(super) fn non_empty(s: String) -> Option<String> {
-    let s = s.trim();
-    (!s.is_empty()).then(|| s.to_owned())
-}
-
-pub(super) fn read(path: impl AsRef<Path>) -> Option<String> {
-    fs_err::read_to_string(path.as_ref()).ok()
-}
-
 struct Uname {
     release: String,
     machine: String,
@@ -467,26 +410,6 @@ fn variables(vars: &[(String, String)], redactor: &Redactor) -> BTreeMap<String,
 
 // ---- finding programs --------------------------------------------------------
 
-fn is_executable(path: &Path) -> bool {
-    fs_err::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-/// Resolves a program name like the shell does: a name with a `/` is a path,
-/// any other is looked up on `path`.
-pub(super) fn find_program(name: &str, path: Option<&str>) -> Option<PathBuf> {
-    if name.is_empty() {
-        return None;
-    }
-    if name.contains('/') {
-        let p = PathBuf::from(name);
-        return is_executable(&p).then_some(p);
-    }
-    std::env::split_paths(path?)
-        .map(|dir| if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir })
-        .map(|dir| dir.join(name))
-        .find(|candidate| is_executable(candidate))
-}
-
 fn basename(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
@@ -544,6 +467,7 @@ fn shebang_python(script: &Path, path: Option<&str>) -> Option<PathBuf> {
 pub(super) mod tests {
     use super::*;
     use std::fs::Permissions;
+    use std::os::unix::fs::PermissionsExt;
     use std::sync::Mutex;
     use std::time::{Duration, Instant};
 

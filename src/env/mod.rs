@@ -6,6 +6,7 @@
 //! Nothing here reads the process environment itself: the caller passes the
 //! variables in. Nothing here prints, and nothing here touches git.
 
+mod machine;
 pub mod manifest;
 mod probe;
 pub mod redact;

@@ -20,7 +20,51 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::manifest::{find_program, non_empty, read, var, Gpu, Python, Tools};
+use super::machine::{find_program, non_empty, read, var};
+
+/// One GPU.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(default)]
+pub struct Gpu {
+    /// The model name.
+    pub name: String,
+    /// Its memory in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<u64>,
+    /// The driver version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+}
+
+/// Versions of toolchains found on `PATH`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(default)]
+pub struct Tools {
+    /// `python3` (or `python`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub python: Option<String>,
+    /// `rustc`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rustc: Option<String>,
+    /// `nvcc`, the CUDA compiler.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nvcc: Option<String>,
+}
+
+/// The Python interpreter a Python command ran with.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(default)]
+pub struct Python {
+    /// Its version, e.g. `3.12.3`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Its executable (`sys.executable`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executable: Option<String>,
+    /// Installed distributions: name to version.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub packages: BTreeMap<String, String>,
+}
 
 /// How long a probe may run before it is killed and its field left empty.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
