@@ -178,7 +178,7 @@ pub fn cmd_compare(
                 }
             }
             for (title, header, rows) in compare_text::table_sections(&comparison) {
-                writeln!(out, "\n{}", output::paint(ctx.ui.color, "1", &title))?;
+                writeln!(out, "\n{}", super::ui::paint(ctx.ui.color, super::ui::BOLD, &title))?;
                 output::write_table(out, &ctx.ui, &header, &rows)?;
             }
         }

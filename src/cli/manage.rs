@@ -29,9 +29,6 @@ pub struct RmArgs {
     /// Only say what would be deleted
     #[arg(short = 'n', long)]
     pub dry_run: bool,
-    /// Print nothing when the runs are deleted
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
 /// Rename a run (the commit stays the same; only its ref moves)
@@ -41,9 +38,6 @@ pub struct RenameArgs {
     pub run: String,
     /// Its new name
     pub new_name: String,
-    /// Print nothing when the run is renamed
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
 /// Remove artifact store objects that no run points to
@@ -58,9 +52,6 @@ pub struct GcArgs {
     /// Output format and --json
     #[command(flatten)]
     pub format: FormatArgs,
-    /// Print no summary
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
 /// Runs `git exp rm`.
@@ -120,7 +111,7 @@ pub fn cmd_rm(
         store.delete_runs(&targets).map_err(refs_error)?;
         remember_removed(&store, &targets, err)?;
     }
-    if !args.quiet || args.dry_run {
+    if !ctx.ui.quiet || args.dry_run {
         let verb = if args.dry_run { "Would delete" } else { "Deleted" };
         for (name, commit) in &targets {
             let place = match &remote {
@@ -137,7 +128,7 @@ pub fn cmd_rm(
             writeln!(err, "{verb} run {} ({}){place}.", sanitize(name), Store::short(commit))?;
         }
     }
-    if remote.is_none() && !args.quiet && !args.dry_run {
+    if remote.is_none() && !ctx.ui.quiet && !args.dry_run {
         // git's own fetch knows nothing of the runs deleted here.
         let refetching = store.remotes_fetching_runs();
         if let Some(r) = refetching.first() {
@@ -194,7 +185,7 @@ pub fn cmd_rename(
     let store = ctx.open_store(err)?;
     let (old, commit) = resolve(&store, ctx, &args.run)?;
     if old == new {
-        if !args.quiet {
+        if !ctx.ui.quiet {
             writeln!(err, "Run {new} already has that name.")?;
         }
         return Ok(());
@@ -228,7 +219,7 @@ pub fn cmd_rename(
     })?;
     // The old name no longer holds this run here: a pull does not bring it back.
     remember_removed(&store, &[(old.clone(), commit.clone())], err)?;
-    if !args.quiet {
+    if !ctx.ui.quiet {
         writeln!(err, "Renamed run {} to {new} ({}).", sanitize(&old), Store::short(&commit))?;
     }
     Ok(())
@@ -283,7 +274,7 @@ pub fn cmd_gc(
         }
     }
     out.flush()?;
-    report_gc(&outcome, &args, err)?;
+    report_gc(&outcome, &args, ctx.ui.quiet, err)?;
     if !outcome.failed.is_empty() {
         return Err(CliError::user(format!(
             "{} of the store could not be examined or removed",
@@ -295,7 +286,12 @@ pub fn cmd_gc(
 }
 
 /// Warnings and the summary of `gc`, on stderr.
-fn report_gc(outcome: &gc::Outcome, args: &GcArgs, err: &mut dyn Write) -> std::io::Result<()> {
+fn report_gc(
+    outcome: &gc::Outcome,
+    args: &GcArgs,
+    quiet: bool,
+    err: &mut dyn Write,
+) -> std::io::Result<()> {
     const SHOWN: usize = 10;
     for path in outcome.foreign.iter().take(SHOWN) {
         writeln!(err, "warning: {} is not part of the store layout; left alone", sanitize(path))?;
@@ -306,7 +302,7 @@ fn report_gc(outcome: &gc::Outcome, args: &GcArgs, err: &mut dyn Write) -> std::
     for f in &outcome.failed {
         writeln!(err, "warning: cannot remove {}: {}", sanitize(&f.path), f.error)?;
     }
-    if args.quiet {
+    if quiet {
         return Ok(());
     }
     let (remove, keep) =

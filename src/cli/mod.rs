@@ -15,6 +15,7 @@ pub mod run;
 pub mod share;
 pub mod show;
 pub mod start;
+pub mod ui;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -36,6 +37,9 @@ pub struct Cli {
     /// Run as if started in this directory
     #[arg(short = 'C', global = true, value_name = "PATH")]
     pub dir: Option<PathBuf>,
+    /// --quiet, --color, --no-pager
+    #[command(flatten)]
+    pub global: ui::GlobalArgs,
     /// The command
     #[command(subcommand)]
     pub command: Command,
@@ -83,6 +87,19 @@ pub enum Command {
     SignalSentinel,
 }
 
+impl Command {
+    /// The name `pager.exp.<name>` uses, for the commands whose output is
+    /// paged.
+    fn pager_name(&self) -> Option<&'static str> {
+        match self {
+            Command::List(_) => Some("list"),
+            Command::Show(_) => Some("show"),
+            Command::Compare(_) => Some("compare"),
+            _ => None,
+        }
+    }
+}
+
 /// What every command gets: the process environment (read once), the working
 /// directory and the terminal state.
 pub struct Context {
@@ -91,7 +108,7 @@ pub struct Context {
     /// Working directory.
     pub cwd: PathBuf,
     /// Terminal state.
-    pub ui: output::Ui,
+    pub ui: ui::Ui,
 }
 
 impl Context {
@@ -198,7 +215,8 @@ pub fn main() -> ExitCode {
     if let Some(dir) = &cli.dir {
         cwd = cwd.join(dir);
     }
-    let ctx = Context { ui: output::Ui::detect(&vars), vars, cwd };
+    let ui = ui::Ui::resolve(&cli.global, &vars, &cwd, cli.command.pager_name());
+    let ctx = Context { ui, vars, cwd };
     // Messages quote names, keys and parser errors from runs: one writer
     // neutralises every control and format character they may carry.
     let mut stderr = crate::text::SafeWriter::new(std::io::stderr());
@@ -219,9 +237,9 @@ fn dispatch(command: Command, ctx: &Context, err: &mut dyn Write) -> Result<u8, 
     match command {
         Command::Run(args) => run::cmd_run(args, ctx, err),
         Command::Demo(args) => demo::cmd_demo(args, ctx, err),
-        Command::List(args) => buffered(|out| list::cmd_list(args, ctx, out, err)),
-        Command::Show(args) => buffered(|out| show::cmd_show(args, ctx, out, err)),
-        Command::Compare(args) => buffered(|out| compare::cmd_compare(args, ctx, out, err)),
+        Command::List(args) => paged(ctx, |out| list::cmd_list(args, ctx, out, err)),
+        Command::Show(args) => paged(ctx, |out| show::cmd_show(args, ctx, out, err)),
+        Command::Compare(args) => paged(ctx, |out| compare::cmd_compare(args, ctx, out, err)),
         Command::Report(args) => report::cmd_report(args, ctx, err),
         Command::Start(args) => buffered(|out| start::cmd_start(args, ctx, out, err)),
         Command::Finish(args) => buffered(|out| start::cmd_finish(args, ctx, out, err)),
@@ -248,6 +266,26 @@ fn buffered(command: impl FnOnce(&mut dyn Write) -> Result<(), CliError>) -> Res
     command(&mut out)?;
     out.flush()?;
     Ok(0)
+}
+
+/// [`buffered`], through the pager when the command pages (see
+/// [`ui::pager_command`]). The pager is waited for before the command's
+/// error, if any, is printed; a pager that quits early makes the writes fail
+/// with a broken pipe, which ends the command quietly.
+fn paged(
+    ctx: &Context,
+    command: impl FnOnce(&mut dyn Write) -> Result<(), CliError>,
+) -> Result<u8, CliError> {
+    let Some(mut pager) = ctx.ui.pager.as_deref().and_then(|p| ui::Pager::spawn(p, &ctx.vars))
+    else {
+        return buffered(command);
+    };
+    let Some(input) = pager.input() else { return buffered(command) };
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, input);
+    let result = command(&mut out).and_then(|()| Ok(out.flush()?));
+    drop(out);
+    pager.wait();
+    result.map(|()| 0)
 }
 
 fn is_broken_pipe(e: &CliError) -> bool {

@@ -1,9 +1,9 @@
-//! Output for people and programs: the `--format` flag, whether stdout is a
-//! terminal (colour, truncation), and the emitters that turn a list of rows
-//! into a table, CSV or Markdown. stdout carries data only; every cell and
+//! Output for people and programs: the `--format` flag and the emitters
+//! that turn a list of rows into a table, CSV or Markdown (the terminal
+//! state they fit is [`super::ui::Ui`]). stdout carries data only; every cell and
 //! header passes through [`crate::text`]'s rule for its format.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use clap::{Args, ValueEnum};
 
@@ -45,41 +45,7 @@ impl FormatArgs {
     }
 }
 
-/// Where output goes and how it may look.
-pub struct Ui {
-    /// stdout is a terminal.
-    pub is_terminal: bool,
-    /// Colour is allowed (terminal and NO_COLOR unset).
-    pub color: bool,
-    /// Terminal width, when known.
-    pub width: Option<u16>,
-}
-
-impl Ui {
-    /// Reads the terminal state once.
-    pub fn detect(vars: &[(String, String)]) -> Ui {
-        let is_terminal = std::io::stdout().is_terminal();
-        let no_color = vars.iter().any(|(k, v)| k == "NO_COLOR" && !v.is_empty());
-        let width = vars
-            .iter()
-            .find(|(k, _)| k == "COLUMNS")
-            .and_then(|(_, v)| v.parse().ok())
-            .or_else(|| if is_terminal { terminal_width() } else { None });
-        Ui { is_terminal, color: is_terminal && !no_color, width }
-    }
-}
-
-fn terminal_width() -> Option<u16> {
-    // SAFETY: TIOCGWINSZ fills a winsize struct we own.
-    unsafe {
-        let mut ws: libc::winsize = std::mem::zeroed();
-        if libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) == 0 && ws.ws_col > 0 {
-            Some(ws.ws_col)
-        } else {
-            None
-        }
-    }
-}
+pub use super::ui::Ui;
 
 /// Most characters a cell keeps on a terminal when the table does not fit;
 /// longer values end in `…`.
@@ -224,13 +190,4 @@ pub fn write_markdown(
 pub fn write_json<T: serde::Serialize>(w: &mut dyn Write, value: &T) -> std::io::Result<()> {
     text::write_json(w, value)?;
     writeln!(w)
-}
-
-/// Wraps `text` in an ANSI colour when `on`.
-pub fn paint(on: bool, code: &str, text: &str) -> String {
-    if on {
-        format!("\x1b[{code}m{text}\x1b[0m")
-    } else {
-        text.to_owned()
-    }
 }

@@ -29,9 +29,6 @@ pub struct RunArgs {
     /// Make `import wandb` load git-exp's W&B-compatible module, so W&B scripts log here
     #[arg(long)]
     pub wandb: bool,
-    /// Say nothing on stderr when the run ends
-    #[arg(short, long)]
-    pub quiet: bool,
     /// The command to run, after `--`
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -137,7 +134,7 @@ pub fn cmd_run(args: RunArgs, ctx: &Context, err: &mut dyn Write) -> Result<u8, 
     opts.wandb_shim = args.wandb;
     warn_placeholders(err, &opts);
     let outcome = run::run(&store, opts, Box::new(std::io::stdout()), Box::new(std::io::stderr()))?;
-    if !args.quiet {
+    if !ctx.ui.quiet {
         report(err, &outcome.committed, outcome.status, outcome.duration_s);
     }
     Ok(outcome.exit_code.clamp(0, 255) as u8)

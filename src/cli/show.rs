@@ -4,7 +4,8 @@ use std::io::Write;
 
 use clap::Args;
 
-use super::output::{self, paint, FormatArgs, OutputFormat};
+use super::output::{self, FormatArgs, OutputFormat};
+use super::ui::{paint, BOLD, DIM};
 use super::{CliError, Context};
 use crate::env::manifest;
 use crate::report::model::{flatten, format_value, RunDetail};
@@ -108,8 +109,8 @@ fn write_text(
     d: &RunDetail,
     env: Option<&toml::Table>,
 ) -> std::io::Result<()> {
-    let bold = |s: &str| paint(ctx.ui.color, "1", s);
-    let dim = |s: &str| paint(ctx.ui.color, "2", s);
+    let bold = |s: &str| paint(ctx.ui.color, BOLD, s);
+    let dim = |s: &str| paint(ctx.ui.color, DIM, s);
     let r = &d.run;
     let exit = match (d.exit_code, d.signal) {
         (Some(c), _) => format!("exit {c}"),

@@ -48,9 +48,6 @@ pub struct FinishArgs {
     /// The signal that ends the process
     #[arg(long, value_name = "N")]
     pub signal: Option<i32>,
-    /// Say nothing on stderr
-    #[arg(short, long)]
-    pub quiet: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t = PlumbingFormat::Text)]
     pub format: PlumbingFormat,
@@ -122,7 +119,7 @@ pub fn cmd_finish(
         standalone::finish(&store, &args.id, end, &ctx.vars).map_err(plumbing)?;
     // Artifacts that could not be stored: said even with -q (their files moved).
     crate::capture::finish::write_warnings(&committed, err);
-    if !args.quiet {
+    if !ctx.ui.quiet {
         report(err, &committed, status, duration);
     }
     match args.format {

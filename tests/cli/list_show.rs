@@ -183,6 +183,8 @@ fn on_terminal(repo: &TestRepo, cols: u16, args: &str) -> Vec<String> {
     let out = script
         .args(["-qec", &cmd, "/dev/null"])
         .env("COLUMNS", cols.to_string())
+        // The table as the terminal gets it, not through the default pager.
+        .env("GIT_PAGER", "cat")
         .current_dir(&repo.root)
         .stdin(std::process::Stdio::null())
         .output()

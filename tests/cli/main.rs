@@ -22,3 +22,4 @@ mod share;
 mod signals;
 mod skips;
 mod standalone;
+mod ui;

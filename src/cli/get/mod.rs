@@ -73,9 +73,6 @@ pub struct GetArgs {
     /// of the repository's remotes
     #[arg(long, value_name = "REMOTE")]
     pub remote: Option<String>,
-    /// No status lines or progress bar
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
 /// One row of `git exp artifacts`.
@@ -225,7 +222,7 @@ pub fn cmd_get(
     };
     let mut sources = Vec::with_capacity(entries.len());
     for entry in &entries {
-        sources.push(content(&store, &run.commit, entry, &mut fetcher, args.quiet, err)?);
+        sources.push(content(&store, &run.commit, entry, &mut fetcher, ctx.ui.quiet, err)?);
     }
     let Some(plan) = plan else {
         return copy_verified(&store, &run.commit, &sources[0], entries[0], out);
@@ -234,7 +231,7 @@ pub fn cmd_get(
     let mut written = 0u64;
     for ((entry, rel), source) in plan.files.iter().zip(&sources) {
         writer.write(&plan.root, rel, entry, source)?;
-        if !args.quiet {
+        if !ctx.ui.quiet {
             let shown_path = plan.root.join(rel);
             writeln!(
                 err,
@@ -245,7 +242,7 @@ pub fn cmd_get(
         }
         written += entry.size;
     }
-    if !args.quiet && plan.files.len() > 1 {
+    if !ctx.ui.quiet && plan.files.len() > 1 {
         writeln!(err, "Restored {} artifacts ({}).", plan.files.len(), human_bytes(written))?;
     }
     Ok(())

@@ -24,7 +24,7 @@ pub struct PushArgs {
     /// Push the runs without uploading their large artifacts
     #[arg(long)]
     pub no_artifacts: bool,
-    /// --dry-run, --quiet, --format
+    /// --dry-run, --format
     #[command(flatten)]
     pub flags: TransferFlags,
 }
@@ -42,7 +42,7 @@ pub struct PullArgs {
     /// Also fetch the runs deleted here with `git exp rm` (runs named on the command line always are)
     #[arg(long)]
     pub include_removed: bool,
-    /// --dry-run, --quiet, --format
+    /// --dry-run, --format
     #[command(flatten)]
     pub flags: TransferFlags,
 }
@@ -53,9 +53,6 @@ pub struct TransferFlags {
     /// Say what would be sent or fetched, change nothing
     #[arg(short = 'n', long)]
     pub dry_run: bool,
-    /// No status lines or progress bar
-    #[arg(short, long)]
-    pub quiet: bool,
     /// Output format (json: a report on stdout, see docs/json.md)
     #[arg(long, value_enum, default_value_t = PlumbingFormat::Text)]
     pub format: PlumbingFormat,
@@ -86,10 +83,10 @@ pub fn cmd_push(
         dry_run: args.flags.dry_run,
         vars: &ctx.vars,
     };
-    let bar = Bar::waiting(args.flags.quiet);
+    let bar = Bar::waiting(ctx.ui.quiet);
     let report = share::push(&store, &options, &bar, &mut |w| render::warning(err, &w))?;
     drop(bar);
-    render::report(&report, true, args.flags.format, args.flags.quiet, out, err)
+    render::report(&report, true, args.flags.format, ctx.ui.quiet, out, err)
 }
 
 /// Runs `git exp pull`.
@@ -108,10 +105,10 @@ pub fn cmd_pull(
         dry_run: args.flags.dry_run,
         vars: &ctx.vars,
     };
-    let bar = Bar::waiting(args.flags.quiet);
+    let bar = Bar::waiting(ctx.ui.quiet);
     let report = share::pull(&store, &options, &bar, &mut |w| render::warning(err, &w))?;
     drop(bar);
-    render::report(&report, false, args.flags.format, args.flags.quiet, out, err)
+    render::report(&report, false, args.flags.format, ctx.ui.quiet, out, err)
 }
 
 /// Runs `git exp init`.
