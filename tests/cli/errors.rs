@@ -127,3 +127,18 @@ fn a_run_of_an_unknown_format_version_is_rejected_clearly() {
     let runs: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(runs.len(), 1);
 }
+
+#[test]
+fn a_damaged_run_shows_what_went_wrong_underneath() {
+    let repo = TestRepo::new();
+    repo.exp_ok(&["run", "-q", "-n", "a", "--", "true"]);
+    repo.forge_run("a", "bad", &[("exp.toml", Some(b"\xff\xfe not utf-8".as_slice()))]);
+    let out = repo.exp(&["show", "bad"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let e = stderr(&out);
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(lines[0], "error: exp.toml of run bad is missing or unreadable", "{e}");
+    assert_eq!(lines[1], "  caused by: invalid utf-8 sequence of 1 bytes from index 0", "{e}");
+    assert!(lines[2].starts_with("hint: ") && lines[2].contains("git exp rm NAME"), "{e}");
+    assert_eq!(lines.len(), 3, "{e}");
+}
