@@ -168,15 +168,20 @@ impl From<store::Error> for CliError {
             ),
             _ => None,
         };
+        let config_hint = match &e {
+            E::BadConfig { key, .. } => Some(format!(
+                "see where it is set with `git config --show-origin --get-all {key}`, then fix it \
+                 or remove it with `git config --unset {key}`"
+            )),
+            _ => None,
+        };
         let kind = match &e {
             E::Git { .. } | E::Io { .. } => Kind::Internal,
             _ => Kind::User,
         };
         let err = CliError::new(kind, e);
-        match hint {
-            Some(h) => err.hint(h),
-            None => err,
-        }
+        let hints = hint.map(str::to_owned).into_iter().chain(config_hint);
+        hints.fold(err, CliError::hint)
     }
 }
 

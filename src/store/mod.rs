@@ -121,6 +121,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A git config value git-exp reads is not one it accepts.
+    #[error("invalid value '{value}' for {key}: expected {expected}")]
+    BadConfig {
+        /// The key, as git-exp names it (`exp.outputLimit`).
+        key: String,
+        /// The value as git gives it.
+        value: String,
+        /// What is accepted.
+        expected: String,
+    },
     /// A push or fetch could not be done (git has printed why).
     #[error("{0}")]
     Transport(String),

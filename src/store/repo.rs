@@ -147,9 +147,25 @@ impl Store {
         values.iter().map(|v| v.to_str_lossy().into_owned()).collect()
     }
 
-    /// Reads a git config integer, accepting `k`/`m`/`g` suffixes as git does.
-    pub fn config_integer(&self, key: &str) -> Option<i64> {
-        self.repo.config_snapshot().integer(key)
+    /// Reads a git config integer, accepting `k`/`m`/`g` suffixes as git does;
+    /// a value that is not an integer in `accepted` is an error that names the
+    /// key, the value and `expected` (what is accepted, in words).
+    pub fn config_integer(
+        &self,
+        key: &str,
+        accepted: std::ops::RangeInclusive<i64>,
+        expected: &str,
+    ) -> Result<Option<i64>> {
+        let config = self.repo.config_snapshot();
+        match config.try_integer(key) {
+            Ok(None) => Ok(None),
+            Ok(Some(n)) if accepted.contains(&n) => Ok(Some(n)),
+            _ => Err(Error::BadConfig {
+                key: key.to_owned(),
+                value: self.config_string(key).unwrap_or_default(),
+                expected: expected.to_owned(),
+            }),
+        }
     }
 
     /// Whether `refs/experiments/<name>` exists.
