@@ -150,9 +150,12 @@ pub fn commit(
             format!("[git-exp] ... and {more} more malformed lines\n").as_bytes(),
         );
     }
+    // `run` checked the value before the command started; a value changed to
+    // a bad one meanwhile must not cost the run, so it means the default here.
     let inline_max = store
-        .config_integer(artifacts::CONFIG_INLINE_MAX)
-        .filter(|v| *v >= 0)
+        .config_integer(artifacts::CONFIG_INLINE_MAX, 0..=i64::MAX, "a size")
+        .ok()
+        .flatten()
         .map_or(artifacts::DEFAULT_INLINE_MAX, |v| v as u64);
     let base = store.workdir().join(&meta.workdir);
     let lost_found = artifacts::lost_found_dir(store.common_dir(), &meta.id);

@@ -1,5 +1,5 @@
 //! `CliError`: every failure of a command, with its kind (which picks the exit
-//! code) and hints, printed once by [`print`]: `error: ...`, one `caused by: ...`
+//! code) and hints, printed once by [`print`]: `error: ...`, one `  caused by: ...`
 //! per source, then `hint: ...` lines.
 
 use std::io::Write;
@@ -31,28 +31,41 @@ pub enum Kind {
     Internal,
 }
 
-/// A command's failure.
+/// A command's failure, built through its constructors ([`CliError::new`],
+/// [`CliError::user`], [`CliError::usage`], the `From` impls) so that the
+/// error keeps its chain of causes.
 #[derive(Debug)]
 pub struct CliError {
     /// Its kind.
-    pub kind: Kind,
+    kind: Kind,
     /// The error.
-    pub error: Box<dyn std::error::Error + Send + Sync>,
+    error: Box<dyn std::error::Error + Send + Sync>,
     /// What the user can do about it.
-    pub hints: Vec<String>,
+    hints: Vec<String>,
     /// Overrides the exit code (for `run`).
-    pub exit_code: Option<u8>,
+    exit_code: Option<u8>,
 }
 
 impl CliError {
+    /// An error of `kind` wrapping `error`, whose sources are printed as
+    /// `caused by:` lines.
+    pub fn new(kind: Kind, error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        CliError { kind, error: Box::new(error), hints: vec![], exit_code: None }
+    }
+
+    /// An error of `kind` with a message and no cause.
+    pub fn message(kind: Kind, message: impl Into<String>) -> Self {
+        CliError { kind, error: message.into().into(), hints: vec![], exit_code: None }
+    }
+
     /// A user error with a message.
     pub fn user(message: impl Into<String>) -> Self {
-        CliError { kind: Kind::User, error: message.into().into(), hints: vec![], exit_code: None }
+        CliError::message(Kind::User, message)
     }
 
     /// A usage error (exit 2) with a message.
     pub fn usage(message: impl Into<String>) -> Self {
-        CliError { kind: Kind::Usage, error: message.into().into(), hints: vec![], exit_code: None }
+        CliError::message(Kind::Usage, message)
     }
 
     /// Adds a hint.
@@ -61,10 +74,37 @@ impl CliError {
         self
     }
 
+    /// Replaces the hints (a caller that knows better than the `From` impl).
+    pub fn with_hints(mut self, hints: Vec<String>) -> Self {
+        self.hints = hints;
+        self
+    }
+
     /// Sets the exit code explicitly.
     pub fn with_exit(mut self, code: u8) -> Self {
         self.exit_code = Some(code);
         self
+    }
+
+    /// Drops an explicit exit code, so the kind decides it again.
+    pub fn without_exit(mut self) -> Self {
+        self.exit_code = None;
+        self
+    }
+
+    /// Its kind.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// The error itself (its sources are the causes).
+    pub fn error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self.error.as_ref()
+    }
+
+    /// The hints, in order.
+    pub fn hints(&self) -> &[String] {
+        &self.hints
     }
 
     /// The process exit code.
@@ -75,10 +115,6 @@ impl CliError {
             Kind::Internal => EXIT_INTERNAL,
         })
     }
-}
-
-fn new(kind: Kind, e: impl std::error::Error + Send + Sync + 'static) -> CliError {
-    CliError { kind, error: Box::new(e), hints: vec![], exit_code: None }
 }
 
 impl From<store::Error> for CliError {
@@ -132,15 +168,20 @@ impl From<store::Error> for CliError {
             ),
             _ => None,
         };
+        let config_hint = match &e {
+            E::BadConfig { key, .. } => Some(format!(
+                "see where it is set with `git config --show-origin --get-all {key}`, then fix it \
+                 or remove it with `git config --unset {key}`"
+            )),
+            _ => None,
+        };
         let kind = match &e {
-            E::Git(_) | E::Io { .. } => Kind::Internal,
+            E::Git { .. } | E::Io { .. } => Kind::Internal,
             _ => Kind::User,
         };
-        let err = new(kind, e);
-        match hint {
-            Some(h) => err.hint(h),
-            None => err,
-        }
+        let err = CliError::new(kind, e);
+        let hints = hint.map(str::to_owned).into_iter().chain(config_hint);
+        hints.fold(err, CliError::hint)
     }
 }
 
@@ -152,7 +193,7 @@ impl From<crate::artifacts::remote::Error> for CliError {
             E::Open { .. } => "check the provider's credentials and settings (see docs/artifacts.md)",
             E::Runtime(_) => "",
         };
-        let err = new(if hint.is_empty() { Kind::Internal } else { Kind::User }, e);
+        let err = CliError::new(if hint.is_empty() { Kind::Internal } else { Kind::User }, e);
         if hint.is_empty() {
             err
         } else {
@@ -186,7 +227,7 @@ impl From<crate::share::Error> for CliError {
         let err = match e {
             E::Store(e) => return e.into(),
             E::Artifacts(e) => return e.into(),
-            other => new(Kind::User, other),
+            other => CliError::new(Kind::User, other),
         };
         hints.into_iter().fold(err, CliError::hint)
     }
@@ -204,13 +245,13 @@ impl From<params::Error> for CliError {
             }
             params::Error::Conflict(_) => "give the key either a value or sub-keys, not both",
         };
-        new(Kind::User, e).hint(hint)
+        CliError::new(Kind::User, e).hint(hint)
     }
 }
 
 impl From<live::Error> for CliError {
     fn from(e: live::Error) -> Self {
-        new(Kind::Internal, e)
+        CliError::new(Kind::Internal, e)
     }
 }
 
@@ -228,27 +269,127 @@ impl From<run::Error> for CliError {
                     .hint(format!("make it executable with `chmod +x {p}`"))
                     .with_exit(EXIT_RUN_NOEXEC)
             }
-            run::Error::NameLive(_) => new(Kind::User, e)
+            run::Error::NameLive(_) => CliError::new(Kind::User, e)
                 .hint("wait for it to end, or pick another name with --name")
                 .with_exit(EXIT_RUN_OWN),
-            other => new(Kind::Internal, other).with_exit(EXIT_RUN_OWN),
+            other => CliError::new(Kind::Internal, other).with_exit(EXIT_RUN_OWN),
         }
     }
 }
 
-/// Prints `err` to `w` the git way.
+/// How many `caused by:` lines [`print`] shows at most.
+const MAX_CAUSES: usize = 8;
+
+/// Prints `err` to `w` the git way: `error: <message>`, then one indented
+/// `caused by: <source>` line per cause, then `hint: ` lines.
 pub fn print(w: &mut dyn Write, err: &CliError) {
     // Messages can quote data from fetched runs (names, TOML lines): no
     // control characters reach the terminal (line breaks stay: some messages
     // show an expression and a caret below it).
-    let line = |text: String| crate::text::lines(&text).into_owned();
-    let _ = writeln!(w, "error: {}", line(err.error.to_string()));
-    let mut source = err.error.source();
-    while let Some(s) = source {
-        let _ = writeln!(w, "caused by: {}", line(s.to_string()));
-        source = s.source();
+    let line = |text: &str| crate::text::lines(text).into_owned();
+    let message = err.error.to_string();
+    let _ = writeln!(w, "error: {}", line(&message));
+    for cause in causes(&*err.error, &message) {
+        // A cause's own further lines stay under it.
+        let _ = writeln!(w, "  caused by: {}", line(&cause).replace('\n', "\n    "));
     }
     for hint in &err.hints {
-        let _ = writeln!(w, "hint: {}", line(hint.clone()));
+        let _ = writeln!(w, "hint: {}", line(hint));
+    }
+}
+
+/// The messages of `error`'s sources, at most [`MAX_CAUSES`], leaving out a
+/// cause that only repeats what the line before it says (an error that quotes
+/// its source, as `git: <first line of the gix error>` does).
+fn causes(error: &(dyn std::error::Error + 'static), message: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut previous = message.to_owned();
+    let mut source = error.source();
+    for _ in 0..MAX_CAUSES {
+        let Some(s) = source else { break };
+        let text = s.to_string();
+        if !text.is_empty() && !previous.ends_with(text.as_str()) {
+            out.push(text.clone());
+        }
+        previous = text;
+        source = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error with a message and an optional source, to build chains.
+    #[derive(Debug)]
+    struct Link(String, Option<Box<Link>>);
+
+    impl std::fmt::Display for Link {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+
+    impl std::error::Error for Link {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as _)
+        }
+    }
+
+    fn chain(messages: &[&str]) -> Link {
+        let mut link: Option<Box<Link>> = None;
+        for m in messages.iter().rev() {
+            link = Some(Box::new(Link((*m).to_owned(), link)));
+        }
+        *link.expect("at least one message")
+    }
+
+    fn printed(err: &CliError) -> String {
+        let mut out = Vec::new();
+        print(&mut out, err);
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn prints_each_cause_then_the_hints() {
+        let err = CliError::new(Kind::User, chain(&["top", "middle", "bottom"])).hint("do this");
+        assert_eq!(
+            printed(&err),
+            "error: top\n  caused by: middle\n  caused by: bottom\nhint: do this\n"
+        );
+    }
+
+    #[test]
+    fn skips_a_cause_that_repeats_the_line_before() {
+        let err = CliError::new(Kind::Internal, chain(&["git: broken ref", "broken ref", "io"]));
+        assert_eq!(printed(&err), "error: git: broken ref\n  caused by: io\n");
+    }
+
+    #[test]
+    fn stops_after_eight_causes() {
+        let names: Vec<String> = (0..20).map(|i| format!("e{i}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let text = printed(&CliError::new(Kind::Internal, chain(&refs)));
+        assert_eq!(text.matches("caused by:").count(), MAX_CAUSES);
+        assert!(text.ends_with("  caused by: e8\n"), "{text}");
+    }
+
+    #[test]
+    fn causes_are_sanitized() {
+        let err = CliError::new(Kind::User, chain(&["top", "evil\u{1b}[31m\u{202e}"]));
+        assert_eq!(printed(&err), "error: top\n  caused by: evil<U+001B>[31m<U+202E>\n");
+    }
+
+    #[test]
+    fn git_errors_keep_their_source() {
+        let io = std::io::Error::other("disk on fire\nsecond line");
+        let err = CliError::from(store::Error::git(io));
+        assert_eq!(err.kind(), Kind::Internal);
+        assert_eq!(
+            printed(&err),
+            "error: git: disk on fire\n  caused by: disk on fire\n    second line\n"
+        );
+        assert!(err.error().source().is_some());
     }
 }

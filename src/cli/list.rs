@@ -5,7 +5,6 @@ use std::io::Write;
 
 use clap::Args;
 
-use super::error::Kind;
 use super::output::{self, FormatArgs, OutputFormat};
 use super::{CliError, Context};
 use crate::report::columns::{default_columns, fit_order, rows, Column, Style, FIXED_COLUMNS};
@@ -129,11 +128,11 @@ pub(super) fn bad(what: &str, text: &str, e: filter::Error) -> CliError {
     } else {
         error.push_str(&format!("\n  {text}"));
     }
-    CliError { kind: Kind::Usage, error: error.into(), hints: vec![], exit_code: None }
-        .hint(format!("variables are {}", filter::VARIABLES.join(", ")))
-        .hint(format!(
+    CliError::usage(error).hint(format!("variables are {}", filter::VARIABLES.join(", "))).hint(
+        format!(
             "for example {FILTER_EXAMPLE} --sort -metrics.acc; see docs/commands.md (git exp list)"
-        ))
+        ),
+    )
 }
 
 /// Parses `--columns`: each entry with itself as header.
@@ -141,14 +140,11 @@ fn parse_columns(text: &str) -> Result<Vec<(String, Column)>, CliError> {
     text.split(',')
         .map(|entry| {
             let entry = entry.trim();
-            let column = Column::parse(entry).ok_or_else(|| CliError {
-                kind: Kind::Usage,
-                error: format!("unknown --columns entry '{entry}'").into(),
-                hints: vec![format!(
+            let column = Column::parse(entry).ok_or_else(|| {
+                CliError::usage(format!("unknown --columns entry '{entry}'")).hint(format!(
                     "columns are {}, params.KEY, config.KEY, metrics.NAME, min.NAME, max.NAME",
                     FIXED_COLUMNS.join(", ")
-                )],
-                exit_code: None,
+                ))
             })?;
             Ok((entry.to_owned(), column))
         })

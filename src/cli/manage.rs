@@ -208,12 +208,10 @@ pub fn cmd_rename(
     let now = crate::util::now_unix() as i64;
     store.rename_run(&old, &commit, new, now).map_err(|e| match e {
         refs::Error::Store(core_store::Error::NameTaken { .. }) => {
-            let mut e = refs_error(e);
-            e.hints = vec![format!(
+            refs_error(e).with_hints(vec![format!(
                 "pick another name (`git exp list` shows the names in use), or delete the \
                  other run first with `git exp rm {new}`"
-            )];
-            e
+            )])
         }
         e => refs_error(e),
     })?;
@@ -390,12 +388,7 @@ fn refs_error(e: refs::Error) -> CliError {
     };
     match (e, hint) {
         (refs::Error::Store(e), _) => e.into(),
-        (e, hint) => CliError {
-            kind: Kind::User,
-            error: Box::new(e),
-            hints: hint.into_iter().collect(),
-            exit_code: None,
-        },
+        (e, hint) => CliError::new(Kind::User, e).with_hints(hint.into_iter().collect()),
     }
 }
 
@@ -413,5 +406,5 @@ fn gc_error(e: gc::Error) -> CliError {
         gc::Error::Io { .. } => Kind::Internal,
         _ => Kind::User,
     };
-    CliError { kind, error: Box::new(e), hints: hint.into_iter().collect(), exit_code: None }
+    CliError::new(kind, e).with_hints(hint.into_iter().collect())
 }

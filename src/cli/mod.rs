@@ -289,7 +289,7 @@ fn paged(
 }
 
 fn is_broken_pipe(e: &CliError) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e.error.as_ref());
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e.error());
     while let Some(s) = source {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
             return io.kind() == std::io::ErrorKind::BrokenPipe;
@@ -301,6 +301,6 @@ fn is_broken_pipe(e: &CliError) -> bool {
 
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
-        CliError { kind: error::Kind::Internal, error: Box::new(e), hints: vec![], exit_code: None }
+        CliError::new(error::Kind::Internal, e)
     }
 }

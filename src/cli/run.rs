@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::error::{CliError, EXIT_RUN_OWN};
 use super::Context;
-use crate::artifacts::select;
+use crate::artifacts::{self, select};
 use crate::capture::finish::Committed;
 use crate::capture::{output, params, run};
 use crate::store::format::Status;
@@ -71,6 +71,11 @@ pub mod config_keys {
     pub const CODE_EXCLUDE: &str = "exp.codeExclude";
 }
 
+/// What the size keys accept, as their error says.
+const POSITIVE_SIZE: &str = "a positive size in bytes (git's k, m and g suffixes allowed)";
+/// What `exp.artifacts.inlineMax` accepts.
+const SIZE: &str = "a size in bytes, 0 or more (git's k, m and g suffixes allowed)";
+
 /// The run options from the command line and the repository's config.
 pub fn options(
     record: RecordArgs,
@@ -89,9 +94,13 @@ pub fn options(
     }
     let mut texts: BTreeMap<String, String> = params::texts(&table);
     params::apply_args(&mut table, &record.params, &mut texts)?;
-    let limit = |key: &str, default: u64| {
-        store.config_integer(key).filter(|v| *v > 0).map(|v| v as u64).unwrap_or(default)
+    let limit = |key: &str, default: u64| -> Result<u64, CliError> {
+        let size = store.config_integer(key, 1..=i64::MAX, POSITIVE_SIZE)?;
+        Ok(size.map_or(default, |v| v as u64))
     };
+    // Read here, before the command starts, so a bad value stops the run at
+    // once; finishing reads it again.
+    store.config_integer(artifacts::CONFIG_INLINE_MAX, 0..=i64::MAX, SIZE)?;
     let defaults = code::Options::default();
     let exclude = store
         .config_strings(config_keys::CODE_EXCLUDE)
@@ -113,10 +122,10 @@ pub fn options(
         tags: record.tags,
         note: record.note.unwrap_or_default(),
         command,
-        output_limit: limit(config_keys::OUTPUT_LIMIT, output::DEFAULT_LIMIT),
+        output_limit: limit(config_keys::OUTPUT_LIMIT, output::DEFAULT_LIMIT)?,
         code: code::Options {
-            max_file_bytes: limit(config_keys::CODE_MAX_FILE, defaults.max_file_bytes),
-            max_total_bytes: limit(config_keys::CODE_MAX_TOTAL, defaults.max_total_bytes),
+            max_file_bytes: limit(config_keys::CODE_MAX_FILE, defaults.max_file_bytes)?,
+            max_total_bytes: limit(config_keys::CODE_MAX_TOTAL, defaults.max_total_bytes)?,
             exclude,
         },
         vars: ctx.vars.clone(),

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use clap::{Args, ValueEnum};
 
-use super::error::CliError;
+use super::error::{CliError, Kind};
 use super::run::{options, report, RecordArgs};
 use super::Context;
 use crate::capture::standalone::{self, End};
@@ -145,11 +145,10 @@ fn plumbing(e: crate::capture::run::Error) -> CliError {
         E::Busy(_) => Some("wait for the other process to finish the run"),
         _ => None,
     };
-    let mut cli = match e {
-        E::NoSuchProcess(_) | E::NotLive(_) | E::Busy(_) => CliError::user(e.to_string()),
-        other => CliError::from(other),
+    let cli = match e {
+        E::NoSuchProcess(_) | E::NotLive(_) | E::Busy(_) => CliError::new(Kind::User, e),
+        other => CliError::from(other).without_exit(),
     };
-    cli.exit_code = None;
     match hint {
         Some(h) => cli.hint(h),
         None => cli,

@@ -285,7 +285,7 @@ impl Store {
         let head = self.head_commit()?;
         let head_tree = match &head {
             Some(commit) => {
-                let id = parse_id(commit).ok_or_else(|| Error::git("bad HEAD id"))?;
+                let id = parse_id(commit).ok_or_else(|| Error::git_msg("bad HEAD id"))?;
                 Some(
                     repo.find_commit(id)
                         .map_err(Error::git)?

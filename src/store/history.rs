@@ -36,7 +36,7 @@ impl Store {
         if !out.status.success() {
             let msg = String::from_utf8_lossy(&out.stderr);
             let first = msg.lines().next().unwrap_or("").trim_start_matches("fatal: ");
-            return Err(Error::git(format!("git {}: {first}", args.first().unwrap_or(&""))));
+            return Err(Error::git_msg(format!("git {}: {first}", args.first().unwrap_or(&""))));
         }
         Ok(out.stdout)
     }
@@ -57,7 +57,7 @@ impl Store {
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
-            .map_err(|e| Error::git(format!("cannot run git: {e}")))?;
+            .map_err(|e| Error::git_msg(format!("cannot run git: {e}")))?;
         if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
             // git reads everything before it answers; a write error shows up
             // as its exit status.
@@ -66,7 +66,7 @@ impl Store {
                 let _ = stdin.write_all(&bytes);
             });
         }
-        child.wait_with_output().map_err(|e| Error::git(format!("git failed: {e}")))
+        child.wait_with_output().map_err(|e| Error::git_msg(format!("git failed: {e}")))
     }
 
     /// The commit a revision names (`origin/main`, `HEAD~2`, an id), or an error
@@ -144,7 +144,7 @@ impl Store {
     /// Lines changed per file from tree `a` to tree `b` (rename detection on).
     pub fn diff_stat(&self, a: &str, b: &str) -> Result<Vec<FileStat>> {
         if !is_object_id(a) || !is_object_id(b) {
-            return Err(Error::git("not a tree id"));
+            return Err(Error::git_msg("not a tree id"));
         }
         let out = self.git(&["diff-tree", "-r", "-M", "--numstat", "-z", "--no-ext-diff", a, b])?;
         Ok(parse_numstat_z(&out))
@@ -153,7 +153,7 @@ impl Store {
     /// The unified diff from tree `a` to tree `b`.
     pub fn diff_patch(&self, a: &str, b: &str) -> Result<Vec<u8>> {
         if !is_object_id(a) || !is_object_id(b) {
-            return Err(Error::git("not a tree id"));
+            return Err(Error::git_msg("not a tree id"));
         }
         self.git(&["diff-tree", "-r", "-M", "-p", "--no-color", "--no-ext-diff", a, b])
     }

@@ -106,6 +106,9 @@ pub enum Error {
         run: String,
         /// What is wrong.
         what: String,
+        /// Why it could not be read, when an error said so.
+        #[source]
+        source: Option<Cause>,
     },
     /// A file of a run is invalid or of an unknown format version.
     #[error(transparent)]
@@ -119,17 +122,56 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A git config value git-exp reads is not one it accepts.
+    #[error("invalid value '{value}' for {key}: expected {expected}")]
+    BadConfig {
+        /// The key, as git-exp names it (`exp.outputLimit`).
+        key: String,
+        /// The value as git gives it.
+        value: String,
+        /// What is accepted.
+        expected: String,
+    },
     /// A push or fetch could not be done (git has printed why).
     #[error("{0}")]
     Transport(String),
-    /// gix reported an error.
-    #[error("git: {0}")]
-    Git(String),
+    /// gix (or the git binary) reported an error.
+    #[error("git: {message}")]
+    Git {
+        /// The first line of the cause's message, or the whole message when
+        /// there is no cause.
+        message: String,
+        /// The error gix returned, with its own chain of causes.
+        #[source]
+        source: Option<Cause>,
+    },
 }
 
+/// The error behind a [`Error::Git`] or [`Error::Corrupt`], kept so that the
+/// error printer can show the whole chain.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 impl Error {
-    pub(crate) fn git(e: impl std::fmt::Display) -> Self {
-        Error::Git(e.to_string().lines().next().unwrap_or("unknown error").to_owned())
+    /// Wraps an error gix returned: the message is its first line, the error
+    /// itself stays the source.
+    pub(crate) fn git(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        let message = e.to_string().lines().next().unwrap_or("unknown error").to_owned();
+        Error::Git { message, source: Some(Box::new(e)) }
+    }
+
+    /// A git failure described by a message alone (a git process's stderr, an
+    /// id that does not parse).
+    pub(crate) fn git_msg(message: impl Into<String>) -> Self {
+        Error::Git { message: message.into(), source: None }
+    }
+
+    /// A run whose `what` cannot be read, with the error that said so.
+    pub(crate) fn corrupt(
+        run: impl Into<String>,
+        what: impl Into<String>,
+        source: Option<Cause>,
+    ) -> Self {
+        Error::Corrupt { run: run.into(), what: what.into(), source }
     }
 }
 

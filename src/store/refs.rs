@@ -72,10 +72,11 @@ impl Store {
             None => Ok(None),
             Some(r) => match r.target().try_id() {
                 Some(id) => Ok(Some(id.to_string())),
-                None => Err(super::Error::Corrupt {
-                    run: name.to_owned(),
-                    what: "the ref (a symbolic ref, not a commit id)".into(),
-                }),
+                None => Err(super::Error::corrupt(
+                    name,
+                    "the ref (a symbolic ref, not a commit id)",
+                    None,
+                )),
             },
         }
     }
@@ -124,10 +125,11 @@ impl Store {
                 // other failure (a file that cannot be read) might hide a run.
                 Err(e) if e.to_string().contains("could not be decoded") => continue,
                 Err(e) => {
-                    return Err(super::Error::Corrupt {
-                        run: format!("(a ref under {REF_PREFIX})"),
-                        what: format!("the ref ({})", one_line(&e.to_string())),
-                    })
+                    return Err(super::Error::corrupt(
+                        format!("(a ref under {REF_PREFIX})"),
+                        format!("the ref ({})", one_line(&e.to_string())),
+                        None,
+                    ))
                 }
             };
             let full = reference.name().as_bstr().to_str_lossy().into_owned();
@@ -169,7 +171,7 @@ impl Store {
         }
         match self.repo.edit_references_as(edits, None) {
             Ok(_) => Ok(()),
-            Err(e) => Err(self.explain(&e.to_string(), runs, None)),
+            Err(e) => Err(self.explain(e, runs, None)),
         }
     }
 
@@ -219,9 +221,7 @@ impl Store {
         let mut time_buf = gix::date::parse::TimeBuf::default();
         match self.repo.edit_references_as(edits, Some(signature.to_ref(&mut time_buf))) {
             Ok(_) => Ok(()),
-            Err(e) => {
-                Err(self.explain(&e.to_string(), &[(old.to_owned(), commit.to_owned())], Some(new)))
-            }
+            Err(e) => Err(self.explain(e, &[(old.to_owned(), commit.to_owned())], Some(new))),
         }
     }
 
@@ -250,7 +250,12 @@ impl Store {
 
     /// Why a transaction over `runs` (and the new name `created`, if any) failed:
     /// a taken name, a ref that changed, a lock file, or git's own message.
-    fn explain(&self, message: &str, runs: &[(String, String)], created: Option<&str>) -> Error {
+    fn explain(
+        &self,
+        cause: impl std::error::Error + Send + Sync + 'static,
+        runs: &[(String, String)],
+        created: Option<&str>,
+    ) -> Error {
         if let Some(new) = created {
             if matches!(self.run_ref(new), Ok(Some(_))) {
                 return super::Error::NameTaken { name: new.to_owned() }.into();
@@ -272,7 +277,7 @@ impl Store {
                     .into();
             }
         }
-        super::Error::git(message).into()
+        super::Error::git(cause).into()
     }
 
     /// The identity of reflog entries: git's committer, else git-exp's fallback.
@@ -293,8 +298,7 @@ fn full_name(name: &str) -> super::Result<FullName> {
 }
 
 fn object_id(name: &str, commit: &str) -> super::Result<gix::ObjectId> {
-    parse_id(commit)
-        .ok_or_else(|| super::Error::Corrupt { run: name.to_owned(), what: "the commit id".into() })
+    parse_id(commit).ok_or_else(|| super::Error::corrupt(name, "the commit id", None))
 }
 
 use super::format::one_line;

@@ -147,9 +147,25 @@ impl Store {
         values.iter().map(|v| v.to_str_lossy().into_owned()).collect()
     }
 
-    /// Reads a git config integer, accepting `k`/`m`/`g` suffixes as git does.
-    pub fn config_integer(&self, key: &str) -> Option<i64> {
-        self.repo.config_snapshot().integer(key)
+    /// Reads a git config integer, accepting `k`/`m`/`g` suffixes as git does;
+    /// a value that is not an integer in `accepted` is an error that names the
+    /// key, the value and `expected` (what is accepted, in words).
+    pub fn config_integer(
+        &self,
+        key: &str,
+        accepted: std::ops::RangeInclusive<i64>,
+        expected: &str,
+    ) -> Result<Option<i64>> {
+        let config = self.repo.config_snapshot();
+        match config.try_integer(key) {
+            Ok(None) => Ok(None),
+            Ok(Some(n)) if accepted.contains(&n) => Ok(Some(n)),
+            _ => Err(Error::BadConfig {
+                key: key.to_owned(),
+                value: self.config_string(key).unwrap_or_default(),
+                expected: expected.to_owned(),
+            }),
+        }
     }
 
     /// Whether `refs/experiments/<name>` exists.
@@ -269,7 +285,7 @@ impl Store {
                         part.iter()
                             .map(|c| match &opened {
                                 Ok(store) => f(store.read_run_file(c, file)),
-                                Err(e) => f(Err(Error::git(e))),
+                                Err(e) => f(Err(Error::git_msg(e.to_string()))),
                             })
                             .collect::<Vec<T>>()
                     })
@@ -364,7 +380,7 @@ impl Store {
                 .map_err(Error::git)?;
         }
         for (path, id) in &run.artifact_blobs {
-            let id = parse_id(id).ok_or_else(|| Error::git("bad artifact blob id"))?;
+            let id = parse_id(id).ok_or_else(|| Error::git_msg("bad artifact blob id"))?;
             let path = format!("{}/{path}", files::ARTIFACTS_DIR);
             editor
                 .upsert(path.as_str(), gix::object::tree::EntryKind::Blob, id)
@@ -475,28 +491,35 @@ impl Store {
 }
 
 /// Reads a run from its commit in `repo`.
+/// A run's `what` that gix could not read, keeping gix's error as the cause.
+fn corrupt_by(name: &str, what: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::corrupt(name, what, Some(Box::new(e)))
+}
+
 fn read_run_in(
     repo: &gix::Repository,
     name: &str,
     commit: &str,
     detail: Detail,
 ) -> Result<RunRecord> {
-    let corrupt = |what: &str| Error::Corrupt { run: name.to_owned(), what: what.to_owned() };
+    let corrupt = |what: &str| Error::corrupt(name, what, None);
     let id = parse_id(commit).ok_or_else(|| corrupt("commit id"))?;
-    let commit_obj = repo.find_commit(id).map_err(|_| corrupt("the commit"))?;
-    let tree_id = commit_obj.tree_id().map_err(|_| corrupt("the tree"))?;
-    let tree = repo.find_tree(tree_id).map_err(|_| corrupt("the tree"))?;
+    let commit_obj = repo.find_commit(id).map_err(|e| corrupt_by(name, "the commit", e))?;
+    let tree_id = commit_obj.tree_id().map_err(|e| corrupt_by(name, "the tree", e))?;
+    let tree = repo.find_tree(tree_id).map_err(|e| corrupt_by(name, "the tree", e))?;
     let blob = |file: &str| -> Result<Option<Vec<u8>>> {
         let Some(entry) = tree.find_entry(file) else { return Ok(None) };
         if !entry.mode().is_blob() {
             return Err(corrupt(file));
         }
-        let blob = repo.find_blob(entry.object_id()).map_err(|_| corrupt(file))?;
+        let blob = repo.find_blob(entry.object_id()).map_err(|e| corrupt_by(name, file, e))?;
         Ok(Some(blob.detach().data))
     };
     let text = |file: &'static str| -> Result<Option<String>> {
         match blob(file)? {
-            Some(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| corrupt(file)),
+            Some(bytes) => {
+                String::from_utf8(bytes).map(Some).map_err(|e| corrupt_by(name, file, e))
+            }
             None => Ok(None),
         }
     };

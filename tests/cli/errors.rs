@@ -127,3 +127,55 @@ fn a_run_of_an_unknown_format_version_is_rejected_clearly() {
     let runs: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(runs.len(), 1);
 }
+
+#[test]
+fn a_damaged_run_shows_what_went_wrong_underneath() {
+    let repo = TestRepo::new();
+    repo.exp_ok(&["run", "-q", "-n", "a", "--", "true"]);
+    repo.forge_run("a", "bad", &[("exp.toml", Some(b"\xff\xfe not utf-8".as_slice()))]);
+    let out = repo.exp(&["show", "bad"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let e = stderr(&out);
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(lines[0], "error: exp.toml of run bad is missing or unreadable", "{e}");
+    assert_eq!(lines[1], "  caused by: invalid utf-8 sequence of 1 bytes from index 0", "{e}");
+    assert!(lines[2].starts_with("hint: ") && lines[2].contains("git exp rm NAME"), "{e}");
+    assert_eq!(lines.len(), 3, "{e}");
+}
+
+/// Asserts that `run` refuses to start: exit 125, one error line naming the
+/// key, the value and what is accepted, a hint, and no run written.
+fn assert_bad_config(repo: &TestRepo, key: &str, value: &str, expected: &str) {
+    repo.git(&["config", key, value]);
+    let out = repo.exp(&["run", "-q", "-n", "never", "--", "true"]);
+    let e = stderr(&out);
+    assert_eq!(out.status.code(), Some(125), "{e}");
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(lines[0], format!("error: invalid value '{value}' for {key}: expected {expected}"));
+    assert_eq!(
+        lines[1..],
+        [format!(
+            "hint: see where it is set with `git config --show-origin --get-all {key}`, then fix \
+             it or remove it with `git config --unset {key}`"
+        )],
+        "{e}"
+    );
+    assert!(!repo.exp_ok(&["list"]).contains("never"), "a run was written");
+    repo.git(&["config", "--unset", key]);
+}
+
+// See: issue 12 (invalid `exp.*` values are an error naming the key).
+#[test]
+fn invalid_exp_config_values_stop_the_run() {
+    let repo = TestRepo::new();
+    let size = "a positive size in bytes (git's k, m and g suffixes allowed)";
+    assert_bad_config(&repo, "exp.outputLimit", "lots", size);
+    assert_bad_config(&repo, "exp.codeMaxFileSize", "0", size);
+    assert_bad_config(&repo, "exp.codeMaxTotalSize", "-5m", size);
+    let inline = "a size in bytes, 0 or more (git's k, m and g suffixes allowed)";
+    assert_bad_config(&repo, "exp.artifacts.inlineMax", "1x", inline);
+    // Valid values (with git's suffixes) still run.
+    repo.git(&["config", "exp.outputLimit", "1k"]);
+    repo.git(&["config", "exp.artifacts.inlineMax", "0"]);
+    repo.exp_ok(&["run", "-q", "-n", "fine", "--", "true"]);
+}

@@ -60,8 +60,9 @@ impl Settings {
             region: store.config_string(CONFIG_REGION),
             vars: vars.to_vec(),
             jobs: store
-                .config_integer(CONFIG_JOBS)
-                .filter(|j| (1..=64).contains(j))
+                .config_integer(CONFIG_JOBS, 1..=64, "a number from 1 to 64")
+                .ok()
+                .flatten()
                 .map_or(8, |j| j as usize),
         })
     }
