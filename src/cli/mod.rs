@@ -92,6 +92,8 @@ pub struct Context {
     pub cwd: PathBuf,
     /// Terminal state.
     pub ui: output::Ui,
+    /// The clock and randomness (pinned by the test-only variables).
+    pub clock: crate::util::Clock,
 }
 
 impl Context {
@@ -198,7 +200,14 @@ pub fn main() -> ExitCode {
     if let Some(dir) = &cli.dir {
         cwd = cwd.join(dir);
     }
-    let ctx = Context { ui: output::Ui::detect(&vars), vars, cwd };
+    let clock = match crate::util::Clock::from_vars(&vars) {
+        Ok(clock) => clock,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            return ExitCode::from(error::EXIT_USAGE);
+        }
+    };
+    let ctx = Context { ui: output::Ui::detect(&vars), vars, cwd, clock };
     // Messages quote names, keys and parser errors from runs: one writer
     // neutralises every control and format character they may carry.
     let mut stderr = crate::text::SafeWriter::new(std::io::stderr());
