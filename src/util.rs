@@ -2,10 +2,97 @@
 //! randomness, and time formatting. The clock and randomness are read here, at
 //! the edge, so callers pass them in rather than reading them deep inside.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// Pins the clock, for tests only: an RFC 3339 time every reading of the
+/// clock returns instead of the system time.
+pub const TEST_NOW_VAR: &str = "GIT_EXP_TEST_NOW";
+/// Seeds the randomness, for tests only: a u64 (decimal) from which generated
+/// run names and the random part of run ids follow deterministically.
+pub const TEST_SEED_VAR: &str = "GIT_EXP_TEST_SEED";
+
+/// The clock and the source of randomness of one process, read once at the
+/// edge ([`Clock::from_vars`]) and passed to whatever needs the time, a run id
+/// or a random name. Clones share one random sequence.
+#[derive(Clone, Debug, Default)]
+pub struct Clock {
+    /// The pinned time in unix seconds, else the system time.
+    pinned: Option<f64>,
+    /// The state of the seeded generator, else the operating system's randomness.
+    seeded: Option<Arc<AtomicU64>>,
+}
+
+impl Clock {
+    /// The system clock and the operating system's randomness.
+    pub fn system() -> Clock {
+        Clock::default()
+    }
+
+    /// The clock the environment asks for: `GIT_EXP_TEST_NOW` pins the time,
+    /// `GIT_EXP_TEST_SEED` seeds the randomness. An unreadable value is an error
+    /// naming the variable.
+    pub fn from_vars(vars: &[(String, String)]) -> Result<Clock, String> {
+        let var = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let pinned = match var(TEST_NOW_VAR) {
+            Some(text) => Some(parse_rfc3339(text).ok_or_else(|| {
+                format!(
+                    "{TEST_NOW_VAR}={text:?} is not an RFC 3339 time such as 2026-01-01T00:00:00Z"
+                )
+            })?),
+            None => None,
+        };
+        let seeded = match var(TEST_SEED_VAR) {
+            Some(text) => {
+                Some(Arc::new(AtomicU64::new(text.trim().parse().map_err(|_| {
+                    format!("{TEST_SEED_VAR}={text:?} is not an unsigned integer")
+                })?)))
+            }
+            None => None,
+        };
+        Ok(Clock { pinned, seeded })
+    }
+
+    /// The time as unix seconds (millisecond precision): the pinned time, or now.
+    pub fn now(&self) -> f64 {
+        self.pinned.unwrap_or_else(now_unix)
+    }
+
+    /// Fills `buf` with random bytes: the seeded sequence (splitmix64), or the
+    /// operating system's.
+    pub fn random_bytes(&self, buf: &mut [u8]) {
+        let Some(state) = &self.seeded else { return random_bytes(buf) };
+        for chunk in buf.chunks_mut(8) {
+            let mut z = state
+                .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
+                .wrapping_add(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+        }
+    }
+
+    /// A random u64.
+    pub fn random_u64(&self) -> u64 {
+        let mut b = [0u8; 8];
+        self.random_bytes(&mut b);
+        u64::from_le_bytes(b)
+    }
+
+    /// A new run id started at `unix`: 48 bits of milliseconds since the epoch then 80 random bits,
+    /// as 32 lowercase hex digits, so ids sort by creation time.
+    pub fn new_run_id(&self, unix: f64) -> String {
+        let millis = (unix * 1000.0) as u64 & 0xFFFF_FFFF_FFFF;
+        let mut rand = [0u8; 10];
+        self.random_bytes(&mut rand);
+        format!("{millis:012x}{}", hex(&rand))
+    }
+}
+
 /// The current time as unix seconds (millisecond precision).
-pub fn now_unix() -> f64 {
+fn now_unix() -> f64 {
     let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
     (d.as_millis() as f64) / 1000.0
 }
@@ -25,7 +112,7 @@ pub fn parse_rfc3339(text: &str) -> Option<f64> {
 
 /// Fills `buf` with random bytes from the operating system, falling back to a
 /// hash of the clock and process id if `/dev/urandom` cannot be read.
-pub fn random_bytes(buf: &mut [u8]) {
+fn random_bytes(buf: &mut [u8]) {
     use std::io::Read;
     if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
         if f.read_exact(buf).is_ok() {
@@ -42,13 +129,6 @@ pub fn random_bytes(buf: &mut [u8]) {
     }
 }
 
-/// A random u64.
-pub fn random_u64() -> u64 {
-    let mut b = [0u8; 8];
-    random_bytes(&mut b);
-    u64::from_le_bytes(b)
-}
-
 /// Bytes as lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
@@ -56,15 +136,6 @@ pub fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
         s
     })
-}
-
-/// A new run id: 48 bits of milliseconds since the epoch then 80 random bits,
-/// as 32 lowercase hex digits, so ids sort by creation time.
-pub fn new_run_id(unix: f64) -> String {
-    let millis = (unix * 1000.0) as u64 & 0xFFFF_FFFF_FFFF;
-    let mut rand = [0u8; 10];
-    random_bytes(&mut rand);
-    format!("{millis:012x}{}", hex(&rand))
 }
 
 /// Formats a duration in seconds for people: `850ms`, `12.3s`, `4m05s`, `2h13m`, `3d04h`.
@@ -157,11 +228,41 @@ mod tests {
 
     #[test]
     fn run_ids_are_time_ordered_and_unique() {
-        let a = new_run_id(1000.0);
-        let b = new_run_id(2000.0);
+        let clock = Clock::system();
+        let a = clock.new_run_id(1000.0);
+        let b = clock.new_run_id(2000.0);
         assert_eq!(a.len(), 32);
         assert!(a < b);
-        assert_ne!(new_run_id(1000.0), new_run_id(1000.0));
+        assert_ne!(clock.new_run_id(1000.0), clock.new_run_id(1000.0));
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn a_pinned_clock_and_seed_repeat_across_processes() {
+        let env = vars(&[(TEST_NOW_VAR, "2026-01-01T00:00:00Z"), (TEST_SEED_VAR, "7")]);
+        let one = Clock::from_vars(&env).unwrap();
+        let two = Clock::from_vars(&env).unwrap();
+        assert_eq!(one.now(), 1_767_225_600.0);
+        assert_eq!(rfc3339(one.now()), "2026-01-01T00:00:00.000Z");
+        let ids = |c: &Clock| (c.new_run_id(c.now()), c.new_run_id(c.now()), c.random_u64());
+        let (a, b, n) = ids(&one);
+        assert_eq!((a.clone(), b.clone(), n), ids(&two));
+        assert_ne!(a, b, "one sequence: the second id differs from the first");
+        assert!(a.starts_with("019b76daa800"), "{a}");
+        let other = Clock::from_vars(&vars(&[(TEST_SEED_VAR, "8")])).unwrap();
+        assert_ne!(other.new_run_id(0.0)[12..], one.clone().new_run_id(0.0)[12..]);
+    }
+
+    #[test]
+    fn unreadable_test_variables_are_errors_naming_them() {
+        let e = Clock::from_vars(&vars(&[(TEST_NOW_VAR, "yesterday")])).unwrap_err();
+        assert!(e.starts_with("GIT_EXP_TEST_NOW=\"yesterday\""), "{e}");
+        let e = Clock::from_vars(&vars(&[(TEST_SEED_VAR, "-1")])).unwrap_err();
+        assert!(e.starts_with("GIT_EXP_TEST_SEED=\"-1\""), "{e}");
+        assert!(Clock::from_vars(&[]).unwrap().now() > 1_767_225_600.0);
     }
 
     #[test]

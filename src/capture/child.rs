@@ -59,6 +59,8 @@ pub struct Spec<'a> {
     pub cwd: &'a Path,
     /// Where to record the child's process id (see [`super::live::record_child`]).
     pub live_dir: &'a Path,
+    /// The clock events are stamped with.
+    pub clock: &'a crate::util::Clock,
 }
 
 /// How the command ended.
@@ -191,6 +193,7 @@ pub fn run(
 
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
     let events_path = spec.events.to_path_buf();
+    let clock = spec.clock.clone();
     let tailer = thread::spawn(move || {
         let mut file = std::fs::File::open(&events_path).ok();
         let mut buf = vec![0u8; 1 << 20];
@@ -204,11 +207,11 @@ pub fn run(
                     if n == 0 {
                         break;
                     }
-                    ingest.feed(&buf[..n], crate::util::now_unix());
+                    ingest.feed(&buf[..n], clock.now());
                 }
             }
             if stop {
-                ingest.finish(crate::util::now_unix());
+                ingest.finish(clock.now());
                 return ingest;
             }
         }

@@ -201,7 +201,11 @@ pub(super) fn ingest_file(
 
 /// Runs that are live right now (their tracker holds the lock), as records with
 /// status `running`, an empty commit id and what they have logged so far.
-pub fn running_runs(store: &Store, vars: &[(String, String)]) -> Vec<crate::store::RunRecord> {
+pub fn running_runs(
+    store: &Store,
+    vars: &[(String, String)],
+    clock: &crate::util::Clock,
+) -> Vec<crate::store::RunRecord> {
     let redactor = Redactor::from_env(vars);
     let mut out = Vec::new();
     for dir in live::list(store.common_dir()) {
@@ -211,7 +215,7 @@ pub fn running_runs(store: &Store, vars: &[(String, String)]) -> Vec<crate::stor
             continue;
         }
         let Ok(meta) = live::read_meta(&dir) else { continue };
-        let now = crate::util::now_unix();
+        let now = clock.now();
         let mut ingest = Ingest::with_redactor(redactor.clone());
         if let Ok(bytes) = fs_err::read(dir.join(live::files::EVENTS)) {
             ingest.feed(&bytes, now);

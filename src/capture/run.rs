@@ -37,6 +37,8 @@ pub struct Options {
     pub code: code::Options,
     /// The process environment (read once at the edge).
     pub vars: Vec<(String, String)>,
+    /// The clock and randomness (read once at the edge).
+    pub clock: crate::util::Clock,
     /// The directory the command runs in.
     pub cwd: std::path::PathBuf,
     /// Put the `wandb` shim on the command's `PYTHONPATH`.
@@ -120,8 +122,8 @@ pub(super) fn begin(store: &Store, opts: &Options) -> Result<Begun, Error> {
 
     let snapshot =
         store.snapshot_code_except(&opts.code, &kept_elsewhere(store, opts), &redactor)?;
-    let started = crate::util::now_unix();
-    let id = crate::util::new_run_id(started);
+    let started = opts.clock.now();
+    let id = opts.clock.new_run_id(started);
     let var = |k: &str| opts.vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let host = hostname();
     let user = var("USER")
@@ -153,7 +155,7 @@ pub(super) fn begin(store: &Store, opts: &Options) -> Result<Begun, Error> {
                 }
                 name.clone()
             }
-            None => name::generate(crate::util::random_u64(), |candidate| {
+            None => name::generate(opts.clock.random_u64(), |candidate| {
                 live_names.iter().any(|n| n == candidate || groups_clash(n, candidate))
                     || store.run_exists(candidate).unwrap_or(true)
                     || store.name_conflicts(candidate).unwrap_or(true)
@@ -246,6 +248,7 @@ pub fn run(
         events: &events,
         cwd: &opts.cwd,
         live_dir: &live.dir,
+        clock: &opts.clock,
     };
     let mut err = SharedWriter(Arc::new(Mutex::new(err)));
     let child_err = Box::new(err.clone());
@@ -260,7 +263,7 @@ pub fn run(
             return Err(e.into());
         }
     };
-    let ended = crate::util::now_unix();
+    let ended = opts.clock.now();
     let status = if exit.received.is_some() || exit.signal.is_some() {
         Status::Killed
     } else if exit.code == Some(0) {

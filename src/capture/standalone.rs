@@ -67,6 +67,7 @@ pub fn finish(
     id: &str,
     end: End,
     vars: &[(String, String)],
+    clock: &crate::util::Clock,
 ) -> Result<(Committed, f64), Error> {
     let well_formed = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
     let dir = live::root(store.common_dir()).join(id);
@@ -81,7 +82,7 @@ pub fn finish(
         });
     };
     let meta = live::read_meta(&dir)?;
-    let ended = crate::util::now_unix();
+    let ended = clock.now();
     let duration = ended - meta.started;
     if let Some((done, _)) = recover::committed_before(store, &dir, &meta) {
         // An earlier finish committed it and stopped before cleaning up, or

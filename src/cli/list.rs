@@ -60,7 +60,7 @@ pub fn cmd_list(
     let store = ctx.open_store(err)?;
     let (mut runs, problems) = store.load_runs(Detail::Listing)?;
     if !args.no_running {
-        runs.extend(crate::capture::recover::running_runs(&store, &ctx.vars));
+        runs.extend(crate::capture::recover::running_runs(&store, &ctx.vars, &ctx.clock));
         crate::store::spec::sort_newest_first(&mut runs);
     }
     super::warn_skipped(err, &problems);
@@ -82,7 +82,7 @@ pub fn cmd_list(
     }
     let columns = columns.unwrap_or_else(|| default_columns(&views, format != OutputFormat::Table));
     let style = if format == OutputFormat::Csv { Style::Data } else { Style::People };
-    let (header, rows) = rows(&views, &columns, crate::util::now_unix(), style);
+    let (header, rows) = rows(&views, &columns, ctx.clock.now(), style);
     match format {
         OutputFormat::Table => {
             if views.is_empty() {

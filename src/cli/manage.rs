@@ -109,7 +109,7 @@ pub fn cmd_rm(
             there.retain(|(n, _)| !refused.iter().any(|(r, _)| r == n));
         }
         store.delete_runs(&targets).map_err(refs_error)?;
-        remember_removed(&store, &targets, err)?;
+        remember_removed(&store, &targets, ctx.clock.now(), err)?;
     }
     if !ctx.ui.quiet || args.dry_run {
         let verb = if args.dry_run { "Would delete" } else { "Deleted" };
@@ -158,9 +158,10 @@ pub fn cmd_rm(
 fn remember_removed(
     store: &Store,
     runs: &[(String, String)],
+    now: f64,
     err: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let now = crate::util::now_unix() as i64;
+    let now = now as i64;
     match removed::remember(store.common_dir(), runs, now) {
         Ok(None) => Ok(()),
         Ok(Some(why)) => writeln!(err, "warning: {}; it was replaced", sanitize(&why)),
@@ -205,7 +206,7 @@ pub fn cmd_rename(
             }));
         }
     }
-    let now = crate::util::now_unix() as i64;
+    let now = ctx.clock.now() as i64;
     store.rename_run(&old, &commit, new, now).map_err(|e| match e {
         refs::Error::Store(core_store::Error::NameTaken { .. }) => {
             refs_error(e).with_hints(vec![format!(
@@ -216,7 +217,7 @@ pub fn cmd_rename(
         e => refs_error(e),
     })?;
     // The old name no longer holds this run here: a pull does not bring it back.
-    remember_removed(&store, &[(old.clone(), commit.clone())], err)?;
+    remember_removed(&store, &[(old.clone(), commit.clone())], ctx.clock.now(), err)?;
     if !ctx.ui.quiet {
         writeln!(err, "Renamed run {} to {new} ({}).", sanitize(&old), Store::short(&commit))?;
     }
@@ -356,7 +357,7 @@ fn resolve(store: &Store, ctx: &Context, spec: &str) -> Result<(String, String),
             core_store::Error::UnknownRun { spec: s } | core_store::Error::NotExact { spec: s },
         ) => {
             let wanted = s.strip_prefix(core_store::REF_PREFIX).unwrap_or(&s);
-            let running = recover::running_runs(store, &ctx.vars)
+            let running = recover::running_runs(store, &ctx.vars, &ctx.clock)
                 .into_iter()
                 .find(|r| r.name == wanted || (wanted.len() >= 4 && r.exp.id.starts_with(wanted)));
             match running {

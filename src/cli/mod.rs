@@ -109,6 +109,8 @@ pub struct Context {
     pub cwd: PathBuf,
     /// Terminal state.
     pub ui: ui::Ui,
+    /// The clock and randomness (pinned by the test-only variables).
+    pub clock: crate::util::Clock,
 }
 
 impl Context {
@@ -216,7 +218,14 @@ pub fn main() -> ExitCode {
         cwd = cwd.join(dir);
     }
     let ui = ui::Ui::resolve(&cli.global, &vars, &cwd, cli.command.pager_name());
-    let ctx = Context { ui, vars, cwd };
+    let clock = match crate::util::Clock::from_vars(&vars) {
+        Ok(clock) => clock,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            return ExitCode::from(error::EXIT_USAGE);
+        }
+    };
+    let ctx = Context { ui, vars, cwd, clock };
     // Messages quote names, keys and parser errors from runs: one writer
     // neutralises every control and format character they may carry.
     let mut stderr = crate::text::SafeWriter::new(std::io::stderr());

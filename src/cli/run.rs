@@ -129,6 +129,7 @@ pub fn options(
             exclude,
         },
         vars: ctx.vars.clone(),
+        clock: ctx.clock.clone(),
         cwd: ctx.cwd.clone(),
         wandb_shim: false,
         artifacts: record.artifacts,

@@ -44,7 +44,7 @@ pub fn cmd_show(
         }
         Err(crate::store::Error::UnknownRun { spec }) => {
             // A run that is still running has no commit yet; show what it logged so far.
-            crate::capture::recover::running_runs(&store, &ctx.vars)
+            crate::capture::recover::running_runs(&store, &ctx.vars, &ctx.clock)
                 .into_iter()
                 .find(|r| r.name == spec || (spec.len() >= 4 && r.exp.id.starts_with(&spec)))
                 .ok_or(crate::store::Error::UnknownRun { spec })?

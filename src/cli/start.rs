@@ -116,7 +116,7 @@ pub fn cmd_finish(
     };
     let end = End { status, exit_code: args.exit_code, signal: args.signal };
     let (committed, duration) =
-        standalone::finish(&store, &args.id, end, &ctx.vars).map_err(plumbing)?;
+        standalone::finish(&store, &args.id, end, &ctx.vars, &ctx.clock).map_err(plumbing)?;
     // Artifacts that could not be stored: said even with -q (their files moved).
     crate::capture::finish::write_warnings(&committed, err);
     if !ctx.ui.quiet {

@@ -1,7 +1,9 @@
 //! `TestRepo`: a temporary real git repository with a pinned, isolated
-//! environment, and helpers to drive the built `git-exp` binary and the real
-//! `git` CLI against it; skips reported on the console ([`skip`]) and the
-//! local servers tests need ([`s3`]).
+//! environment (clock and seed included), and helpers to drive the built
+//! `git-exp` binary and the real `git` CLI against it; [`CommandOutput`], the
+//! filtered whole output tests snapshot; waiting on children with a deadline
+//! ([`wait_deadline`], [`wait_for`]); skips reported on the console ([`skip`])
+//! and the local servers tests need ([`s3`]).
 
 #![allow(dead_code)]
 
@@ -10,8 +12,19 @@ pub mod skip;
 
 pub use skip::{skip, skip_unless_ci};
 
+pub mod output;
+pub mod wait;
+
+pub use output::CommandOutput;
+pub use wait::{wait_deadline, wait_for};
+
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+
+/// The time the first command of a test sees (`GIT_EXP_TEST_NOW`); each
+/// command after it sees one second more.
+pub const TEST_EPOCH: u64 = 1_767_225_600; // 2026-01-01T00:00:00Z
 
 /// A temporary repository and the environment the binaries run with.
 pub struct TestRepo {
@@ -21,6 +34,9 @@ pub struct TestRepo {
     pub root: PathBuf,
     /// HOME inside the temp dir.
     pub home: PathBuf,
+    /// How many `git-exp` commands have been made: the pinned clock and seed
+    /// of the next one follow from it.
+    commands: Cell<u64>,
 }
 
 /// The built binary.
@@ -45,7 +61,7 @@ impl TestRepo {
         let home = tmp.path().join("home");
         std::fs::create_dir_all(&root).unwrap();
         std::fs::create_dir_all(&home).unwrap();
-        let repo = TestRepo { tmp, root, home };
+        let repo = TestRepo { tmp, root, home, commands: Cell::new(0) };
         repo.git(&["init", "-q", "-b", "main"]);
         repo
     }
@@ -98,12 +114,25 @@ impl TestRepo {
         self.git_in(&self.root, args)
     }
 
-    /// A `git-exp` command in `dir`, environment set, not yet run.
+    /// A `git-exp` command in `dir`, environment set, not yet run. Each one
+    /// gets its own pinned time and seed, one second and one further on than
+    /// the one before, so runs sort in the order they were made.
     pub fn cmd_in(&self, dir: &Path, args: &[&str]) -> Command {
+        let n = self.commands.get() + 1;
+        self.commands.set(n);
         let mut cmd = Command::new(git_exp_bin());
         self.env(&mut cmd);
+        cmd.env("GIT_EXP_TEST_NOW", rfc3339_seconds(TEST_EPOCH + n))
+            .env("GIT_EXP_TEST_SEED", n.to_string());
         cmd.args(args).current_dir(dir).stdin(Stdio::null());
         cmd
+    }
+
+    /// Runs git-exp in the repository and returns its whole output, filtered
+    /// for snapshots.
+    #[must_use]
+    pub fn run(&self, args: &[&str]) -> CommandOutput {
+        CommandOutput::new(self, &self.exp(args))
     }
 
     /// Runs git-exp in the repository.
@@ -248,4 +277,43 @@ pub fn stderr(out: &Output) -> String {
 /// stdout of an output as text.
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Unix seconds as RFC 3339 UTC, `2026-01-01T00:00:01Z`.
+pub fn rfc3339_seconds(unix: u64) -> String {
+    let days = (unix / 86_400) as i64;
+    let secs = unix % 86_400;
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// Every `tests/cli/*.rs` file is a module of the test binary: a file left out
+/// of `main.rs` would compile and never run.
+#[test]
+fn every_test_file_is_a_module_of_main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli");
+    let main = std::fs::read_to_string(dir.join("main.rs")).expect("main.rs reads");
+    let declared: Vec<&str> =
+        main.lines().filter_map(|l| l.trim().strip_prefix("mod ")?.strip_suffix(';')).collect();
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("tests/cli lists") {
+        let path = entry.expect("an entry").path();
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
+        let is_module =
+            path.extension().is_some_and(|e| e == "rs") || path.join("mod.rs").is_file();
+        if is_module && stem != "main" && !declared.contains(&stem.as_str()) {
+            missing.push(stem);
+        }
+    }
+    assert!(missing.is_empty(), "not declared with `mod NAME;` in tests/cli/main.rs: {missing:?}");
+    assert!(declared.contains(&"common") && declared.len() > 10, "main.rs parsed: {declared:?}");
 }
