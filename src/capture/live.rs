@@ -107,22 +107,11 @@ pub fn root(common_dir: &Path) -> PathBuf {
     common_dir.join("exp").join("live")
 }
 
-/// Holds the registry lock: while it lives, no other process creates a live run.
-pub struct RegistryLock(#[allow(dead_code)] File);
+pub use crate::store::registry::RegistryLock;
 
 /// Takes the registry lock, waiting for other processes to release it.
 pub fn lock_registry(common_dir: &Path) -> Result<RegistryLock, Error> {
-    let dir = root(common_dir);
-    fs_err::create_dir_all(&dir)?;
-    let file = fs_err::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join(".registry.lock"))?
-        .into_parts()
-        .0;
-    file.lock()?;
-    Ok(RegistryLock(file))
+    Ok(crate::store::registry::lock(common_dir)?)
 }
 
 /// The directories of live runs (complete ones only: dot-names are skipped).

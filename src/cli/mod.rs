@@ -5,12 +5,14 @@
 pub mod compare;
 pub mod demo;
 pub mod error;
+pub mod gc;
 pub mod get;
 pub mod list;
-pub mod manage;
 pub mod output;
 pub mod progress;
+pub mod rename;
 pub mod report;
+pub mod rm;
 pub mod run;
 pub mod share;
 pub mod show;
@@ -77,11 +79,11 @@ pub enum Command {
     /// Make plain `git push` and `git fetch` carry runs too
     Init(share::InitArgs),
     /// Delete runs
-    Rm(manage::RmArgs),
+    Rm(rm::RmArgs),
     /// Rename a run
-    Rename(manage::RenameArgs),
+    Rename(rename::RenameArgs),
     /// Remove artifact store objects that no run points to
-    Gc(manage::GcArgs),
+    Gc(gc::GcArgs),
     /// Report the signals this process gets (internal: `git exp run` starts it)
     #[command(name = crate::capture::signals::SENTINEL_COMMAND, hide = true)]
     SignalSentinel,
@@ -257,9 +259,9 @@ fn dispatch(command: Command, ctx: &Context, err: &mut dyn Write) -> Result<u8, 
         Command::Push(args) => buffered(|out| share::cmd_push(args, ctx, out, err)),
         Command::Pull(args) => buffered(|out| share::cmd_pull(args, ctx, out, err)),
         Command::Init(args) => buffered(|out| share::cmd_init(args, ctx, out, err)),
-        Command::Rm(args) => buffered(|out| manage::cmd_rm(args, ctx, out, err)),
-        Command::Rename(args) => buffered(|out| manage::cmd_rename(args, ctx, out, err)),
-        Command::Gc(args) => buffered(|out| manage::cmd_gc(args, ctx, out, err)),
+        Command::Rm(args) => buffered(|out| rm::cmd_rm(args, ctx, out, err)),
+        Command::Rename(args) => buffered(|out| rename::cmd_rename(args, ctx, out, err)),
+        Command::Gc(args) => buffered(|out| gc::cmd_gc(args, ctx, out, err)),
         Command::SignalSentinel => {
             crate::capture::signals::sentinel_loop(std::io::stdin(), &mut std::io::stdout())?;
             Ok(0)
