@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{git_exp_bin, skip, TestRepo};
+use crate::common::{git_exp_bin, skip_unless_ci, TestRepo};
 
 /// The directory of the built binary first on PATH, so `git exp` finds it.
 fn path_with_binary() -> String {
@@ -43,7 +43,7 @@ fn man_env(repo: &TestRepo, program: &str, man_dir: &Path) -> Command {
 fn has_man(test: &str) -> bool {
     let found = Command::new("man").arg("--version").output().is_ok_and(|o| o.status.success());
     if !found {
-        skip(test, "`man` is not installed (apt-get install man-db)");
+        skip_unless_ci(test, "`man` is not installed (apt-get install man-db)");
     }
     found
 }
@@ -219,4 +219,46 @@ fn cli_reference_is_up_to_date() {
          cargo run -q -- __reference > docs/cli-reference.md"
     );
     assert!(generated.contains("\n## git exp run\n"), "{generated:.300}");
+}
+
+/// Where Debian's git package puts git's bash completion.
+const GIT_BASH_COMPLETION: &str = "/usr/share/bash-completion/completions/git";
+
+#[test]
+fn git_own_bash_completion_delegates_git_exp() {
+    if !Path::new(GIT_BASH_COMPLETION).exists() {
+        crate::common::skip(
+            "man::git_own_bash_completion_delegates_git_exp",
+            &format!("git's bash completion is not at {GIT_BASH_COMPLETION}"),
+        );
+        return;
+    }
+    let repo = TestRepo::new();
+    repo.exp_ok(&["run", "-q", "-n", "alpha-1", "--", "true"]);
+    repo.exp_ok(&["run", "-q", "-n", "beta", "--", "true"]);
+    let git_main = |words: &[&str]| {
+        let line = words.join(" ");
+        format!(
+            "COMP_WORDS=({}); COMP_CWORD={}; COMP_LINE='{line}'; COMP_POINT={}; COMPREPLY=(); \
+             __git_wrap__git_main git '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"; echo ---",
+            words.iter().map(|w| format!("'{w}'")).collect::<Vec<_>>().join(" "),
+            words.len() - 1,
+            line.len(),
+            words[words.len() - 1],
+            words[words.len() - 2],
+        )
+    };
+    // git's completion calls `_git_exp` of ours for the words after `exp`.
+    let script = format!(
+        "source {GIT_BASH_COMPLETION}\n{}\n{}",
+        git_main(&["git", "exp", "sh"]),
+        git_main(&["git", "exp", "show", "al"]),
+    );
+    let out = bash_with_completion(&repo, &script);
+    let r: Vec<Vec<String>> = replies(&out)
+        .into_iter()
+        .map(|words| words.into_iter().map(|w| w.trim_end().to_owned()).collect())
+        .collect();
+    assert_eq!(r[0], ["show"], "{out}");
+    assert_eq!(r[1], ["alpha-1"], "{out}");
 }
