@@ -124,6 +124,13 @@ pub fn is_sha256(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// Makes ring the process's TLS provider: reqwest is built without one (the
+/// default, aws-lc, is a long C build), and its clients take the installed one.
+fn install_crypto_provider() {
+    // Err only when a provider is installed already, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// An open remote store.
 pub struct Remote {
     store: Arc<dyn ObjectStore>,
@@ -139,6 +146,7 @@ pub struct Remote {
 impl Remote {
     /// Opens the store `settings` names. Nothing is sent until a transfer.
     pub fn open(settings: &Settings) -> Result<Remote, Error> {
+        install_crypto_provider();
         let (store, prefix) = config::build(settings)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()).min(4))

@@ -3,11 +3,13 @@
 //! struct and a `cmd_<name>` function; none of them touches git directly.
 
 pub mod compare;
+pub mod completions;
 pub mod demo;
 pub mod error;
 pub mod gc;
 pub mod get;
 pub mod list;
+pub mod man;
 pub mod output;
 pub mod progress;
 pub mod rename;
@@ -84,6 +86,16 @@ pub enum Command {
     Rename(rename::RenameArgs),
     /// Remove artifact store objects that no run points to
     Gc(gc::GcArgs),
+    /// Install man pages, so `git help exp` and `man git-exp-run` work
+    InstallMan(man::InstallManArgs),
+    /// Print a shell completion script (bash, zsh or fish)
+    Completions(completions::CompletionsArgs),
+    /// Print the run names, one a line (internal: shell completion uses it)
+    #[command(name = "__complete-runs", hide = true)]
+    CompleteRuns(completions::CompleteRunsArgs),
+    /// Print the command reference, docs/cli-reference.md (internal)
+    #[command(name = "__reference", hide = true)]
+    Reference(man::ReferenceArgs),
     /// Report the signals this process gets (internal: `git exp run` starts it)
     #[command(name = crate::capture::signals::SENTINEL_COMMAND, hide = true)]
     SignalSentinel,
@@ -262,6 +274,10 @@ fn dispatch(command: Command, ctx: &Context, err: &mut dyn Write) -> Result<u8, 
         Command::Rm(args) => buffered(|out| rm::cmd_rm(args, ctx, out, err)),
         Command::Rename(args) => buffered(|out| rename::cmd_rename(args, ctx, out, err)),
         Command::Gc(args) => buffered(|out| gc::cmd_gc(args, ctx, out, err)),
+        Command::InstallMan(args) => man::cmd_install_man(args, ctx, err).map(|()| 0),
+        Command::Completions(args) => buffered(|out| completions::cmd_completions(args, out)),
+        Command::CompleteRuns(_) => buffered(|out| completions::cmd_complete_runs(ctx, out)),
+        Command::Reference(_) => buffered(man::cmd_reference),
         Command::SignalSentinel => {
             crate::capture::signals::sentinel_loop(std::io::stdin(), &mut std::io::stdout())?;
             Ok(0)

@@ -11,6 +11,7 @@ mod filter;
 mod get;
 mod hostile;
 mod list_show;
+mod man;
 mod manage;
 mod polish;
 mod python;
