@@ -94,7 +94,7 @@ pub fn cmd_list(
                 } else {
                     "No runs shown (-n 0)."
                 };
-                let _ = writeln!(err, "{message}");
+                ctx.ui.status(err, message);
                 return Ok(());
             }
             let order = if args.columns.is_some() {

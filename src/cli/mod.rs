@@ -131,7 +131,7 @@ impl Context {
             );
         }
         for p in problems {
-            let _ = writeln!(err, "warning: {p}");
+            ui::warning(err, &p.to_string());
         }
         Ok(store)
     }
@@ -141,12 +141,12 @@ impl Context {
 /// to get rid of one that is not wanted.
 pub(crate) fn warn_skipped(err: &mut dyn Write, problems: &[crate::store::Error]) {
     for p in problems {
-        let _ = writeln!(err, "warning: skipped a run: {p}");
+        ui::warning(err, &format!("skipped a run: {p}"));
     }
     if !problems.is_empty() {
-        let _ = writeln!(
+        ui::hint(
             err,
-            "hint: a run you do not need can be deleted by its exact name: `git exp rm NAME` (or its full ref)"
+            "a run you do not need can be deleted by its exact name: `git exp rm NAME` (or its full ref)",
         );
     }
 }

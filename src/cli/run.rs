@@ -166,8 +166,10 @@ pub fn report(err: &mut dyn Write, c: &Committed, status: Status, duration_s: f6
         Store::short(&c.commit),
     );
     if c.renamed {
-        let _ =
-            writeln!(err, "warning: the name was taken meanwhile; the run was saved as {}", c.name);
+        super::ui::warning(
+            err,
+            &format!("the name was taken meanwhile; the run was saved as {}", c.name),
+        );
     }
     if c.malformed.count > 0 {
         let lines: Vec<String> = c.malformed.lines.iter().take(10).map(u64::to_string).collect();

@@ -243,22 +243,22 @@ impl Ui {
             let _ = writeln!(err, "{}", text::lines(message));
         }
     }
+}
 
-    /// A `warning: ` line; said even with `--quiet`.
-    pub fn warning(&self, err: &mut dyn Write, message: &str) {
-        let _ = writeln!(err, "warning: {}", text::lines(message));
-    }
+/// A `warning: ` line on `err`; said even with `--quiet`.
+pub fn warning(err: &mut dyn Write, message: &str) {
+    let _ = writeln!(err, "warning: {}", text::lines(message));
+}
 
-    /// A `hint: ` line; said even with `--quiet`.
-    pub fn hint(&self, err: &mut dyn Write, message: &str) {
-        let _ = writeln!(err, "hint: {}", text::lines(message));
-    }
+/// A `hint: ` line on `err`; said even with `--quiet`.
+pub fn hint(err: &mut dyn Write, message: &str) {
+    let _ = writeln!(err, "hint: {}", text::lines(message));
+}
 
-    /// An `error: ` line, for errors that do not end the command (a failed
-    /// command's error is printed by `cli::error::print`).
-    pub fn error(&self, err: &mut dyn Write, message: &str) {
-        let _ = writeln!(err, "error: {}", text::lines(message));
-    }
+/// An `error: ` line on `err`, for an error that does not end the command (a
+/// failed command's error is printed by `cli::error::print`).
+pub fn error(err: &mut dyn Write, message: &str) {
+    let _ = writeln!(err, "error: {}", text::lines(message));
 }
 
 /// A running pager with stdout piped into it.
@@ -425,8 +425,15 @@ mod tests {
         let ui = Ui { is_terminal: false, color: false, width: None, quiet: true, pager: None };
         let mut err = Vec::new();
         ui.status(&mut err, "Deleted run a.");
-        ui.warning(&mut err, "bad\x1b[31m");
-        assert_eq!(String::from_utf8(err).unwrap(), "warning: bad<U+001B>[31m\n");
+        warning(&mut err, "bad\x1b[31m");
+        hint(&mut err, "two\nlines\u{202e}");
+        error(&mut err, "e");
+        let loud = Ui { quiet: false, ..ui };
+        loud.status(&mut err, "Deleted run \x07a.");
+        assert_eq!(
+            String::from_utf8(err).unwrap(),
+            "warning: bad<U+001B>[31m\nhint: two\nlines<U+202E>\nerror: e\nDeleted run <U+0007>a.\n"
+        );
     }
 
     #[test]
