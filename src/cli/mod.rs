@@ -215,7 +215,12 @@ pub fn main() -> ExitCode {
     if let Some(dir) = &cli.dir {
         cwd = cwd.join(dir);
     }
-    let ui = ui::Ui::resolve(&cli.global, &vars, &cwd, cli.command.pager_name());
+    let ui = if matches!(cli.command, Command::SignalSentinel) {
+        // Started by every `run`: no terminal of its own, so no git config read.
+        ui::Ui::plain()
+    } else {
+        ui::Ui::resolve(&cli.global, &vars, &cwd, cli.command.pager_name())
+    };
     let ctx = Context { ui, vars, cwd };
     // Messages quote names, keys and parser errors from runs: one writer
     // neutralises every control and format character they may carry.

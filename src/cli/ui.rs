@@ -237,6 +237,11 @@ impl Ui {
         Ui { is_terminal, color, width, quiet: global.quiet, pager }
     }
 
+    /// No terminal: no colour, no pager, no width, not quiet.
+    pub fn plain() -> Ui {
+        Ui { is_terminal: false, color: false, width: None, quiet: false, pager: None }
+    }
+
     /// A status line (`Deleted run x.`), unless `--quiet`.
     pub fn status(&self, err: &mut dyn Write, message: &str) {
         if !self.quiet {
@@ -422,7 +427,7 @@ mod tests {
 
     #[test]
     fn status_is_quiet_with_quiet_but_warnings_are_not() {
-        let ui = Ui { is_terminal: false, color: false, width: None, quiet: true, pager: None };
+        let ui = Ui { quiet: true, ..Ui::plain() };
         let mut err = Vec::new();
         ui.status(&mut err, "Deleted run a.");
         warning(&mut err, "bad\x1b[31m");
