@@ -266,9 +266,12 @@ pub fn error(err: &mut dyn Write, message: &str) {
     let _ = writeln!(err, "error: {}", text::lines(message));
 }
 
-/// A running pager with stdout piped into it.
+/// A running pager with stdout piped into it. While it runs, Ctrl-C and
+/// Ctrl-\\ belong to it: git-exp (in the same process group) does not die
+/// of them and leave the pager behind on the terminal, as git does not.
 pub struct Pager {
     child: Child,
+    held: Vec<signal_hook::SigId>,
 }
 
 impl Pager {
@@ -284,7 +287,13 @@ impl Pager {
             }
         }
         cmd.env("GIT_PAGER_IN_USE", "true");
-        cmd.spawn().ok().map(|child| Pager { child })
+        let child = cmd.spawn().ok()?;
+        let ignored = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let held = [signal_hook::consts::SIGINT, signal_hook::consts::SIGQUIT]
+            .into_iter()
+            .filter_map(|signal| signal_hook::flag::register(signal, ignored.clone()).ok())
+            .collect();
+        Some(Pager { child, held })
     }
 
     /// The pager's input; `None` once taken.
@@ -297,6 +306,9 @@ impl Pager {
     pub fn wait(mut self) {
         drop(self.child.stdin.take());
         let _ = self.child.wait();
+        for id in self.held.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
     }
 }
 

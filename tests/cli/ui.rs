@@ -237,3 +237,32 @@ fn quiet_silences_status_lines_in_either_position() {
     let run = on_pipe(&repo, &["run", "-n", "e", "--", "true"], &[]);
     assert!(!run.err.is_empty(), "run says how it ended without --quiet");
 }
+
+#[test]
+fn ctrl_c_while_paging_is_the_pagers_and_git_exp_waits_for_it() {
+    let repo = TestRepo::new();
+    // More than a pipe holds: git-exp is still writing when the signal comes.
+    let params: Vec<String> = (0..4000).map(|i| format!("param_{i:05}=value-{i}")).collect();
+    let mut args = vec!["run", "-q", "-n", "long"];
+    for p in &params {
+        args.extend(["-p", p.as_str()]);
+    }
+    args.extend(["--", "true"]);
+    repo.exp_ok(&args);
+    // The pager sends SIGINT to git-exp (its parent, or the parent of the
+    // `sh -c` that started it), as Ctrl-C in a terminal does, then reads
+    // everything and says what it got.
+    let got = repo.tmp.path().join("pager-got");
+    let pager = repo.script(
+        "interrupting-pager.sh",
+        &format!(
+            "trap '' INT\np=$PPID\n[ \"$(cat /proc/$p/comm)\" = git-exp ] || p=$(cut -d' ' -f4 /proc/$p/stat)\n\
+             [ \"$(cat /proc/$p/comm)\" = git-exp ] || exit 3\nkill -INT $p\ngrep -c param_ > '{}'\n",
+            got.display()
+        ),
+    );
+    let text = on_terminal(&repo, "show long", &[("GIT_PAGER", &pager.display().to_string())]);
+    let seen = std::fs::read_to_string(&got).unwrap();
+    assert_eq!(seen.trim(), "4000", "the pager got all of it:\n{text}");
+    assert!(!text.contains("error"), "{text}");
+}
