@@ -327,6 +327,19 @@ pub const BOLD: anstyle::Style = anstyle::Style::new().bold();
 /// Dimmed, for labels.
 pub const DIM: anstyle::Style = anstyle::Style::new().dimmed();
 
+/// The colour of a run's status word: green finished, red failed or
+/// crashed, yellow killed, cyan running.
+pub fn status_style(status: crate::store::format::Status) -> anstyle::Style {
+    use crate::store::format::Status;
+    let colour = match status {
+        Status::Finished => anstyle::AnsiColor::Green,
+        Status::Failed | Status::Crashed => anstyle::AnsiColor::Red,
+        Status::Killed => anstyle::AnsiColor::Yellow,
+        Status::Running => anstyle::AnsiColor::Cyan,
+    };
+    anstyle::Style::new().fg_color(Some(colour.into()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -457,5 +470,7 @@ mod tests {
     fn paint_adds_escapes_only_when_on() {
         assert_eq!(paint(false, BOLD, "x"), "x");
         assert_eq!(paint(true, BOLD, "x"), "\x1b[1mx\x1b[0m");
+        let failed = status_style(crate::store::format::Status::Failed);
+        assert_eq!(paint(true, failed, "failed"), "\x1b[31mfailed\x1b[0m");
     }
 }

@@ -104,6 +104,7 @@ fn color_always_colours_a_pipe_and_auto_does_not() {
     for args in [&["--color=always", "show", "a"][..], &["show", "a", "--color", "always"]] {
         let coloured = on_pipe(&repo, args, &[]);
         assert!(coloured.out.contains(ESC), "{args:?} colours a pipe:\n{}", coloured.out);
+        assert!(coloured.out.contains("status:   \x1b[32mfinished\x1b[0m"), "{}", coloured.out);
     }
     let never = on_pipe(&repo, &["show", "a", "--color=never"], &[("CLICOLOR_FORCE", "1")]);
     assert!(!never.out.contains(ESC), "--color=never beats CLICOLOR_FORCE:\n{}", never.out);
