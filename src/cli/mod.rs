@@ -242,9 +242,11 @@ fn dispatch(command: Command, ctx: &Context, err: &mut dyn Write) -> Result<u8, 
     match command {
         Command::Run(args) => run::cmd_run(args, ctx, err),
         Command::Demo(args) => demo::cmd_demo(args, ctx, err),
-        Command::List(args) => paged(ctx, |out| list::cmd_list(args, ctx, out, err)),
-        Command::Show(args) => paged(ctx, |out| show::cmd_show(args, ctx, out, err)),
-        Command::Compare(args) => paged(ctx, |out| compare::cmd_compare(args, ctx, out, err)),
+        Command::List(args) => paged(ctx, err, |out, err| list::cmd_list(args, ctx, out, err)),
+        Command::Show(args) => paged(ctx, err, |out, err| show::cmd_show(args, ctx, out, err)),
+        Command::Compare(args) => {
+            paged(ctx, err, |out, err| compare::cmd_compare(args, ctx, out, err))
+        }
         Command::Report(args) => report::cmd_report(args, ctx, err),
         Command::Start(args) => buffered(|out| start::cmd_start(args, ctx, out, err)),
         Command::Finish(args) => buffered(|out| start::cmd_finish(args, ctx, out, err)),
@@ -279,15 +281,20 @@ fn buffered(command: impl FnOnce(&mut dyn Write) -> Result<(), CliError>) -> Res
 /// with a broken pipe, which ends the command quietly.
 fn paged(
     ctx: &Context,
-    command: impl FnOnce(&mut dyn Write) -> Result<(), CliError>,
+    err: &mut dyn Write,
+    command: impl FnOnce(&mut dyn Write, &mut dyn Write) -> Result<(), CliError>,
 ) -> Result<u8, CliError> {
-    let Some(mut pager) = ctx.ui.pager.as_deref().and_then(|p| ui::Pager::spawn(p, &ctx.vars))
-    else {
-        return buffered(command);
+    let Some(pager) = ctx.ui.pager.as_deref() else { return buffered(|out| command(out, err)) };
+    let mut pager = match ui::Pager::spawn(pager, &ctx.vars) {
+        Ok(pager) => pager,
+        Err(e) => {
+            ui::warning(err, &format!("cannot run the pager {pager}: {e}"));
+            return buffered(|out| command(out, err));
+        }
     };
-    let Some(input) = pager.input() else { return buffered(command) };
+    let Some(input) = pager.input() else { return buffered(|out| command(out, err)) };
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, input);
-    let result = command(&mut out).and_then(|()| Ok(out.flush()?));
+    let result = command(&mut out, err).and_then(|()| Ok(out.flush()?));
     drop(out);
     pager.wait();
     result.map(|()| 0)

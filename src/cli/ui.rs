@@ -184,6 +184,10 @@ pub fn pager_command(
     }
 }
 
+/// Characters that make git run a pager through the shell (git's
+/// `run-command.c`); a pager without any is started directly.
+const SHELL_SYNTAX: &str = "|&;<>()$`\\\"' \t\n*?[#~=%";
+
 /// Variables a pager gets when they are not set already, as git sets them:
 /// `less` quits when the output fits one screen, shows colour and does not
 /// clear the screen; `lv` shows colour.
@@ -275,25 +279,33 @@ pub struct Pager {
 }
 
 impl Pager {
-    /// Starts `command` through `sh -c`, as git does, with `LESS`/`LV` set
-    /// when unset and `GIT_PAGER_IN_USE=true`. `None` when it cannot start
-    /// (output then goes to stdout, as git does).
-    pub fn spawn(command: &str, vars: &[(String, String)]) -> Option<Pager> {
-        let mut cmd = Command::new("sh");
-        cmd.arg("-c").arg(command).stdin(Stdio::piped());
+    /// Starts `command` as git does: through `sh -c` when it holds shell
+    /// syntax, else directly (so a pager that is not installed is an error
+    /// here, not an empty screen), with `LESS`/`LV` set when unset and
+    /// `GIT_PAGER_IN_USE=true`. An error when it cannot start (output then
+    /// goes to stdout, as in git).
+    pub fn spawn(command: &str, vars: &[(String, String)]) -> std::io::Result<Pager> {
+        let mut cmd = if command.contains(|c| SHELL_SYNTAX.contains(c)) {
+            let mut sh = Command::new("sh");
+            sh.arg("-c").arg(command);
+            sh
+        } else {
+            Command::new(command)
+        };
+        cmd.stdin(Stdio::piped());
         for (name, value) in PAGER_ENV {
             if !vars.iter().any(|(k, _)| k == name) {
                 cmd.env(name, value);
             }
         }
         cmd.env("GIT_PAGER_IN_USE", "true");
-        let child = cmd.spawn().ok()?;
+        let child = cmd.spawn()?;
         let ignored = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let held = [signal_hook::consts::SIGINT, signal_hook::consts::SIGQUIT]
             .into_iter()
             .filter_map(|signal| signal_hook::flag::register(signal, ignored.clone()).ok())
             .collect();
-        Some(Pager { child, held })
+        Ok(Pager { child, held })
     }
 
     /// The pager's input; `None` once taken.

@@ -267,3 +267,15 @@ fn ctrl_c_while_paging_is_the_pagers_and_git_exp_waits_for_it() {
     assert_eq!(seen.trim(), "4000", "the pager got all of it:\n{text}");
     assert!(!text.contains("error"), "{text}");
 }
+
+#[test]
+fn a_pager_with_shell_syntax_runs_through_sh_and_a_missing_one_falls_back_to_stdout() {
+    let repo = repo_with_a_run();
+    let text = on_terminal(&repo, "list", &[("GIT_PAGER", "sed 's/^/sh: /' | cat")]);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+    assert!(!lines.is_empty() && lines.iter().all(|l| l.starts_with("sh: ")), "{text}");
+    let missing = repo.tmp.path().join("no-such-pager");
+    let text = on_terminal(&repo, "list", &[("GIT_PAGER", &missing.display().to_string())]);
+    assert!(text.contains("warning: cannot run the pager"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("a ")), "the list on stdout instead:\n{text}");
+}
