@@ -130,10 +130,12 @@ pub fn cmd_compare(
     let mut curves: Vec<Curves> = Vec::with_capacity(read.len());
     for (record, result) in records.iter().zip(read) {
         curves.push(result.unwrap_or_else(|why| {
-            let _ = writeln!(
+            super::ui::warning(
                 err,
-                "warning: run {}: metrics.csv cannot be read ({why}); its curves and sparklines are left out",
-                record.name
+                &format!(
+                    "run {}: metrics.csv cannot be read ({why}); its curves and sparklines are left out",
+                    record.name
+                ),
             );
             Curves::new()
         }));

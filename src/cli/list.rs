@@ -67,10 +67,12 @@ pub fn cmd_list(
     let outcome = filter::select(runs, filter.as_ref(), &sort)
         .map_err(|e| bad("--filter expression", args.filter.as_deref().unwrap_or(""), e))?;
     if let Some((name, message)) = &outcome.first_failure {
-        let _ = writeln!(
+        super::ui::warning(
             err,
-            "warning: --filter failed on {} run(s), which are left out; first on run {name}: {message}",
-            outcome.failed
+            &format!(
+                "--filter failed on {} run(s), which are left out; first on run {name}: {message}",
+                outcome.failed
+            ),
         );
     }
     let limit = args.limit.unwrap_or(usize::MAX);
@@ -93,7 +95,7 @@ pub fn cmd_list(
                 } else {
                     "No runs shown (-n 0)."
                 };
-                let _ = writeln!(err, "{message}");
+                ctx.ui.status(err, message);
                 return Ok(());
             }
             let order = if args.columns.is_some() {
@@ -104,10 +106,12 @@ pub fn cmd_list(
             let hidden = output::write_table_ranked(out, &ctx.ui, &header, &rows, &order)?;
             if hidden > 0 {
                 out.flush()?;
-                let _ = writeln!(
+                super::ui::hint(
                     err,
-                    "hint: {hidden} column{} left out to fit the terminal; pick columns with --columns (e.g. --columns name,status,metrics.NAME), or see them all with --format csv or json",
-                    if hidden == 1 { "" } else { "s" }
+                    &format!(
+                        "{hidden} column{} left out to fit the terminal; pick columns with --columns (e.g. --columns name,status,metrics.NAME), or see them all with --format csv or json",
+                        if hidden == 1 { "" } else { "s" }
+                    ),
                 );
             }
         }

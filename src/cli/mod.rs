@@ -147,7 +147,7 @@ impl Context {
             );
         }
         for p in problems {
-            let _ = writeln!(err, "warning: {p}");
+            ui::warning(err, &p.to_string());
         }
         Ok(store)
     }
@@ -157,12 +157,12 @@ impl Context {
 /// to get rid of one that is not wanted.
 pub(crate) fn warn_skipped(err: &mut dyn Write, problems: &[crate::store::Error]) {
     for p in problems {
-        let _ = writeln!(err, "warning: skipped a run: {p}");
+        ui::warning(err, &format!("skipped a run: {p}"));
     }
     if !problems.is_empty() {
-        let _ = writeln!(
+        ui::hint(
             err,
-            "hint: a run you do not need can be deleted by its exact name: `git exp rm NAME` (or its full ref)"
+            "a run you do not need can be deleted by its exact name: `git exp rm NAME` (or its full ref)",
         );
     }
 }
@@ -231,7 +231,12 @@ pub fn main() -> ExitCode {
     if let Some(dir) = &cli.dir {
         cwd = cwd.join(dir);
     }
-    let ui = ui::Ui::resolve(&cli.global, &vars, &cwd, cli.command.pager_name());
+    let ui = if matches!(cli.command, Command::SignalSentinel | Command::CompleteRuns(_)) {
+        // Started by every `run`: no terminal of its own, so no git config read.
+        ui::Ui::plain()
+    } else {
+        ui::Ui::resolve(&cli.global, &vars, &cwd, cli.command.pager_name())
+    };
     let clock = match crate::util::Clock::from_vars(&vars) {
         Ok(clock) => clock,
         Err(e) => {
@@ -260,9 +265,11 @@ fn dispatch(command: Command, ctx: &Context, err: &mut dyn Write) -> Result<u8, 
     match command {
         Command::Run(args) => run::cmd_run(args, ctx, err),
         Command::Demo(args) => demo::cmd_demo(args, ctx, err),
-        Command::List(args) => paged(ctx, |out| list::cmd_list(args, ctx, out, err)),
-        Command::Show(args) => paged(ctx, |out| show::cmd_show(args, ctx, out, err)),
-        Command::Compare(args) => paged(ctx, |out| compare::cmd_compare(args, ctx, out, err)),
+        Command::List(args) => paged(ctx, err, |out, err| list::cmd_list(args, ctx, out, err)),
+        Command::Show(args) => paged(ctx, err, |out, err| show::cmd_show(args, ctx, out, err)),
+        Command::Compare(args) => {
+            paged(ctx, err, |out, err| compare::cmd_compare(args, ctx, out, err))
+        }
         Command::Report(args) => report::cmd_report(args, ctx, err),
         Command::Start(args) => buffered(|out| start::cmd_start(args, ctx, out, err)),
         Command::Finish(args) => buffered(|out| start::cmd_finish(args, ctx, out, err)),
@@ -301,15 +308,20 @@ fn buffered(command: impl FnOnce(&mut dyn Write) -> Result<(), CliError>) -> Res
 /// with a broken pipe, which ends the command quietly.
 fn paged(
     ctx: &Context,
-    command: impl FnOnce(&mut dyn Write) -> Result<(), CliError>,
+    err: &mut dyn Write,
+    command: impl FnOnce(&mut dyn Write, &mut dyn Write) -> Result<(), CliError>,
 ) -> Result<u8, CliError> {
-    let Some(mut pager) = ctx.ui.pager.as_deref().and_then(|p| ui::Pager::spawn(p, &ctx.vars))
-    else {
-        return buffered(command);
+    let Some(pager) = ctx.ui.pager.as_deref() else { return buffered(|out| command(out, err)) };
+    let mut pager = match ui::Pager::spawn(pager, &ctx.vars) {
+        Ok(pager) => pager,
+        Err(e) => {
+            ui::warning(err, &format!("cannot run the pager {pager}: {e}"));
+            return buffered(|out| command(out, err));
+        }
     };
-    let Some(input) = pager.input() else { return buffered(command) };
+    let Some(input) = pager.input() else { return buffered(|out| command(out, err)) };
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, input);
-    let result = command(&mut out).and_then(|()| Ok(out.flush()?));
+    let result = command(&mut out, err).and_then(|()| Ok(out.flush()?));
     drop(out);
     pager.wait();
     result.map(|()| 0)

@@ -156,9 +156,11 @@ pub fn warn_placeholders(err: &mut dyn Write, opts: &run::Options) {
     for key in params::unknown_placeholders(&opts.command, &opts.param_texts) {
         let known: Vec<&str> = opts.param_texts.keys().map(String::as_str).take(10).collect();
         let known = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
-        let _ = writeln!(
+        super::ui::warning(
             err,
-            "warning: {{{key}}} in the command names no param, so it is passed as it is (params: {known}); set it with -p {key}=VALUE"
+            &format!(
+                "{{{key}}} in the command names no param, so it is passed as it is (params: {known}); set it with -p {key}=VALUE"
+            ),
         );
     }
 }
@@ -176,17 +178,21 @@ pub fn report(err: &mut dyn Write, c: &Committed, status: Status, duration_s: f6
         Store::short(&c.commit),
     );
     if c.renamed {
-        let _ =
-            writeln!(err, "warning: the name was taken meanwhile; the run was saved as {}", c.name);
+        super::ui::warning(
+            err,
+            &format!("the name was taken meanwhile; the run was saved as {}", c.name),
+        );
     }
     if c.malformed.count > 0 {
         let lines: Vec<String> = c.malformed.lines.iter().take(10).map(u64::to_string).collect();
-        let _ = writeln!(
+        super::ui::warning(
             err,
-            "warning: {} malformed event line(s) skipped (lines {}{}); see the end of output.log",
-            c.malformed.count,
-            lines.join(", "),
-            if c.malformed.count > 10 { ", ..." } else { "" }
+            &format!(
+                "{} malformed event line(s) skipped (lines {}{}); see the end of output.log",
+                c.malformed.count,
+                lines.join(", "),
+                if c.malformed.count > 10 { ", ..." } else { "" }
+            ),
         );
     }
 }

@@ -118,7 +118,8 @@ fn write_text(
         _ => "no exit status".into(),
     };
     writeln!(out, "{} {}", bold("run"), bold(&text::line(&r.name)))?;
-    writeln!(out, "status:   {} ({exit})", r.status)?;
+    let status = paint(ctx.ui.color, super::ui::status_style(r.status), &r.status.to_string());
+    writeln!(out, "status:   {status} ({exit})")?;
     // Every field below comes from the run's own files, which anyone can write.
     writeln!(out, "id:       {}", text::line(&r.id))?;
     writeln!(out, "commit:   {}", r.commit.as_deref().unwrap_or("(running)"))?;

@@ -184,6 +184,10 @@ pub fn pager_command(
     }
 }
 
+/// Characters that make git run a pager through the shell (git's
+/// `run-command.c`); a pager without any is started directly.
+const SHELL_SYNTAX: &str = "|&;<>()$`\\\"' \t\n*?[#~=%";
+
 /// Variables a pager gets when they are not set already, as git sets them:
 /// `less` quits when the output fits one screen, shows colour and does not
 /// clear the screen; `lv` shows colour.
@@ -237,49 +241,71 @@ impl Ui {
         Ui { is_terminal, color, width, quiet: global.quiet, pager }
     }
 
+    /// No terminal: no colour, no pager, no width, not quiet.
+    pub fn plain() -> Ui {
+        Ui { is_terminal: false, color: false, width: None, quiet: false, pager: None }
+    }
+
     /// A status line (`Deleted run x.`), unless `--quiet`.
     pub fn status(&self, err: &mut dyn Write, message: &str) {
         if !self.quiet {
             let _ = writeln!(err, "{}", text::lines(message));
         }
     }
-
-    /// A `warning: ` line; said even with `--quiet`.
-    pub fn warning(&self, err: &mut dyn Write, message: &str) {
-        let _ = writeln!(err, "warning: {}", text::lines(message));
-    }
-
-    /// A `hint: ` line; said even with `--quiet`.
-    pub fn hint(&self, err: &mut dyn Write, message: &str) {
-        let _ = writeln!(err, "hint: {}", text::lines(message));
-    }
-
-    /// An `error: ` line, for errors that do not end the command (a failed
-    /// command's error is printed by `cli::error::print`).
-    pub fn error(&self, err: &mut dyn Write, message: &str) {
-        let _ = writeln!(err, "error: {}", text::lines(message));
-    }
 }
 
-/// A running pager with stdout piped into it.
+/// A `warning: ` line on `err`; said even with `--quiet`.
+pub fn warning(err: &mut dyn Write, message: &str) {
+    let _ = writeln!(err, "warning: {}", text::lines(message));
+}
+
+/// A `hint: ` line on `err`; said even with `--quiet`.
+pub fn hint(err: &mut dyn Write, message: &str) {
+    let _ = writeln!(err, "hint: {}", text::lines(message));
+}
+
+/// An `error: ` line on `err`, for an error that does not end the command (a
+/// failed command's error is printed by `cli::error::print`).
+pub fn error(err: &mut dyn Write, message: &str) {
+    let _ = writeln!(err, "error: {}", text::lines(message));
+}
+
+/// A running pager with stdout piped into it. While it runs, Ctrl-C and
+/// Ctrl-\\ belong to it: git-exp (in the same process group) does not die
+/// of them and leave the pager behind on the terminal, as git does not.
 pub struct Pager {
     child: Child,
+    held: Vec<signal_hook::SigId>,
 }
 
 impl Pager {
-    /// Starts `command` through `sh -c`, as git does, with `LESS`/`LV` set
-    /// when unset and `GIT_PAGER_IN_USE=true`. `None` when it cannot start
-    /// (output then goes to stdout, as git does).
-    pub fn spawn(command: &str, vars: &[(String, String)]) -> Option<Pager> {
-        let mut cmd = Command::new("sh");
-        cmd.arg("-c").arg(command).stdin(Stdio::piped());
+    /// Starts `command` as git does: through `sh -c` when it holds shell
+    /// syntax, else directly (so a pager that is not installed is an error
+    /// here, not an empty screen), with `LESS`/`LV` set when unset and
+    /// `GIT_PAGER_IN_USE=true`. An error when it cannot start (output then
+    /// goes to stdout, as in git).
+    pub fn spawn(command: &str, vars: &[(String, String)]) -> std::io::Result<Pager> {
+        let mut cmd = if command.contains(|c| SHELL_SYNTAX.contains(c)) {
+            let mut sh = Command::new("sh");
+            sh.arg("-c").arg(command);
+            sh
+        } else {
+            Command::new(command)
+        };
+        cmd.stdin(Stdio::piped());
         for (name, value) in PAGER_ENV {
             if !vars.iter().any(|(k, _)| k == name) {
                 cmd.env(name, value);
             }
         }
         cmd.env("GIT_PAGER_IN_USE", "true");
-        cmd.spawn().ok().map(|child| Pager { child })
+        let child = cmd.spawn()?;
+        let ignored = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let held = [signal_hook::consts::SIGINT, signal_hook::consts::SIGQUIT]
+            .into_iter()
+            .filter_map(|signal| signal_hook::flag::register(signal, ignored.clone()).ok())
+            .collect();
+        Ok(Pager { child, held })
     }
 
     /// The pager's input; `None` once taken.
@@ -292,6 +318,9 @@ impl Pager {
     pub fn wait(mut self) {
         drop(self.child.stdin.take());
         let _ = self.child.wait();
+        for id in self.held.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
     }
 }
 
@@ -309,6 +338,19 @@ pub fn paint(on: bool, style: anstyle::Style, text: &str) -> String {
 pub const BOLD: anstyle::Style = anstyle::Style::new().bold();
 /// Dimmed, for labels.
 pub const DIM: anstyle::Style = anstyle::Style::new().dimmed();
+
+/// The colour of a run's status word: green finished, red failed or
+/// crashed, yellow killed, cyan running.
+pub fn status_style(status: crate::store::format::Status) -> anstyle::Style {
+    use crate::store::format::Status;
+    let colour = match status {
+        Status::Finished => anstyle::AnsiColor::Green,
+        Status::Failed | Status::Crashed => anstyle::AnsiColor::Red,
+        Status::Killed => anstyle::AnsiColor::Yellow,
+        Status::Running => anstyle::AnsiColor::Cyan,
+    };
+    anstyle::Style::new().fg_color(Some(colour.into()))
+}
 
 #[cfg(test)]
 mod tests {
@@ -422,16 +464,25 @@ mod tests {
 
     #[test]
     fn status_is_quiet_with_quiet_but_warnings_are_not() {
-        let ui = Ui { is_terminal: false, color: false, width: None, quiet: true, pager: None };
+        let ui = Ui { quiet: true, ..Ui::plain() };
         let mut err = Vec::new();
         ui.status(&mut err, "Deleted run a.");
-        ui.warning(&mut err, "bad\x1b[31m");
-        assert_eq!(String::from_utf8(err).unwrap(), "warning: bad<U+001B>[31m\n");
+        warning(&mut err, "bad\x1b[31m");
+        hint(&mut err, "two\nlines\u{202e}");
+        error(&mut err, "e");
+        let loud = Ui { quiet: false, ..ui };
+        loud.status(&mut err, "Deleted run \x07a.");
+        assert_eq!(
+            String::from_utf8(err).unwrap(),
+            "warning: bad<U+001B>[31m\nhint: two\nlines<U+202E>\nerror: e\nDeleted run <U+0007>a.\n"
+        );
     }
 
     #[test]
     fn paint_adds_escapes_only_when_on() {
         assert_eq!(paint(false, BOLD, "x"), "x");
         assert_eq!(paint(true, BOLD, "x"), "\x1b[1mx\x1b[0m");
+        let failed = status_style(crate::store::format::Status::Failed);
+        assert_eq!(paint(true, failed, "failed"), "\x1b[31mfailed\x1b[0m");
     }
 }

@@ -104,6 +104,7 @@ fn color_always_colours_a_pipe_and_auto_does_not() {
     for args in [&["--color=always", "show", "a"][..], &["show", "a", "--color", "always"]] {
         let coloured = on_pipe(&repo, args, &[]);
         assert!(coloured.out.contains(ESC), "{args:?} colours a pipe:\n{}", coloured.out);
+        assert!(coloured.out.contains("status:   \x1b[32mfinished\x1b[0m"), "{}", coloured.out);
     }
     let never = on_pipe(&repo, &["show", "a", "--color=never"], &[("CLICOLOR_FORCE", "1")]);
     assert!(!never.out.contains(ESC), "--color=never beats CLICOLOR_FORCE:\n{}", never.out);
@@ -236,4 +237,45 @@ fn quiet_silences_status_lines_in_either_position() {
     assert_eq!(run.err, "", "run --quiet before the command");
     let run = on_pipe(&repo, &["run", "-n", "e", "--", "true"], &[]);
     assert!(!run.err.is_empty(), "run says how it ended without --quiet");
+}
+
+#[test]
+fn ctrl_c_while_paging_is_the_pagers_and_git_exp_waits_for_it() {
+    let repo = TestRepo::new();
+    // More than a pipe holds: git-exp is still writing when the signal comes.
+    let params: Vec<String> = (0..4000).map(|i| format!("param_{i:05}=value-{i}")).collect();
+    let mut args = vec!["run", "-q", "-n", "long"];
+    for p in &params {
+        args.extend(["-p", p.as_str()]);
+    }
+    args.extend(["--", "true"]);
+    repo.exp_ok(&args);
+    // The pager sends SIGINT to git-exp (its parent, or the parent of the
+    // `sh -c` that started it), as Ctrl-C in a terminal does, then reads
+    // everything and says what it got.
+    let got = repo.tmp.path().join("pager-got");
+    let pager = repo.script(
+        "interrupting-pager.sh",
+        &format!(
+            "trap '' INT\np=$PPID\n[ \"$(cat /proc/$p/comm)\" = git-exp ] || p=$(cut -d' ' -f4 /proc/$p/stat)\n\
+             [ \"$(cat /proc/$p/comm)\" = git-exp ] || exit 3\nkill -INT $p\ngrep -c param_ > '{}'\n",
+            got.display()
+        ),
+    );
+    let text = on_terminal(&repo, "show long", &[("GIT_PAGER", &pager.display().to_string())]);
+    let seen = std::fs::read_to_string(&got).unwrap();
+    assert_eq!(seen.trim(), "4000", "the pager got all of it:\n{text}");
+    assert!(!text.contains("error"), "{text}");
+}
+
+#[test]
+fn a_pager_with_shell_syntax_runs_through_sh_and_a_missing_one_falls_back_to_stdout() {
+    let repo = repo_with_a_run();
+    let text = on_terminal(&repo, "list", &[("GIT_PAGER", "sed 's/^/sh: /' | cat")]);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+    assert!(!lines.is_empty() && lines.iter().all(|l| l.starts_with("sh: ")), "{text}");
+    let missing = repo.tmp.path().join("no-such-pager");
+    let text = on_terminal(&repo, "list", &[("GIT_PAGER", &missing.display().to_string())]);
+    assert!(text.contains("warning: cannot run the pager"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("a ")), "the list on stdout instead:\n{text}");
 }
