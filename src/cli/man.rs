@@ -137,3 +137,31 @@ pub fn reference() -> String {
     }
     md
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_in_manpath_is_on_the_man_path() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().join("man");
+        fs_err::create_dir_all(&dir).expect("mkdir");
+        let listed = format!("/nonexistent:{}:", dir.display());
+        assert!(on_man_path(&dir, Some(&listed)));
+        assert!(!on_man_path(&dir, Some("/nonexistent:")));
+    }
+
+    #[test]
+    fn every_visible_command_has_a_page_and_a_section() {
+        let pages = man_pages().expect("pages");
+        let names: Vec<&str> = pages.iter().map(|(n, _)| n.as_str()).collect();
+        let reference = reference();
+        for sub in Cli::command().get_subcommands().filter(|s| !s.is_hide_set()) {
+            let name = sub.get_name();
+            assert!(names.contains(&format!("git-exp-{name}.1").as_str()), "{name}: {names:?}");
+            assert!(reference.contains(&format!("\n## git exp {name}\n")), "{name}");
+        }
+        assert!(!names.iter().any(|n| n.contains("__") || n.contains("sentinel")), "{names:?}");
+    }
+}
