@@ -16,6 +16,7 @@
 //! (links, `.git`, bad names) were never artifacts and are not moved.
 
 pub mod gc;
+pub mod listing;
 pub mod local;
 pub mod remote;
 pub mod select;

@@ -1,7 +1,6 @@
-//! `git exp artifacts RUN` and `git exp get RUN PATH`: listing a run's
-//! artifacts and restoring them, verified by hash, from the run's tree (inline
-//! ones), the local store, or the remote store when the local copy is missing
-//! or damaged.
+//! `git exp get RUN PATH`: restoring a run's artifacts, verified by hash, from
+//! the run's tree (inline ones), the local store, or the remote store when the
+//! local copy is missing or damaged.
 //!
 //! Paths in a run may come from someone else (a fetched run): a path is only
 //! used if it is a clean relative name, a hash only if it is one, and
@@ -33,7 +32,6 @@ mod write;
 use dest::{check_destination, existing_dir, plan, replaceable};
 use write::Writer;
 
-use super::output::{self, FormatArgs, OutputFormat};
 use super::progress::Bar;
 use super::{CliError, Context};
 use crate::artifacts::remote::{self, Object, Remote, Settings};
@@ -42,17 +40,6 @@ use crate::store::format::{files, Entry, Storage};
 use crate::store::repo::Detail;
 use crate::store::Store;
 use crate::util::{hex, human_bytes};
-
-/// List a run's artifacts
-#[derive(Debug, Args)]
-pub struct ArtifactsArgs {
-    /// The run: a name, a unique prefix of a name, id or commit, `@`, `@~N`
-    #[arg(default_value = "@")]
-    pub run: String,
-    /// Output format and --json
-    #[command(flatten)]
-    pub format: FormatArgs,
-}
 
 /// Restore a run's artifact, verified by its hash
 #[derive(Debug, Args)]
@@ -76,103 +63,6 @@ pub struct GetArgs {
     /// No status lines or progress bar
     #[arg(short, long)]
     pub quiet: bool,
-}
-
-/// One row of `git exp artifacts`.
-#[derive(Debug, serde::Serialize)]
-struct Row<'a> {
-    path: &'a str,
-    size: u64,
-    sha256: &'a str,
-    media_type: &'a str,
-    storage: Storage,
-    /// Whether the content is here (inline ones always are).
-    local: bool,
-}
-
-/// Runs `git exp artifacts`.
-pub fn cmd_artifacts(
-    args: ArtifactsArgs,
-    ctx: &Context,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Result<(), CliError> {
-    let store = ctx.open_store(err)?;
-    let (run, found) = store.resolve(&args.run, Detail::Listing)?;
-    super::note_prefix(err, &args.run, &run.name, found);
-    let file = store.run_artifacts(&run.name, &run.commit)?;
-    let rows: Vec<Row> = file
-        .artifacts
-        .iter()
-        .map(|e| Row {
-            path: &e.path,
-            size: e.size,
-            sha256: &e.sha256,
-            media_type: &e.media_type,
-            storage: e.storage,
-            local: e.storage == Storage::Inline
-                || remote::local_path(store.common_dir(), &e.sha256).is_some_and(|p| p.exists()),
-        })
-        .collect();
-    let format = args.format.resolve();
-    if format == OutputFormat::Json {
-        #[derive(serde::Serialize)]
-        struct Listing<'a> {
-            run: &'a str,
-            commit: &'a str,
-            artifacts: Vec<Row<'a>>,
-            skipped: &'a [crate::store::format::Skipped],
-        }
-        let listing = Listing {
-            run: &run.name,
-            commit: &run.commit,
-            artifacts: rows,
-            skipped: &file.skipped,
-        };
-        output::write_json(out, &listing)?;
-        return Ok(());
-    }
-    let header: Vec<String> =
-        ["path", "size", "storage", "here", "sha256", "type"].map(String::from).into();
-    let table: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            vec![
-                shown(r.path),
-                if format == OutputFormat::Table {
-                    human_bytes(r.size)
-                } else {
-                    r.size.to_string()
-                },
-                match r.storage {
-                    Storage::Inline => "inline".into(),
-                    Storage::Store => "store".into(),
-                },
-                if r.local { "yes".into() } else { "no".into() },
-                if format == OutputFormat::Table {
-                    r.sha256.get(..12).unwrap_or(r.sha256).to_owned()
-                } else {
-                    r.sha256.to_owned()
-                },
-                shown(r.media_type),
-            ]
-        })
-        .collect();
-    match format {
-        OutputFormat::Csv => output::write_csv(out, &header, &table)?,
-        OutputFormat::Markdown => output::write_markdown(out, &header, &table)?,
-        _ => {
-            if table.is_empty() {
-                writeln!(err, "Run {} has no artifacts.", run.name)?;
-            } else {
-                output::write_table(out, &ctx.ui, &header, &table)?;
-            }
-            for s in &file.skipped {
-                writeln!(err, "not kept: {}: {}", shown(&s.path), shown(&s.reason))?;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Runs `git exp get`.
