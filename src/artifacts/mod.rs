@@ -19,6 +19,7 @@ pub mod gc;
 pub mod listing;
 pub mod local;
 pub mod remote;
+pub mod restore;
 pub mod select;
 
 use std::io::Read;
