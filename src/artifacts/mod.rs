@@ -16,8 +16,10 @@
 //! (links, `.git`, bad names) were never artifacts and are not moved.
 
 pub mod gc;
+pub mod listing;
 pub mod local;
 pub mod remote;
+pub mod restore;
 pub mod select;
 
 use std::io::Read;

@@ -2,6 +2,7 @@
 //! prints errors. Each subcommand lives in its own module with its `Args`
 //! struct and a `cmd_<name>` function; none of them touches git directly.
 
+pub mod artifacts;
 pub mod compare;
 pub mod completions;
 pub mod demo;
@@ -70,7 +71,7 @@ pub enum Command {
     /// Commit a run made with `git exp start`
     Finish(start::FinishArgs),
     /// List a run's artifacts
-    Artifacts(get::ArtifactsArgs),
+    Artifacts(artifacts::ArtifactsArgs),
     /// Restore a run's artifact, verified by its hash
     Get(get::GetArgs),
     /// Push runs and upload their large artifacts
@@ -273,7 +274,7 @@ fn dispatch(command: Command, ctx: &Context, err: &mut dyn Write) -> Result<u8, 
         Command::Report(args) => report::cmd_report(args, ctx, err),
         Command::Start(args) => buffered(|out| start::cmd_start(args, ctx, out, err)),
         Command::Finish(args) => buffered(|out| start::cmd_finish(args, ctx, out, err)),
-        Command::Artifacts(args) => buffered(|out| get::cmd_artifacts(args, ctx, out, err)),
+        Command::Artifacts(args) => buffered(|out| artifacts::cmd_artifacts(args, ctx, out, err)),
         Command::Get(args) => buffered(|out| get::cmd_get(args, ctx, out, err)),
         Command::Push(args) => buffered(|out| share::cmd_push(args, ctx, out, err)),
         Command::Pull(args) => buffered(|out| share::cmd_pull(args, ctx, out, err)),

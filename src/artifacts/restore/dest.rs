@@ -28,15 +28,15 @@ pub(super) enum RootKind {
 /// name in the current directory; a file to -o (inside it when it is an
 /// existing directory or ends with `/`) or to its file name.
 pub(super) fn plan<'a>(
-    args: &GetArgs,
+    output: Option<&Path>,
     cwd: &Path,
     wanted: &str,
     entries: &[&'a Entry],
     is_dir: bool,
-) -> Result<Plan<'a>, CliError> {
+) -> Result<Plan<'a>, Error> {
     let base = wanted.rsplit('/').next().unwrap_or(wanted);
     // Without a trailing `/`, which would make the checks below follow a link.
-    let named = args.output.as_ref().map(|o| cwd.join(o).components().collect::<PathBuf>());
+    let named = output.map(|o| cwd.join(o).components().collect::<PathBuf>());
     if is_dir {
         let skip = wanted.len() + 1;
         let files = entries.iter().map(|e| (*e, e.path[skip..].to_owned())).collect();
@@ -52,7 +52,7 @@ pub(super) fn plan<'a>(
         files: vec![(entries[0], base.to_owned())],
     };
     let Some(target) = named else { return Ok(inside(cwd.to_path_buf(), RootKind::AsIs)) };
-    let as_dir = args.output.as_ref().is_some_and(|o| o.to_string_lossy().ends_with('/'));
+    let as_dir = output.is_some_and(|o| o.to_string_lossy().ends_with('/'));
     // Followed: the user's link to a directory is where to write.
     if as_dir || target.metadata().is_ok_and(|m| m.is_dir()) {
         return Ok(inside(target, RootKind::Named));
@@ -60,7 +60,7 @@ pub(super) fn plan<'a>(
     let target = follow_named_file(target)?;
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned());
     let Some(name) = name.filter(|n| clean_name(n).as_deref() == Ok(n.as_str())) else {
-        return Err(CliError::usage(format!("bad destination {}", shown(target.display()))));
+        return Err(Error::BadDestination(shown(target.display())));
     };
     let root = target.parent().map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);
     Ok(Plan { root, root_kind: RootKind::AsIs, files: vec![(entries[0], name)] })
@@ -70,21 +70,15 @@ pub(super) fn plan<'a>(
 /// directory): its target, as `cp FILE LINK` writes, for replacing the link
 /// could replace a system one (`-o /dev/stdout --force` as root). Any other
 /// path is returned as is.
-pub(super) fn follow_named_file(target: PathBuf) -> Result<PathBuf, CliError> {
+pub(super) fn follow_named_file(target: PathBuf) -> Result<PathBuf, Error> {
     if !target.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
         return Ok(target);
     }
-    let refuse = |what: String| {
-        CliError::user(format!(
-            "{} is a symbolic link to {what}; refusing to write through it",
-            shown(target.display())
-        ))
-    };
+    let refuse = |what: String| Error::LinkRefused { path: shown(target.display()), what };
     match target.metadata() {
         // Fails only when the link changes meanwhile.
-        Ok(m) if m.is_file() => fs_err::canonicalize(&target).map_err(|e| {
-            CliError::user(format!("cannot follow {}: {}", shown(target.display()), e.kind()))
-        }),
+        Ok(m) if m.is_file() => fs_err::canonicalize(&target)
+            .map_err(|e| Error::CannotFollow { path: shown(target.display()), kind: e.kind() }),
         Ok(m) => Err(refuse(kind(&m.file_type()).to_owned())),
         Err(_) => Err(refuse("nothing".to_owned())),
     }
@@ -93,7 +87,7 @@ pub(super) fn follow_named_file(target: PathBuf) -> Result<PathBuf, CliError> {
 /// Checks, before anything is written, that every file of the plan can be
 /// written: no symbolic link or file where a directory goes, nothing but a
 /// file (or a link) where a file goes, and no existing file unless `force`.
-pub(super) fn check_destination(plan: &Plan, force: bool) -> Result<(), CliError> {
+pub(super) fn check_destination(plan: &Plan, force: bool) -> Result<(), Error> {
     let root_exists = match plan.root_kind {
         RootKind::AsIs => true,
         RootKind::Named => existing_named_dir(&plan.root)?,
@@ -124,7 +118,7 @@ pub(super) fn check_destination(plan: &Plan, force: bool) -> Result<(), CliError
 /// `force`, a regular file or a symbolic link (replaced itself) to one or to
 /// nothing. Never a directory, device, FIFO or socket, nor a link to one:
 /// `-o /dev/null --force` must not replace the device.
-pub(super) fn replaceable(path: &Path, force: bool) -> Result<(), CliError> {
+pub(super) fn replaceable(path: &Path, force: bool) -> Result<(), Error> {
     let Ok(meta) = path.symlink_metadata() else { return Ok(()) };
     let what = if meta.file_type().is_symlink() {
         match path.metadata() {
@@ -139,17 +133,10 @@ pub(super) fn replaceable(path: &Path, force: bool) -> Result<(), CliError> {
         Some(kind(&meta.file_type()).to_owned())
     };
     match what {
-        Some(what) if meta.is_dir() => {
-            Err(CliError::user(format!("{} is {what}", shown(path.display())))
-                .hint("use -o to write elsewhere"))
-        }
-        Some(what) => Err(CliError::user(format!(
-            "{} is {what}, not a regular file; refusing to replace it",
-            shown(path.display())
-        ))),
+        Some(what) if meta.is_dir() => Err(Error::IsDir { path: shown(path.display()), what }),
+        Some(what) => Err(Error::NotRegular { path: shown(path.display()), what }),
         None if force => Ok(()),
-        None => Err(CliError::user(format!("{} exists", shown(path.display())))
-            .hint("use --force to replace it, or -o to write elsewhere")),
+        None => Err(Error::Exists(shown(path.display()))),
     }
 }
 
@@ -177,40 +164,28 @@ pub(super) fn kind(file_type: &std::fs::FileType) -> &'static str {
 
 /// Whether the directory named with -o exists; a symbolic link to a
 /// directory counts (the user made it), one to anything else is an error.
-pub(super) fn existing_named_dir(path: &Path) -> Result<bool, CliError> {
+pub(super) fn existing_named_dir(path: &Path) -> Result<bool, Error> {
     let is_link = path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink());
     if !is_link {
         return existing_dir(path);
     }
     match path.metadata() {
         Ok(m) if m.is_dir() => Ok(true),
-        Ok(m) => Err(CliError::user(format!(
-            "{} is a symbolic link to {}, not to a directory",
-            shown(path.display()),
-            kind(&m.file_type())
-        ))),
-        Err(e) => Err(CliError::user(format!(
-            "{} is a symbolic link that cannot be followed: {}",
-            shown(path.display()),
-            e.kind()
-        ))),
+        Ok(m) => {
+            Err(Error::LinkNotToDir { path: shown(path.display()), what: kind(&m.file_type()) })
+        }
+        Err(e) => Err(Error::LinkUnfollowable { path: shown(path.display()), kind: e.kind() }),
     }
 }
 
 /// Whether a directory to write into exists; an error when it is a symbolic
 /// link (never followed) or not a directory.
-pub(super) fn existing_dir(path: &Path) -> Result<bool, CliError> {
+pub(super) fn existing_dir(path: &Path) -> Result<bool, Error> {
     match path.symlink_metadata() {
-        Ok(m) if m.file_type().is_symlink() => Err(CliError::user(format!(
-            "{} is a symbolic link; refusing to write through it",
-            shown(path.display())
-        ))
-        .hint("use -o to name a real directory")),
+        Ok(m) if m.file_type().is_symlink() => Err(Error::DirIsLink(shown(path.display()))),
         Ok(m) if m.is_dir() => Ok(true),
-        Ok(_) => {
-            Err(CliError::user(format!("{} exists and is not a directory", shown(path.display()))))
-        }
+        Ok(_) => Err(Error::NotADir(shown(path.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(CliError::user(format!("cannot check {}: {e}", shown(path.display())))),
+        Err(error) => Err(Error::CannotCheck { path: shown(path.display()), error }),
     }
 }

@@ -6,7 +6,10 @@
 //! runs that changed; site-wide pages are written only when their bytes change.
 //! Output is deterministic for the same runs and templates. A run's inline
 //! artifacts go on the site only as `inert` decides (raster images or text,
-//! named by hash), whatever the templates do.
+//! named by hash), whatever the templates do. [`build`] is the whole build:
+//! selection, reading what the pages need, and the incremental manifest.
+
+mod build;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -23,16 +26,18 @@ use crate::store::format::{Entry, Storage};
 use crate::store::{RunRecord, Store};
 use crate::util::{human_bytes, human_duration};
 
+pub use build::{build, BuildError, Notice, Options};
+
 /// The embedded templates and assets, by file name.
 pub const TEMPLATES: &[(&str, &str)] = &[
-    ("base.html", include_str!("templates/base.html")),
-    ("index.html", include_str!("templates/index.html")),
-    ("run.html", include_str!("templates/run.html")),
-    ("compare.html", include_str!("templates/compare.html")),
+    ("base.html", include_str!("../templates/base.html")),
+    ("index.html", include_str!("../templates/index.html")),
+    ("run.html", include_str!("../templates/run.html")),
+    ("compare.html", include_str!("../templates/compare.html")),
 ];
 const ASSETS: &[(&str, &str)] = &[
-    ("assets/site.css", include_str!("templates/site.css")),
-    ("assets/site.js", include_str!("templates/site.js")),
+    ("assets/site.css", include_str!("../templates/site.css")),
+    ("assets/site.js", include_str!("../templates/site.js")),
 ];
 /// The manifest of what a build wrote.
 pub const MANIFEST: &str = crate::store::code::REPORT_MANIFEST;
@@ -142,6 +147,8 @@ pub struct SiteOptions<'a> {
 /// What a build did.
 #[derive(Debug, Default)]
 pub struct Built {
+    /// Runs on the site.
+    pub runs: usize,
     /// Run pages rendered.
     pub rendered: usize,
     /// Run pages kept from an earlier build.

@@ -68,7 +68,7 @@ impl<'a> Writer<'a> {
         rel: &str,
         entry: &Entry,
         source: &Source,
-    ) -> Result<(), CliError> {
+    ) -> Result<(), Error> {
         fs_err::create_dir_all(root)?;
         let mut dir = root.to_path_buf();
         let parts: Vec<&str> = rel.split('/').collect();
@@ -92,7 +92,7 @@ impl<'a> Writer<'a> {
                 .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
                 .tempfile_in(&dir)?;
             *slot = Some(tmp.path().to_path_buf());
-            Ok::<_, CliError>(tmp)
+            Ok::<_, Error>(tmp)
         })?;
         let written = copy_verified(self.store, self.commit, source, entry, tmp.as_file_mut())
             .and_then(|()| Ok(tmp.as_file().sync_all()?));
@@ -101,7 +101,7 @@ impl<'a> Writer<'a> {
             // On error, dropping `tmp` removes the file.
             written?;
             // rename replaces a symbolic link itself, never its target.
-            tmp.persist(&dest).map_err(|e| CliError::from(e.error))?;
+            tmp.persist(&dest).map_err(|e| Error::Io(e.error))?;
             Ok(())
         })
     }
