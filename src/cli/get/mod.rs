@@ -100,7 +100,7 @@ pub fn cmd_artifacts(
     let store = ctx.open_store(err)?;
     let (run, found) = store.resolve(&args.run, Detail::Listing)?;
     super::note_prefix(err, &args.run, &run.name, found);
-    let file = store.run_artifacts(&run.name, &run.commit)?;
+    let file = store.run_artifacts(&run.name, run.committed()?)?;
     let rows: Vec<Row> = file
         .artifacts
         .iter()
@@ -125,7 +125,7 @@ pub fn cmd_artifacts(
         }
         let listing = Listing {
             run: &run.name,
-            commit: &run.commit,
+            commit: run.committed()?,
             artifacts: rows,
             skipped: &file.skipped,
         };
@@ -199,7 +199,7 @@ pub fn cmd_get(
     }
     let (run, found) = store.resolve(&args.run, Detail::Listing)?;
     super::note_prefix(err, &args.run, &run.name, found);
-    let file = store.run_artifacts(&run.name, &run.commit)?;
+    let file = store.run_artifacts(&run.name, run.committed()?)?;
     let (entries, is_dir) = select(&file.artifacts, &wanted, &run.name)?;
     let to_stdout = args.output.as_deref() == Some(Path::new("-"));
     if to_stdout && is_dir {
@@ -225,12 +225,12 @@ pub fn cmd_get(
     };
     let mut sources = Vec::with_capacity(entries.len());
     for entry in &entries {
-        sources.push(content(&store, &run.commit, entry, &mut fetcher, args.quiet, err)?);
+        sources.push(content(&store, run.committed()?, entry, &mut fetcher, args.quiet, err)?);
     }
     let Some(plan) = plan else {
-        return copy_verified(&store, &run.commit, &sources[0], entries[0], out);
+        return copy_verified(&store, run.committed()?, &sources[0], entries[0], out);
     };
-    let mut writer = Writer::new(&store, &run.commit, args.force, SystemTime::now());
+    let mut writer = Writer::new(&store, run.committed()?, args.force, SystemTime::now());
     let mut written = 0u64;
     for ((entry, rel), source) in plan.files.iter().zip(&sources) {
         writer.write(&plan.root, rel, entry, source)?;
