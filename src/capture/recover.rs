@@ -106,7 +106,9 @@ pub(super) fn committed_before(
     for name in [meta.name.clone(), finish::fallback_name(meta)] {
         match store.find_by_name(&name, crate::store::repo::Detail::Listing) {
             Ok(Some(run)) if run.exp.id == meta.id => {
-                return Some((Recovered { name: run.name, commit: run.commit }, false));
+                if let Some(commit) = run.commit {
+                    return Some((Recovered { name: run.name, commit: commit.to_string() }, false));
+                }
             }
             _ => {}
         }
@@ -228,7 +230,7 @@ pub fn running_runs(
         exp.ended = String::new();
         out.push(crate::store::RunRecord {
             name: meta.name,
-            commit: String::new(),
+            commit: None,
             exp,
             config,
             summary,

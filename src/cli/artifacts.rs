@@ -33,7 +33,7 @@ pub fn cmd_artifacts(
     let store = ctx.open_store(err)?;
     let (run, found) = store.resolve(&args.run, Detail::Listing)?;
     super::note_prefix(err, &args.run, &run.name, found);
-    let listing = listing::list(&store, &run.name, &run.commit)?;
+    let listing = listing::list(&store, &run.name, run.committed()?)?;
     let format = args.format.resolve();
     if format == OutputFormat::Json {
         output::write_json(out, &listing)?;

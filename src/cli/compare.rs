@@ -122,9 +122,10 @@ pub fn cmd_compare(
     let mut records: Vec<RunRecord> = Vec::new();
     for name in &chosen {
         let run = runs.iter().find(|r| &r.name == name).expect("chosen among the loaded runs");
-        records.push(store.read_run(&run.name, &run.commit, Detail::Full)?);
+        records.push(store.read_run(&run.name, run.committed()?, Detail::Full)?);
     }
-    let commits: Vec<String> = records.iter().map(|r| r.commit.clone()).collect();
+    let commits: Vec<String> =
+        records.iter().map(|r| r.committed().map(|c| c.to_string())).collect::<Result<_, _>>()?;
     let read: Vec<Result<Curves, String>> =
         store.map_run_files(&commits, files::METRICS, |blob| curves(blob.ok().flatten()));
     let mut curves: Vec<Curves> = Vec::with_capacity(read.len());
@@ -141,7 +142,7 @@ pub fn cmd_compare(
         }));
     }
     let trees: Vec<Option<String>> =
-        records.iter().map(|r| store.code_tree(&r.commit)).collect::<Result<_, _>>()?;
+        records.iter().map(|r| store.code_tree(r.committed()?)).collect::<Result<_, _>>()?;
     let base_tree = trees.first().cloned().flatten();
     let mut inputs = Vec::new();
     for (i, ((run, curves), side)) in records.iter().zip(curves).zip(sides).enumerate() {

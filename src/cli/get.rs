@@ -74,7 +74,7 @@ pub fn cmd_get(
         vars: &ctx.vars,
     };
     let status = Status { err: RefCell::new(err), quiet: ctx.ui.quiet };
-    let restored = restore::restore(&store, &run.name, &run.commit, &wanted, options, &status)
+    let restored = restore::restore(&store, &run.name, run.committed()?, &wanted, options, &status)
         .map_err(restore_error)?;
     let err = status.err.into_inner();
     if !ctx.ui.quiet && restored.files.len() > 1 {

@@ -191,7 +191,7 @@ impl Comparison {
             .map(|i| ComparedRun {
                 name: i.run.name.clone(),
                 id: i.run.exp.id.clone(),
-                commit: (!i.run.commit.is_empty()).then(|| i.run.commit.clone()),
+                commit: i.run.commit.as_ref().map(|c| c.to_string()),
                 code_commit: i.run.exp.code_commit.clone(),
                 code_dirty: i.run.exp.code_dirty,
                 status: i.run.exp.status,

@@ -220,8 +220,8 @@ impl RunContext {
         if !exp.ended.is_empty() {
             put("ended", Value::from(exp.ended.as_str()));
         }
-        if !run.commit.is_empty() {
-            put("commit", Value::from(run.commit.as_str()));
+        if let Some(commit) = &run.commit {
+            put("commit", Value::from(commit.as_str()));
         }
         if let Some(c) = &exp.code_commit {
             put("code_commit", Value::from(c.as_str()));
@@ -585,6 +585,9 @@ mod tests {
     use super::*;
     use crate::store::format::{ExpFile, MetricSummary, Status, SummaryFile, FORMAT_VERSION};
 
+    /// The commit id of the sample run.
+    const C0FFEE: &str = "c0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ff";
+
     fn run(name: &str, config: &str, metrics: &[(&str, f64)], values: &str) -> RunRecord {
         let summary = SummaryFile {
             metrics: metrics
@@ -604,7 +607,7 @@ mod tests {
         };
         RunRecord {
             name: name.into(),
-            commit: "c0ffee".into(),
+            commit: crate::store::CommitId::parse(C0FFEE),
             exp: ExpFile {
                 format: FORMAT_VERSION,
                 id: "0123456789abcdef0123456789abcdef".into(),
@@ -672,7 +675,7 @@ mod tests {
             "metrics.train.loss == 0.25 and metrics[\"train.loss\"] == 0.25",
             "status == \"finished\" and name == \"r\" and id[:4] == \"0123\"",
             "\"baseline\" in tags and started >= \"2026-11-01\" and ended > started",
-            "duration == 60 and dirty and commit == \"c0ffee\" and host == \"h\" and user == \"u\"",
+            &format!("duration == 60 and dirty and commit == \"{C0FFEE}\" and host == \"h\" and user == \"u\""),
             "metrics.top > 1e300",
         ] {
             assert!(yes(expr), "{expr}");

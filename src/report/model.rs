@@ -162,7 +162,7 @@ impl RunView {
             name: run.name.clone(),
             id: run.exp.id.clone(),
             status: run.exp.status,
-            commit: (!run.commit.is_empty()).then(|| run.commit.clone()),
+            commit: run.commit.as_ref().map(|c| c.to_string()),
             code_commit: run.exp.code_commit.clone(),
             code_dirty: run.exp.code_dirty,
             started: run.exp.started.clone(),

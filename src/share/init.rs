@@ -128,7 +128,7 @@ pub fn init(store: &Store, options: &InitOptions) -> Result<Initialized, Error> 
             None => push = PushSetup::LeftAlone { push_default: mode },
         }
     }
-    let artifact_store = Settings::for_remote(store, Some(&remote), options.vars).is_some();
+    let artifact_store = Settings::for_remote(store, Some(&remote), options.vars)?.is_some();
     Ok(Initialized::Carried { remote, stopped_pruning: prunes, push, artifact_store })
 }
 

@@ -266,7 +266,8 @@ pub fn select_local_runs(store: &Store, specs: &[String]) -> Result<Vec<(String,
     for spec in specs {
         let (run, _) = store.resolve(spec, Detail::Listing)?;
         if !out.iter().any(|(n, _)| *n == run.name) {
-            out.push((run.name, run.commit));
+            let commit = run.committed()?.to_string();
+            out.push((run.name, commit));
         }
     }
     Ok(out)

@@ -147,7 +147,7 @@ pub fn pull(
             })
             .collect();
         if !missing.is_empty() {
-            let settings = Settings::for_remote(store, Some(&remote), options.vars)
+            let settings = Settings::for_remote(store, Some(&remote), options.vars)?
                 .ok_or_else(|| no_store(&remote, &missing))?;
             let artifacts = Remote::open(&settings)?;
             store_url = Some(artifacts.url().to_owned());

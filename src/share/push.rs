@@ -58,7 +58,7 @@ pub fn push(
     let mut transfer = Transfer::default();
     let mut store_url = None;
     if !found.objects.is_empty() && !options.no_artifacts {
-        let settings = Settings::for_remote(store, Some(&remote), options.vars)
+        let settings = Settings::for_remote(store, Some(&remote), options.vars)?
             .ok_or_else(|| no_store(&remote, &found.objects))?;
         let artifacts = Remote::open(&settings)?;
         store_url = Some(artifacts.url().to_owned());

@@ -21,8 +21,8 @@ const EXIT_NOTHING_TO_UNSET: i32 = 5;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// git could not be started.
-    #[error("cannot run git config: {0}")]
-    Spawn(String),
+    #[error("cannot run git config")]
+    Spawn(#[source] std::io::Error),
     /// A value git cannot read as a boolean.
     #[error("git config cannot read {key} as a boolean (exit {code})")]
     NotABoolean {
@@ -52,7 +52,7 @@ impl Store {
             .arg("config")
             .args(args)
             .output()
-            .map_err(|e| Error::Spawn(e.to_string()))?;
+            .map_err(Error::Spawn)?;
         Ok((out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned()))
     }
 

@@ -57,7 +57,10 @@ impl Store {
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
-            .map_err(|e| Error::git_msg(format!("cannot run git: {e}")))?;
+            .map_err(|e| Error::Git {
+                message: "cannot run git".into(),
+                source: Some(Box::new(e)),
+            })?;
         if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
             // git reads everything before it answers; a write error shows up
             // as its exit status.
@@ -66,7 +69,9 @@ impl Store {
                 let _ = stdin.write_all(&bytes);
             });
         }
-        child.wait_with_output().map_err(|e| Error::git_msg(format!("git failed: {e}")))
+        child
+            .wait_with_output()
+            .map_err(|e| Error::Git { message: "git failed".into(), source: Some(Box::new(e)) })
     }
 
     /// The commit a revision names (`origin/main`, `HEAD~2`, an id), or an error

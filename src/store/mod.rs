@@ -8,6 +8,7 @@ pub mod code;
 pub mod config;
 pub mod format;
 pub mod history;
+pub mod ids;
 pub mod manage;
 pub mod metrics;
 pub mod name;
@@ -18,6 +19,7 @@ pub mod repo;
 pub mod spec;
 pub mod transport;
 
+pub use ids::{CommitId, RunName};
 pub use repo::{RunFiles, RunRecord, Store};
 
 /// The ref namespace that holds runs.

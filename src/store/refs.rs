@@ -104,7 +104,7 @@ impl Store {
         }
         let (runs, _) = self.load_runs(Detail::Listing)?;
         let run = super::spec::pick_exact(&runs, spec, &|name| self.made_here(name))?;
-        Ok((run.name.clone(), run.commit.clone()))
+        Ok((run.name.clone(), run.committed()?.to_string()))
     }
 
     /// Every run ref as `(name, commit)` (tags peeled), sorted by name: what
@@ -398,7 +398,7 @@ mod tests {
         assert_eq!(store.run_ref("b").unwrap().as_deref(), Some(b.as_str()));
         // The renamed run reads back under its new name.
         let run = store.find_by_name("c", Detail::Listing).unwrap().unwrap();
-        assert_eq!((run.name.as_str(), run.commit.as_str()), ("c", a.as_str()));
+        assert_eq!((run.name.as_str(), run.commit.as_deref()), ("c", Some(a.as_str())));
     }
 
     #[test]

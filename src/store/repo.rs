@@ -61,8 +61,8 @@ pub enum Detail {
 pub struct RunRecord {
     /// The ref name after `refs/experiments/`.
     pub name: String,
-    /// The run commit (hex).
-    pub commit: String,
+    /// The run commit; `None` for a run still running (not committed yet).
+    pub commit: Option<super::CommitId>,
     /// exp.toml.
     pub exp: ExpFile,
     /// config.toml.
@@ -75,6 +75,14 @@ pub struct RunRecord {
     pub output: Option<Vec<u8>>,
     /// artifacts.toml, with [`Detail::Full`] (empty when the run has none).
     pub artifacts: format::ArtifactsFile,
+}
+
+impl RunRecord {
+    /// The run's commit, or the error reading a run without one gives (a run
+    /// still running has no commit yet).
+    pub fn committed(&self) -> Result<&super::CommitId> {
+        self.commit.as_ref().ok_or_else(|| Error::corrupt(&self.name, "commit id", None))
+    }
 }
 
 /// Run refs as `(name, commit)`.
@@ -503,6 +511,7 @@ fn read_run_in(
     detail: Detail,
 ) -> Result<RunRecord> {
     let corrupt = |what: &str| Error::corrupt(name, what, None);
+    let commit_id = super::CommitId::parse(commit).ok_or_else(|| corrupt("commit id"))?;
     let id = parse_id(commit).ok_or_else(|| corrupt("commit id"))?;
     let commit_obj = repo.find_commit(id).map_err(|e| corrupt_by(name, "the commit", e))?;
     let tree_id = commit_obj.tree_id().map_err(|e| corrupt_by(name, "the tree", e))?;
@@ -554,7 +563,7 @@ fn read_run_in(
     };
     Ok(RunRecord {
         name: name.to_owned(),
-        commit: commit.to_owned(),
+        commit: Some(commit_id),
         exp,
         config,
         summary,

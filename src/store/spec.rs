@@ -45,7 +45,7 @@ impl Store {
         }
         let (runs, _) = self.load_runs(Detail::Listing)?;
         let (found, how) = pick(&runs, spec, &|name| self.made_here(name))?;
-        Ok((self.read_run(&found.name, &found.commit, detail)?, how))
+        Ok((self.read_run(&found.name, found.committed()?, detail)?, how))
     }
 
     /// Whether run `name` was made (or renamed) in this repository: git-exp
@@ -136,7 +136,8 @@ fn latest<'a>(
 
 /// One run or an ambiguity error naming the candidates.
 fn one<'a>(spec: &str, mut matches: Vec<&'a RunRecord>) -> Result<Option<&'a RunRecord>> {
-    matches.dedup_by(|a, b| a.commit == b.commit);
+    // Two names of one commit are one run; runs without a commit never are.
+    matches.dedup_by(|a, b| a.commit.is_some() && a.commit == b.commit);
     match matches.as_slice() {
         [] => Ok(None),
         [one] => Ok(Some(one)),
@@ -172,11 +173,15 @@ pub fn pick<'a>(
         let matches = runs
             .iter()
             .filter(|r| {
-                r.name == spec || r.exp.id.starts_with(&lower) || r.commit.starts_with(&lower)
+                r.name == spec
+                    || r.exp.id.starts_with(&lower)
+                    || r.commit.as_deref().is_some_and(|c| c.starts_with(&lower))
             })
             .collect();
         if let Some(run) = one(spec, matches)? {
-            let full = run.name == spec || run.exp.id == lower || run.commit == lower;
+            let full = run.name == spec
+                || run.exp.id == lower
+                || run.commit.as_deref() == Some(lower.as_str());
             return Ok((run, if full { Found::Exactly } else { Found::ByPrefix }));
         }
     } else if let Some(run) = runs.iter().find(|r| r.name == spec) {
@@ -203,8 +208,12 @@ pub fn pick_exact<'a>(
         return found.ok_or_else(|| Error::UnknownRun { spec: spec.to_owned() });
     }
     let lower = spec.to_ascii_lowercase();
-    let matches =
-        runs.iter().filter(|r| r.name == spec || r.exp.id == lower || r.commit == lower).collect();
+    let matches = runs
+        .iter()
+        .filter(|r| {
+            r.name == spec || r.exp.id == lower || r.commit.as_deref() == Some(lower.as_str())
+        })
+        .collect();
     one(spec, matches)?.ok_or_else(|| Error::NotExact { spec: spec.to_owned() })
 }
 

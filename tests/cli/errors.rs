@@ -179,3 +179,37 @@ fn invalid_exp_config_values_stop_the_run() {
     repo.git(&["config", "exp.artifacts.inlineMax", "0"]);
     repo.exp_ok(&["run", "-q", "-n", "fine", "--", "true"]);
 }
+
+// See: issue 12 (invalid `exp.*` values are an error naming the key).
+#[test]
+fn invalid_artifact_jobs_stop_a_push_before_anything_goes_out() {
+    let repo = TestRepo::new();
+    let bare = repo.tmp.path().join("remote.git");
+    let objects = repo.tmp.path().join("objects");
+    repo.git(&["init", "-q", "--bare", bare.to_str().unwrap()]);
+    repo.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    repo.git(&["config", "exp.artifacts.inlineMax", "10"]);
+    let url = format!("file://{}", objects.display());
+    repo.git(&["config", "exp.artifacts.url", &url]);
+    let make = "head -c 100 /dev/zero > model.bin";
+    repo.exp_ok(&["run", "-q", "-n", "big", "-a", "model.bin", "--", "sh", "-c", make]);
+    repo.git(&["config", "exp.artifacts.jobs", "65"]);
+    let out = repo.exp(&["push", "origin"]);
+    let e = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert_eq!(
+        e.lines().next(),
+        Some("error: invalid value '65' for exp.artifacts.jobs: expected a number from 1 to 64"),
+        "{e}"
+    );
+    assert!(e.contains("hint: see where it is set with `git config --show-origin"), "{e}");
+    let refs = repo.git(&["ls-remote", bare.to_str().unwrap(), "refs/experiments/*"]);
+    assert!(refs.trim().is_empty(), "a run went out: {refs}");
+    assert!(!objects.exists(), "an artifact went out");
+    // A valid value pushes.
+    repo.git(&["config", "exp.artifacts.jobs", "2"]);
+    repo.exp_ok(&["push", "origin"]);
+    let refs = repo.git(&["ls-remote", bare.to_str().unwrap(), "refs/experiments/*"]);
+    assert!(refs.contains("refs/experiments/big"), "{refs}");
+    assert!(objects.exists(), "the artifact went to the store");
+}

@@ -44,27 +44,27 @@ pub struct Settings {
 
 impl Settings {
     /// The settings for git remote `remote` (or none: the default store), or
-    /// `None` when no store is configured for it.
+    /// `None` when no store is configured for it; an invalid
+    /// `exp.artifacts.jobs` is an error.
     pub fn for_remote(
         store: &Store,
         remote: Option<&str>,
         vars: &[(String, String)],
-    ) -> Option<Settings> {
+    ) -> Result<Option<Settings>, crate::store::Error> {
         let url = remote
             .and_then(|r| store.config_string(&format!("remote.{r}.{REMOTE_KEY}")))
             .or_else(|| store.config_string(CONFIG_URL))
-            .filter(|u| !u.trim().is_empty())?;
-        Some(Settings {
+            .filter(|u| !u.trim().is_empty());
+        let Some(url) = url else { return Ok(None) };
+        Ok(Some(Settings {
             url: url.trim().to_owned(),
             endpoint: store.config_string(CONFIG_ENDPOINT),
             region: store.config_string(CONFIG_REGION),
             vars: vars.to_vec(),
             jobs: store
-                .config_integer(CONFIG_JOBS, 1..=64, "a number from 1 to 64")
-                .ok()
-                .flatten()
+                .config_integer(CONFIG_JOBS, 1..=64, "a number from 1 to 64")?
                 .map_or(8, |j| j as usize),
-        })
+        }))
     }
 
     fn var(&self, key: &str) -> Option<&str> {

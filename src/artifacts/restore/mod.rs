@@ -209,20 +209,22 @@ impl Fetcher<'_> {
             let (store, vars) = (self.store, self.vars);
             let settings = if self.explicit {
                 // Its own store, else exp.artifacts.url (the store of every other remote).
-                Settings::for_remote(store, self.remote, vars)
+                Settings::for_remote(store, self.remote, vars)?
             } else {
-                Settings::for_remote(store, None, vars)
-                    .or_else(|| Settings::for_remote(store, Some(self.remote?), vars))
-                    .or_else(|| {
-                        let key = |n: &String| format!("remote.{n}.{}", remote::REMOTE_KEY);
-                        let names = store.remote_names();
-                        let mut with_store =
-                            names.iter().filter(|n| store.config_string(&key(n)).is_some());
-                        match (with_store.next(), with_store.next()) {
-                            (Some(only), None) => Settings::for_remote(store, Some(only), vars),
-                            _ => None,
-                        }
-                    })
+                let mut settings = Settings::for_remote(store, None, vars)?;
+                if let (None, Some(named)) = (&settings, self.remote) {
+                    settings = Settings::for_remote(store, Some(named), vars)?;
+                }
+                if settings.is_none() {
+                    let key = |n: &String| format!("remote.{n}.{}", remote::REMOTE_KEY);
+                    let names = store.remote_names();
+                    let mut with_store =
+                        names.iter().filter(|n| store.config_string(&key(n)).is_some());
+                    if let (Some(only), None) = (with_store.next(), with_store.next()) {
+                        settings = Settings::for_remote(store, Some(only), vars)?;
+                    }
+                }
+                settings
             };
             let Some(settings) = settings else { return Ok(None) };
             self.open = Some(Remote::open(&settings)?);

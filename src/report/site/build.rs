@@ -113,7 +113,9 @@ pub fn build(
             needed.push(r);
         }
     }
-    let commits: Vec<String> = needed.iter().map(|r| r.commit.clone()).collect();
+    // A running run has no commit: its files read as missing, as for any unreadable run.
+    let commits: Vec<String> =
+        needed.iter().map(|r| r.commit.as_deref().unwrap_or_default().to_owned()).collect();
     let curves: Vec<TimedCurves> = store.map_run_files(&commits, files::METRICS, |blob| {
         blob.ok().flatten().and_then(|b| metrics::read_curves(&b).ok()).unwrap_or_default()
     });
@@ -174,8 +176,10 @@ pub fn build(
     if !has_compare {
         let _ = fs_err::remove_file(out.join("compare.html"));
     }
-    let pages: BTreeMap<String, String> =
-        runs.iter().map(|r| (super::run_page(&r.name).0, r.commit.clone())).collect();
+    let pages: BTreeMap<String, String> = runs
+        .iter()
+        .map(|r| (super::run_page(&r.name).0, r.commit.as_deref().unwrap_or_default().to_owned()))
+        .collect();
     let keep: BTreeSet<String> = pages.keys().cloned().collect();
     built.removed = super::remove_stale(out, &manifest, &keep);
     super::write_manifest(
@@ -253,11 +257,11 @@ fn run_data(
     run: &RunRecord,
     curves: TimedCurves,
 ) -> Result<RunData, crate::store::Error> {
-    let record = store.read_run(&run.name, &run.commit, Detail::Full)?;
+    let record = store.read_run(&run.name, run.committed()?, Detail::Full)?;
     let code_diff = match (record.exp.code_dirty, &record.exp.code_commit) {
         (true, Some(code_commit)) => {
             let parent = store.commit_tree(code_commit)?;
-            let tree = store.code_tree(&record.commit)?;
+            let tree = store.code_tree(record.committed()?)?;
             match (parent, tree) {
                 (Some(a), Some(b)) => Some(super::page_diff(&store.diff_patch(&a, &b)?)),
                 _ => None,
@@ -270,8 +274,8 @@ fn run_data(
         if crate::artifacts::clean_name(&a.path).as_deref() != Ok(a.path.as_str()) {
             continue;
         }
-        if let Some(bytes) =
-            store.read_run_path(&record.commit, &format!("{}/{}", files::ARTIFACTS_DIR, a.path))?
+        if let Some(bytes) = store
+            .read_run_path(record.committed()?, &format!("{}/{}", files::ARTIFACTS_DIR, a.path))?
         {
             inline.insert(a.path.clone(), bytes);
         }

@@ -197,7 +197,7 @@ pub fn stale_runs<'a>(
         .filter(|r| {
             let (page, _) = run_page(&r.name);
             manifest.templates != templates
-                || manifest.pages.get(&page) != Some(&r.commit)
+                || manifest.pages.get(&page).map(String::as_str) != r.commit.as_deref()
                 || !out.join(&page).is_file()
         })
         .collect()
