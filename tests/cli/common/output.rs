@@ -7,7 +7,9 @@
 //! become `[RUN_ID]` (32 digits), `[COMMIT]` (40), `[SHA256]` (64) or
 //! `[HASH]` (7 to 16 digits holding both a digit and a letter); durations as
 //! git-exp writes them (`850ms`, `12.3s`, `4m05s`, `2h13m`, `3d04h`) become
-//! `[DURATION]`.
+//! `[DURATION]`; this machine's host name becomes `[HOST]`; and the lines of
+//! an `environment` section (as `show` writes it: OS, CPU, memory, Python,
+//! GPUs of the machine the run ran on) become one `  [MACHINE]` line.
 
 use std::fmt;
 use std::process::Output;
@@ -87,7 +89,32 @@ pub fn filter(repo: &TestRepo, text: &str) -> String {
         }
         text = text.replace(&*path.to_string_lossy(), name);
     }
-    filter_durations(&filter_hex(&text))
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let text = match host.trim() {
+        "" => text,
+        host if host.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            replace_words(&text, |w| (w == host).then_some("[HOST]"))
+        }
+        host => text.replace(host, "[HOST]"),
+    };
+    filter_environment(&filter_durations(&filter_hex(&text)))
+}
+
+/// An `environment` section, up to the next blank line, becomes `[MACHINE]`.
+pub fn filter_environment(text: &str) -> String {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in text.split('\n') {
+        if inside && line.starts_with("  ") {
+            continue;
+        }
+        inside = line == "environment";
+        out.push(line);
+        if inside {
+            out.push("  [MACHINE]");
+        }
+    }
+    out.join("\n")
 }
 
 /// Hex words: run ids, commits, SHA-256s and short hashes.
