@@ -433,10 +433,16 @@ fn concurrent_runs_storing_one_content_all_commit_and_share_one_object() {
     std::fs::write(&source, noise(3 << 20, 5)).unwrap();
     let sha = sha256_file(&source);
     let go = repo.tmp.path().join("go");
-    let wait = format!("while [ ! -e {} ]; do sleep 0.01; done", go.display());
+    let ready = |i: usize| repo.tmp.path().join(format!("ready-{i}"));
     let children: Vec<_> = (0..4)
         .map(|i| {
             let name = format!("c{i}");
+            // Each says it is running, then waits for the others.
+            let wait = format!(
+                "touch {}; while [ ! -e {} ]; do sleep 0.01; done",
+                ready(i).display(),
+                go.display()
+            );
             // Two leave the file in the live directory, two name their own copy.
             let (script, extra) = if i % 2 == 0 {
                 let s = format!(
@@ -456,10 +462,15 @@ fn concurrent_runs_storing_one_content_all_commit_and_share_one_object() {
             repo.cmd_in(&repo.root, &args).spawn().unwrap()
         })
         .collect();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    let all_ready = || (0..4).all(|i| ready(i).exists());
+    crate::common::wait_for(
+        "the four runs to start",
+        std::time::Duration::from_secs(60),
+        all_ready,
+    );
     std::fs::write(&go, b"").unwrap();
     for child in children {
-        let out = child.wait_with_output().unwrap();
+        let out = crate::common::wait_deadline(child, std::time::Duration::from_secs(120));
         assert!(out.status.success(), "{}", stderr(&out));
     }
     assert_eq!(repo.list_json().len(), 4);
