@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::common::{stderr, stdout, TestRepo};
+use crate::common::{sha256_hex, stderr, stdout, TestRepo};
 
 /// A repository whose artifacts above 10 bytes go to the local store.
 fn store_repo() -> TestRepo {
@@ -46,15 +46,9 @@ fn short(commit: &str) -> &str {
     &commit[..7]
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Where the store keeps `content`.
 fn object_path(repo: &TestRepo, content: &str) -> PathBuf {
-    let sha = sha256_hex(content.as_bytes());
-    repo.root.join(".git/exp/objects/sha256").join(&sha[..2]).join(&sha[2..])
+    repo.object_path(&sha256_hex(content.as_bytes()))
 }
 
 fn gc_json(repo: &TestRepo, args: &[&str]) -> serde_json::Value {
@@ -381,25 +375,9 @@ fn gc_keeps_young_objects_by_default() {
 /// `artifacts`, made with git plumbing, under `refs/experiments/<name>`.
 fn broken_run(repo: &TestRepo, name: &str, artifacts: &str) -> String {
     run_plain(repo, "template");
-    let exp = repo.git(&["rev-parse", "refs/experiments/template:exp.toml"]);
+    let commit = repo.forge_artifacts("template", name, artifacts);
     repo.exp_ok(&["rm", "-q", "template"]);
-    let blob = hash_object(repo, artifacts);
-    let tree = pipe(
-        repo,
-        &["mktree"],
-        &format!("100644 blob {}\texp.toml\n100644 blob {blob}\tartifacts.toml\n", exp.trim()),
-    );
-    let commit = repo.git(&["commit-tree", tree.trim(), "-m", "exp: broken"]);
-    repo.git(&["update-ref", &format!("refs/experiments/{name}"), commit.trim()]);
-    commit.trim().to_owned()
-}
-
-fn hash_object(repo: &TestRepo, content: &str) -> String {
-    pipe(repo, &["hash-object", "-w", "--stdin"], content).trim().to_owned()
-}
-
-fn pipe(repo: &TestRepo, args: &[&str], input: &str) -> String {
-    repo.git_input(args, input)
+    commit
 }
 
 #[test]
