@@ -737,7 +737,7 @@ fn a_get_ended_by_a_signal_leaves_no_temporary_file() {
         }
         // SAFETY: kill(2) on the child this test spawned and still owns.
         assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
-        let status = child.wait().unwrap();
+        let status = crate::common::wait_deadline(child, std::time::Duration::from_secs(60)).status;
         assert!(!status.success(), "signal {signal}");
         assert_eq!(status.signal(), Some(signal), "ends as the signal's default would");
         assert_eq!(temp_files(&out_dir), Vec::<String>::new(), "signal {signal}");

@@ -371,7 +371,7 @@ fn an_interrupted_push_resumes_with_what_it_did_not_finish() {
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
     child.kill().unwrap();
-    let _ = child.wait();
+    crate::common::wait_deadline(child, std::time::Duration::from_secs(60));
     let before = stored(&bucket);
     assert!(before > 0 && before < files.len(), "killed after {before} of {} objects", files.len());
     assert_eq!(team.remote_refs(), "", "no ref before all its artifacts are stored");
