@@ -76,10 +76,13 @@ fn exit_code_and_status_follow_the_command() {
 #[test]
 fn output_passes_through_and_is_captured() {
     let repo = TestRepo::new();
-    let out = repo.exp(&["run", "-n", "talk", "--", "sh", "-c", "echo to-out; echo to-err >&2"]);
-    assert!(out.status.success());
-    assert_eq!(stdout(&out), "to-out\n");
-    assert!(stderr(&out).contains("to-err\n"));
+    let out = repo.run(&["run", "-n", "talk", "--", "sh", "-c", "echo to-out; echo to-err >&2"]);
+    insta::assert_snapshot!(out, @r#"
+    to-out
+    ------- stderr -------
+    to-err
+    git-exp: run talk finished in [DURATION] (0 points, 0 metrics) -> [HASH]
+    "#);
     let log = repo.show_file("talk", "output.log");
     assert!(log.contains("to-out\n") && log.contains("to-err\n"), "{log}");
 }
@@ -179,6 +182,7 @@ fn malformed_events_never_kill_a_run() {
     let out = repo.exp(&["run", "-n", "m", "--", "sh", "-c", &cmd]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("malformed event line"), "{}", stderr(&out));
+
     let csv = repo.show_file("m", "metrics.csv");
     let losses: Vec<&str> = csv.lines().filter(|l| l.contains(",loss,")).collect();
     assert_eq!(losses.len(), 2, "{csv}");
