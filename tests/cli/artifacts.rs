@@ -8,7 +8,7 @@
 //! tmpfs they cover linking and copying; `TMPDIR=/some/btrfs/dir cargo test`
 //! covers reflinks.
 
-use crate::common::{sha256_hex, stderr, TestRepo};
+use crate::common::{sha256_file, sha256_hex, stderr, walk_files, TestRepo};
 
 const LOG_ARTIFACTS: &str = r#"
 mkdir -p "$GIT_EXP_DIR/artifacts/plots" out/ckpt
@@ -116,27 +116,7 @@ fn a_run_without_artifacts_has_no_artifact_files() {
     assert!(!tree.contains("artifacts"), "{tree}");
 }
 
-fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk_files(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
-
 // ------------------------------------------------------------ the local store
-
-/// The files of the local store (without files being stored).
-fn objects(repo: &TestRepo) -> Vec<std::path::PathBuf> {
-    let mut found = walk_files(&repo.root.join(".git/exp/objects/sha256"));
-    found.sort();
-    found
-}
 
 fn inode(path: &std::path::Path) -> u64 {
     use std::os::unix::fs::MetadataExt;
@@ -184,10 +164,6 @@ fn skipped(repo: &TestRepo, run: &str) -> Vec<String> {
         .collect()
 }
 
-fn object_of(repo: &TestRepo, sha: &str) -> std::path::PathBuf {
-    repo.root.join(".git/exp/objects/sha256").join(&sha[..2]).join(&sha[2..])
-}
-
 /// Bytes that do not compress or repeat in an obvious way.
 fn noise(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
@@ -199,11 +175,6 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
             x as u8
         })
         .collect()
-}
-
-fn sha256_file(path: &std::path::Path) -> String {
-    let out = std::process::Command::new("sha256sum").arg(path).output().unwrap();
-    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
 }
 
 #[test]
@@ -224,8 +195,8 @@ head -c 1048577 /dev/zero | tr '\0' 'b' > "$GIT_EXP_DIR/artifacts/over.bin""#;
     assert!(tree.contains(" 1048576\tartifacts/at.bin"), "{tree}");
     assert_eq!(rows[0].3, sha256_hex(&[b'a'; 1048576]));
     assert_eq!(rows[1].3, sha256_hex(&[b'b'; 1048577]));
-    assert_eq!(objects(&repo), [object_of(&repo, &rows[1].3)]);
-    assert_eq!(std::fs::read(object_of(&repo, &rows[1].3)).unwrap(), vec![b'b'; 1048577]);
+    assert_eq!(repo.store_objects(), [repo.object_path(&rows[1].3)]);
+    assert_eq!(std::fs::read(repo.object_path(&rows[1].3)).unwrap(), vec![b'b'; 1048577]);
 
     // A configured limit: files named with -a.
     repo.git(&["config", "exp.artifacts.inlineMax", "10"]);
@@ -239,8 +210,8 @@ head -c 1048577 /dev/zero | tr '\0' 'b' > "$GIT_EXP_DIR/artifacts/over.bin""#;
         [("eleven.txt", 11, "store"), ("ten.txt", 10, "inline")]
     );
     assert_eq!(repo.show_file("ten", "artifacts/ten.txt"), "0123456789");
-    assert_eq!(std::fs::read(object_of(&repo, &rows[0].3)).unwrap(), b"0123456789!");
-    assert_eq!(objects(&repo).len(), 2);
+    assert_eq!(std::fs::read(repo.object_path(&rows[0].3)).unwrap(), b"0123456789!");
+    assert_eq!(repo.store_objects().len(), 2);
     repo.fsck();
 }
 
@@ -252,7 +223,7 @@ fn one_content_kept_by_ten_runs_is_stored_once_and_its_time_refreshed() {
     let model = repo.root.join("model.bin");
     std::fs::write(&model, noise(2 << 20, 1)).unwrap();
     let sha = sha256_file(&model);
-    let object = object_of(&repo, &sha);
+    let object = repo.object_path(&sha);
     let mut first_inode = None;
     for i in 0..10 {
         let name = format!("user-{i}");
@@ -261,7 +232,7 @@ fn one_content_kept_by_ten_runs_is_stored_once_and_its_time_refreshed() {
             listed(&repo, &name),
             [("model.bin".into(), 2 << 20, "store".into(), sha.clone())]
         );
-        assert_eq!(objects(&repo), std::slice::from_ref(&object));
+        assert_eq!(repo.store_objects(), std::slice::from_ref(&object));
         // Never rewritten: the object of the first run stays.
         assert_eq!(*first_inode.get_or_insert(inode(&object)), inode(&object));
     }
@@ -274,7 +245,7 @@ fn one_content_kept_by_ten_runs_is_stored_once_and_its_time_refreshed() {
     let content = repo.tmp.path().join("live.src");
     std::fs::write(&content, noise(3 << 20, 2)).unwrap();
     let live_sha = sha256_file(&content);
-    let live_object = object_of(&repo, &live_sha);
+    let live_object = repo.object_path(&live_sha);
     for i in 0..10 {
         let script = format!(
             "mkdir -p \"$GIT_EXP_DIR/artifacts\" && cp {} \"$GIT_EXP_DIR/artifacts/live.bin\" && \
@@ -287,7 +258,7 @@ fn one_content_kept_by_ten_runs_is_stored_once_and_its_time_refreshed() {
         let rows = listed(&repo, &name);
         assert_eq!(rows, [("live.bin".into(), 3 << 20, "store".into(), live_sha.clone())]);
     }
-    assert_eq!(objects(&repo).len(), 2);
+    assert_eq!(repo.store_objects().len(), 2);
     let first: u64 = std::fs::read_to_string(inodes.join("0")).unwrap().trim().parse().unwrap();
     if linking {
         assert_eq!(inode(&live_object), first, "the live file becomes the object");
@@ -321,7 +292,7 @@ fn a_users_file_is_not_linked_so_overwriting_it_leaves_the_object_intact() {
     let event = r#"printf '{"_artifact": "ckpt.pt"}\n' >> "$GIT_EXP_EVENTS""#;
     repo.exp_ok(&["run", "-q", "-n", "a", "-a", "ckpt.pt", "--", "true"]);
     repo.exp_ok(&["run", "-q", "-n", "e", "--", "sh", "-c", event]);
-    let object = object_of(&repo, &sha);
+    let object = repo.object_path(&sha);
     assert_eq!(listed(&repo, "a")[0].3, sha);
     assert_eq!(listed(&repo, "e")[0].3, sha);
     assert_ne!(inode(&object), inode(&ckpt));
@@ -337,7 +308,7 @@ fn a_users_file_is_not_linked_so_overwriting_it_leaves_the_object_intact() {
     assert_eq!(inode(&ckpt), before);
     assert_ne!(sha256_file(&ckpt), sha);
     assert_eq!(sha256_file(&object), sha, "the stored object did not change");
-    assert_eq!(objects(&repo), [object]);
+    assert_eq!(repo.store_objects(), [object]);
     repo.fsck();
 }
 
@@ -433,10 +404,16 @@ fn concurrent_runs_storing_one_content_all_commit_and_share_one_object() {
     std::fs::write(&source, noise(3 << 20, 5)).unwrap();
     let sha = sha256_file(&source);
     let go = repo.tmp.path().join("go");
-    let wait = format!("while [ ! -e {} ]; do sleep 0.01; done", go.display());
+    let ready = |i: usize| repo.tmp.path().join(format!("ready-{i}"));
     let children: Vec<_> = (0..4)
         .map(|i| {
             let name = format!("c{i}");
+            // Each says it is running, then waits for the others.
+            let wait = format!(
+                "touch {}; while [ ! -e {} ]; do sleep 0.01; done",
+                ready(i).display(),
+                go.display()
+            );
             // Two leave the file in the live directory, two name their own copy.
             let (script, extra) = if i % 2 == 0 {
                 let s = format!(
@@ -456,10 +433,15 @@ fn concurrent_runs_storing_one_content_all_commit_and_share_one_object() {
             repo.cmd_in(&repo.root, &args).spawn().unwrap()
         })
         .collect();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    let all_ready = || (0..4).all(|i| ready(i).exists());
+    crate::common::wait_for(
+        "the four runs to start",
+        std::time::Duration::from_secs(60),
+        all_ready,
+    );
     std::fs::write(&go, b"").unwrap();
     for child in children {
-        let out = child.wait_with_output().unwrap();
+        let out = crate::common::wait_deadline(child, std::time::Duration::from_secs(120));
         assert!(out.status.success(), "{}", stderr(&out));
     }
     assert_eq!(repo.list_json().len(), 4);
@@ -471,8 +453,8 @@ fn concurrent_runs_storing_one_content_all_commit_and_share_one_object() {
             (3 << 20, "store", sha.as_str())
         );
     }
-    let object = object_of(&repo, &sha);
-    assert_eq!(objects(&repo), std::slice::from_ref(&object));
+    let object = repo.object_path(&sha);
+    assert_eq!(repo.store_objects(), std::slice::from_ref(&object));
     assert_eq!(sha256_file(&object), sha);
     assert_eq!(
         walk_files(&repo.root.join(".git/exp/objects/tmp")),
@@ -482,14 +464,6 @@ fn concurrent_runs_storing_one_content_all_commit_and_share_one_object() {
 }
 
 // ------------------------------------------------------ files that cannot be kept
-
-/// Breaks the local store: a file where its temporary directory should be.
-/// Files over 1000 bytes go there.
-fn break_store(repo: &TestRepo) {
-    repo.git(&["config", "exp.artifacts.inlineMax", "1000"]);
-    std::fs::create_dir_all(repo.root.join(".git/exp/objects")).unwrap();
-    std::fs::write(repo.root.join(".git/exp/objects/tmp"), b"").unwrap();
-}
 
 /// The directories of live runs.
 fn live_dirs(repo: &TestRepo) -> Vec<std::path::PathBuf> {
@@ -514,7 +488,7 @@ fn leave_checkpoint(source: &std::path::Path) -> String {
 #[test]
 fn a_live_file_the_store_cannot_take_is_moved_to_lost_found() {
     let repo = TestRepo::new();
-    break_store(&repo);
+    repo.break_store();
     let source = repo.tmp.path().join("ckpt.src");
     std::fs::write(&source, noise(50_000, 6)).unwrap();
     let sha = sha256_file(&source);
@@ -551,7 +525,7 @@ fn a_live_file_the_store_cannot_take_is_moved_to_lost_found() {
 #[test]
 fn when_lost_found_cannot_take_it_either_the_live_directory_stays_and_is_not_committed_again() {
     let repo = TestRepo::new();
-    break_store(&repo);
+    repo.break_store();
     std::fs::write(repo.root.join(".git/exp/lost-found"), b"").unwrap();
     let source = repo.tmp.path().join("ckpt.src");
     std::fs::write(&source, noise(50_000, 7)).unwrap();
@@ -599,7 +573,7 @@ fn when_lost_found_cannot_take_it_either_the_live_directory_stays_and_is_not_com
 #[test]
 fn finish_and_crash_recovery_move_what_the_store_cannot_take_to_lost_found() {
     let repo = TestRepo::new();
-    break_store(&repo);
+    repo.break_store();
     let mut owners = Vec::new();
     let mut dirs = Vec::new();
     for name in ["fin", "crash"] {
@@ -703,7 +677,7 @@ fn files_named_with_a_are_left_out_of_the_code_tree() {
 #[test]
 fn a_finished_run_whose_live_directory_stays_is_not_listed_as_running() {
     let repo = TestRepo::new();
-    break_store(&repo);
+    repo.break_store();
     std::fs::write(repo.root.join(".git/exp/lost-found"), b"").unwrap();
     let mut owner = std::process::Command::new("sleep").arg("300").spawn().unwrap();
     let pid = owner.id().to_string();

@@ -4,7 +4,7 @@
 
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
-use crate::common::{stderr, stdout, TestRepo};
+use crate::common::TestRepo;
 
 /// Runs that log `loss` (the given curve) and `acc`, with params.
 fn run(repo: &TestRepo, name: &str, params: &[&str], losses: &[f64], acc: f64) {
@@ -98,12 +98,27 @@ fn named_runs_deltas_directions_and_key_order() {
     assert_eq!(stat["deletions"], 1);
     assert!(c["code"][0]["diffstat"].is_null());
     // --code prints the full diff of each run's code against the baseline's.
-    let out = repo.exp_ok(&["compare", "base-1", "head-1", "--code", "--format", "csv"]);
-    assert!(out.starts_with("section,key,base-1,head-1\n"), "{out}");
-    assert!(out.contains("\n# code of head-1 against base-1\n"), "{out}");
-    assert!(out.contains("diff --git a/train.py b/train.py"), "{out}");
-    assert!(out.contains("\n-lr = 0.1\n+lr = 0.05\n+warmup = 1\n"), "{out}");
-    assert!(out.contains("metric,loss.best,0.5,0.4\n"), "{out}");
+    let out = repo.run(&["compare", "base-1", "head-1", "--code", "--format", "csv"]);
+    insta::assert_snapshot!(out, @r#"
+    section,key,base-1,head-1
+    metric,acc.last,0.8,0.85
+    metric,acc.best,0.8,0.85
+    metric,loss.last,0.5,0.4
+    metric,loss.best,0.5,0.4
+    config,lr,0.1,0.05
+    config,opt,sgd,adam
+    code,commit,[COMMIT],[COMMIT]
+
+    # code of head-1 against base-1
+    diff --git a/train.py b/train.py
+    index [HASH]..[HASH] 100644
+    --- a/train.py
+    +++ b/train.py
+    @@ -1 +1,2 @@
+    -lr = 0.1
+    +lr = 0.05
+    +warmup = 1
+    "#);
     // HTML: the tables, then one SVG chart per metric with a line (or a dot) per run.
     let html = repo.exp_ok(&["compare", "base-1", "head-1", "--format", "html"]);
     assert!(html.starts_with("<!doctype html>") && html.contains("Content-Security-Policy"));
@@ -176,7 +191,37 @@ fn markdown_is_a_gfm_table_with_the_best_value_in_bold() {
         "compare", "--base", "main", "--head", "feature", "--metric", "loss", "--format",
         "markdown",
     ]);
-    assert!(md.starts_with("<!-- git-exp compare -->\n"), "{md}");
+    insta::assert_snapshot!(crate::common::output::filter(&repo, &md), @r#"
+    <!-- git-exp compare -->
+    ### Experiments: `base-1` vs `head-1`
+
+    **Base** main ([HASH]): `base-1` of 2 run(s) (lowest loss), from the merge base  
+    **Head** feature ([HASH]): `head-1` of 2 run(s) (lowest loss)  
+
+    | metric | `base-1` | `head-1` |
+    |---|---|---|
+    | acc ↑ | 0.8 `▁` | **0.85** +0.05 (+6.2%) ▲ `█` |
+    | loss ↓ | 0.5 `█▄▂` | **0.4** -0.1 (-20.0%) ▼ `▇▃▁` |
+
+    <details><summary>Config: 2 key(s) differ</summary>
+
+    | key | `base-1` | `head-1` |
+    |---|---|---|
+    | lr | 0.1 | 0.05 |
+    | opt | sgd | adam |
+
+    </details>
+
+    <details><summary>Code changes from <code>base-1</code>: <code>head-1</code>: 1 file(s), +2 −1</summary>
+
+    `head-1`:
+
+    - `train.py` +2 −1
+
+    </details>
+
+    <sub>↓ lower is better, ↑ higher is better; best values in bold; deltas against `base-1`.</sub>
+    "#);
     let tables = parse_tables(&md);
     assert_eq!(tables.len(), 2, "metrics and config tables:\n{md}");
     let metrics = &tables[0];
@@ -191,8 +236,6 @@ fn markdown_is_a_gfm_table_with_the_best_value_in_bold() {
     assert_eq!(config[0], ["key", "base-1", "head-1"]);
     assert_eq!(config[1], ["lr", "0.1", "0.05"]);
     assert_eq!(config[2], ["opt", "sgd", "adam"]);
-    assert!(md.contains("<details><summary>Config: 2 key(s) differ</summary>"));
-    assert!(md.contains("- `train.py` +2 −1"), "{md}");
 }
 
 #[test]
@@ -213,26 +256,38 @@ fn markup_in_names_and_values_is_escaped() {
 #[test]
 fn errors_say_what_to_do() {
     let repo = two_branches();
-    let out = repo.exp(&["compare", "base-1"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).starts_with("error: compare needs at least two runs"), "{}", stderr(&out));
-    let out = repo.exp(&["compare", "--base", "feature", "--head", "feature"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).starts_with("error: no runs on the head side"), "{}", stderr(&out));
-    assert!(stderr(&out).contains("hint: "));
-    let out = repo.exp(&["compare", "--base", "nope", "--head", "feature"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).starts_with("error: unknown revision 'nope'"), "{}", stderr(&out));
-    let out = repo.exp(&["compare", "base-1", "head-1", "--direction", "loss=up"]);
-    assert_eq!(out.status.code(), Some(2));
-    let out = repo.exp(&["compare", "--base", "main", "--head", "feature", "--metric", "bleu"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("no run on the base side has the metric 'bleu'"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(stdout(&out).is_empty());
+    insta::assert_snapshot!(repo.run(&["compare", "base-1"]), @r#"
+    ------- stderr -------
+    error: compare needs at least two runs
+    hint: name them (`git exp compare lr-0.1 lr-0.01`), or pick them from a change with --base REV --head REV
+    [exit status: 2]
+    "#);
+    insta::assert_snapshot!(repo.run(&["compare", "--base", "feature", "--head", "feature"]), @r#"
+    ------- stderr -------
+    error: no runs on the head side (commits in feature..feature)
+    hint: run experiments on the branch, or fetch them: git fetch origin '+refs/experiments/*:refs/experiments/*'
+    [exit status: 1]
+    "#);
+    insta::assert_snapshot!(repo.run(&["compare", "--base", "nope", "--head", "feature"]), @r#"
+    ------- stderr -------
+    error: unknown revision 'nope'
+    hint: give a branch, tag or commit; fetch it first if it is remote (`git fetch origin`)
+    [exit status: 1]
+    "#);
+    let out = repo.run(&["compare", "base-1", "head-1", "--direction", "loss=up"]);
+    insta::assert_snapshot!(out, @r#"
+    ------- stderr -------
+    error: bad --direction 'loss=up'
+    hint: write NAME=min or NAME=max, e.g. --direction val/score=max
+    [exit status: 2]
+    "#);
+    let out = repo.run(&["compare", "--base", "main", "--head", "feature", "--metric", "bleu"]);
+    insta::assert_snapshot!(out, @r#"
+    ------- stderr -------
+    error: no run on the base side has the metric 'bleu'
+    hint: `git exp list` shows each run's metrics; pick one with --metric
+    [exit status: 1]
+    "#);
 }
 
 /// The tables of a Markdown document as rows of cell texts (inline markup kept as

@@ -1,14 +1,6 @@
 //! Bad input: one-line errors with hints, documented exit codes, no panics.
 
-use crate::common::{stderr, TestRepo};
-
-fn assert_clean_error(out: &std::process::Output, code: i32, needle: &str) {
-    let e = stderr(out);
-    assert_eq!(out.status.code(), Some(code), "{e}");
-    assert!(e.starts_with("error: "), "{e}");
-    assert!(e.contains(needle), "{needle:?} not in {e}");
-    assert!(!e.contains("panicked") && !e.contains("RUST_BACKTRACE"), "{e}");
-}
+use crate::common::{CommandOutput, TestRepo};
 
 #[test]
 fn outside_a_repository_and_in_a_bare_one() {
@@ -17,32 +9,62 @@ fn outside_a_repository_and_in_a_bare_one() {
     std::fs::create_dir_all(&outside).unwrap();
     let mut cmd = repo.cmd_in(&outside, &["list"]);
     cmd.env("GIT_CEILING_DIRECTORIES", repo.tmp.path());
-    let out = cmd.output().unwrap();
-    assert_clean_error(&out, 1, "not in a git repository");
-    assert!(stderr(&out).contains("hint: "));
+    insta::assert_snapshot!(CommandOutput::new(&repo, &cmd.output().unwrap()), @r#"
+    ------- stderr -------
+    error: not in a git repository: $TEST_ENV/nowhere
+    hint: run git-exp inside a git repository, or create one with `git init`
+    [exit status: 1]
+    "#);
 
     let bare = repo.tmp.path().join("bare.git");
     repo.git(&["init", "-q", "--bare", bare.to_str().unwrap()]);
     let out = repo.cmd_in(&bare, &["list"]).output().unwrap();
-    assert_clean_error(&out, 1, "bare repository");
+    insta::assert_snapshot!(CommandOutput::new(&repo, &out), @r#"
+    ------- stderr -------
+    error: $TEST_ENV/bare.git is a bare repository; git-exp runs need a working tree
+    hint: run it in a clone with a working tree (`git clone` without --bare)
+    [exit status: 1]
+    "#);
     let out = repo.cmd_in(&bare, &["run", "--", "true"]).output().unwrap();
-    assert_clean_error(&out, 125, "bare repository");
+    insta::assert_snapshot!(CommandOutput::new(&repo, &out), @r#"
+    ------- stderr -------
+    error: $TEST_ENV/bare.git is a bare repository; git-exp runs need a working tree
+    hint: run it in a clone with a working tree (`git clone` without --bare)
+    [exit status: 125]
+    "#);
 }
 
 #[test]
 fn bad_names_unknown_runs_and_taken_names() {
     let repo = TestRepo::new();
-    let out = repo.exp(&["run", "-n", "bad name", "--", "true"]);
-    assert_clean_error(&out, 125, "invalid run name 'bad name'");
-    let out = repo.exp(&["run", "-n", "x..y", "--", "true"]);
-    assert_clean_error(&out, 125, "invalid run name");
-    let out = repo.exp(&["show", "nope"]);
-    assert_clean_error(&out, 1, "no run matches 'nope'");
+    insta::assert_snapshot!(repo.run(&["run", "-n", "bad name", "--", "true"]), @r#"
+    ------- stderr -------
+    error: invalid run name 'bad name': ' ' is not allowed; use ASCII letters, digits, '.', '_', '-' and '/' between groups
+    hint: names use letters, digits, '.', '_', '-', and '/' to group runs
+    [exit status: 125]
+    "#);
+    insta::assert_snapshot!(repo.run(&["run", "-n", "x..y", "--", "true"]), @r#"
+    ------- stderr -------
+    error: invalid run name 'x..y': it contains '..'
+    hint: names use letters, digits, '.', '_', '-', and '/' to group runs
+    [exit status: 125]
+    "#);
+    insta::assert_snapshot!(repo.run(&["show", "nope"]), @r#"
+    ------- stderr -------
+    error: no run matches 'nope'
+    hint: `git exp list` shows the runs; fetch others' runs with `git exp pull`
+    [exit status: 1]
+    "#);
     repo.exp_ok(&["run", "-q", "-n", "taken", "--", "true"]);
     let before = repo.git(&["rev-parse", "refs/experiments/taken"]);
     let marker = repo.tmp.path().join("ran");
-    let out = repo.exp(&["run", "-n", "taken", "--", "touch", marker.to_str().unwrap()]);
-    assert_clean_error(&out, 125, "already exists");
+    let out = repo.run(&["run", "-n", "taken", "--", "touch", marker.to_str().unwrap()]);
+    insta::assert_snapshot!(out, @r#"
+    ------- stderr -------
+    error: a run named 'taken' already exists
+    hint: pick another name with --name, or omit --name to get a fresh one
+    [exit status: 125]
+    "#);
     assert!(!marker.exists(), "the command must not run when the name is taken");
     assert_eq!(repo.git(&["rev-parse", "refs/experiments/taken"]), before);
 }
@@ -50,32 +72,73 @@ fn bad_names_unknown_runs_and_taken_names() {
 #[test]
 fn commands_that_cannot_start() {
     let repo = TestRepo::new();
-    let out = repo.exp(&["run", "--", "definitely-not-a-command-xyz"]);
-    assert_clean_error(&out, 127, "command not found");
+    insta::assert_snapshot!(repo.run(&["run", "--", "definitely-not-a-command-xyz"]), @r#"
+    ------- stderr -------
+    error: command not found: definitely-not-a-command-xyz
+    hint: check the spelling, or give the full path of the program
+    [exit status: 127]
+    "#);
     let script = repo.tmp.path().join("noexec.sh");
     std::fs::write(&script, "#!/bin/sh\n").unwrap();
-    let out = repo.exp(&["run", "--", script.to_str().unwrap()]);
-    assert_clean_error(&out, 126, "not executable");
+    insta::assert_snapshot!(repo.run(&["run", "--", script.to_str().unwrap()]), @r#"
+    ------- stderr -------
+    error: command is not executable: $TEST_ENV/noexec.sh
+    hint: make it executable with `chmod +x $TEST_ENV/noexec.sh`
+    [exit status: 126]
+    "#);
     assert!(repo.git(&["for-each-ref", "refs/experiments/"]).is_empty());
 }
 
 #[test]
 fn unreadable_params_and_usage_errors() {
     let repo = TestRepo::new();
-    let out = repo.exp(&["run", "--params-file", "missing.toml", "--", "true"]);
-    assert_clean_error(&out, 125, "cannot read params file");
+    let out = repo.run(&["run", "--params-file", "missing.toml", "--", "true"]);
+    insta::assert_snapshot!(out, @r#"
+    ------- stderr -------
+    error: cannot read params file $TEST_ENV/repo/missing.toml
+    caused by: failed to open file `$TEST_ENV/repo/missing.toml`: No such file or directory (os error 2)
+    hint: params files are .toml or .json tables
+    [exit status: 125]
+    "#);
     repo.write("bad.toml", "lr = = 1\n");
-    let out = repo.exp(&["run", "--params-file", "bad.toml", "--", "true"]);
-    assert_clean_error(&out, 125, "not valid TOML");
+    insta::assert_snapshot!(repo.run(&["run", "--params-file", "bad.toml", "--", "true"]), @r#"
+    ------- stderr -------
+    error: params file $TEST_ENV/repo/bad.toml is not valid TOML: line 1, column 6: extra `=`, expected nothing
+    hint: fix the file at the place shown, then run again
+    [exit status: 125]
+    "#);
     repo.write("p.yaml", "lr: 1\n");
-    let out = repo.exp(&["run", "--params-file", "p.yaml", "--", "true"]);
-    assert_clean_error(&out, 125, ".toml or .json");
-    let out = repo.exp(&["run", "-p", "novalue", "--", "true"]);
-    assert_clean_error(&out, 125, "KEY=VALUE");
-    let out = repo.exp(&["run"]);
-    assert_eq!(out.status.code(), Some(2));
-    let out = repo.exp(&["frobnicate"]);
-    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!(repo.run(&["run", "--params-file", "p.yaml", "--", "true"]), @r#"
+    ------- stderr -------
+    error: params file $TEST_ENV/repo/p.yaml must end in .toml or .json
+    hint: params files are .toml or .json tables
+    [exit status: 125]
+    "#);
+    insta::assert_snapshot!(repo.run(&["run", "-p", "novalue", "--", "true"]), @r#"
+    ------- stderr -------
+    error: param 'novalue' is not KEY=VALUE
+    hint: params are KEY=VALUE, e.g. -p lr=0.01 -p model.layers=3
+    [exit status: 125]
+    "#);
+    insta::assert_snapshot!(repo.run(&["run"]), @r#"
+    ------- stderr -------
+    error: the following required arguments were not provided:
+      <COMMAND>...
+
+    Usage: git exp run -- <COMMAND>...
+
+    For more information, try '--help'.
+    [exit status: 2]
+    "#);
+    insta::assert_snapshot!(repo.run(&["frobnicate"]), @r#"
+    ------- stderr -------
+    error: unrecognized subcommand 'frobnicate'
+
+    Usage: git exp [OPTIONS] <COMMAND>
+
+    For more information, try '--help'.
+    [exit status: 2]
+    "#);
 }
 
 #[test]
@@ -83,48 +146,22 @@ fn a_run_of_an_unknown_format_version_is_rejected_clearly() {
     let repo = TestRepo::new();
     repo.exp_ok(&["run", "-q", "-n", "future", "--", "true"]);
     // Rewrite the run with format = 2, as a newer git-exp might have written it.
-    let tmp_index = repo.tmp.path().join("idx");
     let exp = repo.show_file("future", "exp.toml").replace("format = 1", "format = 2");
-    std::fs::write(repo.tmp.path().join("exp.toml"), exp).unwrap();
-    let blob = repo.git(&["hash-object", "-w", repo.tmp.path().join("exp.toml").to_str().unwrap()]);
-    let mut cmd = std::process::Command::new("git");
-    repo.env(&mut cmd);
-    let ok = cmd
-        .env("GIT_INDEX_FILE", &tmp_index)
-        .args(["read-tree", "refs/experiments/future"])
-        .current_dir(&repo.root)
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let mut cmd = std::process::Command::new("git");
-    repo.env(&mut cmd);
-    let ok = cmd
-        .env("GIT_INDEX_FILE", &tmp_index)
-        .args(["update-index", "--cacheinfo", &format!("100644,{},exp.toml", blob.trim())])
-        .current_dir(&repo.root)
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let mut cmd = std::process::Command::new("git");
-    repo.env(&mut cmd);
-    let tree = cmd
-        .env("GIT_INDEX_FILE", &tmp_index)
-        .arg("write-tree")
-        .current_dir(&repo.root)
-        .output()
-        .unwrap();
-    let tree = String::from_utf8(tree.stdout).unwrap();
-    let commit = repo.git(&["commit-tree", tree.trim(), "-m", "future run"]);
-    repo.git(&["update-ref", "refs/experiments/future", commit.trim()]);
-    let out = repo.exp(&["show", "future"]);
-    assert_clean_error(&out, 1, "storage format 2");
-    assert!(stderr(&out).contains("hint: upgrade git-exp"));
+    repo.forge_run("future", "future", &[("exp.toml", Some(exp.as_bytes()))]);
+    insta::assert_snapshot!(repo.run(&["show", "future"]), @r#"
+    ------- stderr -------
+    error: run future uses storage format 2, but this git-exp reads format 1 only
+    hint: upgrade git-exp to read this run
+    [exit status: 1]
+    "#);
     // list skips it with a warning and still lists the others.
     repo.exp_ok(&["run", "-q", "-n", "present", "--", "true"]);
-    let out = repo.exp(&["list", "--json"]);
-    assert!(out.status.success());
-    assert!(stderr(&out).contains("storage format 2"));
-    let runs: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let out = repo.run(&["list", "--json"]).ok();
+    insta::assert_snapshot!(out.stderr, @r#"
+    warning: skipped a run: run future uses storage format 2, but this git-exp reads format 1 only
+    hint: a run you do not need can be deleted by its exact name: `git exp rm NAME` (or its full ref)
+    "#);
+    let runs: Vec<serde_json::Value> = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(runs.len(), 1);
 }
 

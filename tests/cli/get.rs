@@ -469,42 +469,6 @@ fn a_clone_downloads_what_it_lacks_and_then_has_it_here() {
     assert_eq!(std::fs::read(clone.join(&object)).unwrap(), content("models/m.bin"));
 }
 
-/// Writes run `name` by hand: `r1`'s tree with `artifacts.toml` replaced.
-fn forge_run(repo: &TestRepo, name: &str, artifacts_toml: &str) {
-    let blob = |text: &str| {
-        let path = repo.tmp.path().join("forged.txt");
-        std::fs::write(&path, text).unwrap();
-        let id = repo.git(&["hash-object", "-w", path.to_str().unwrap()]);
-        std::fs::remove_file(path).unwrap();
-        id.trim().to_owned()
-    };
-    let exp_toml =
-        repo.show_file("r1", "exp.toml").replace("name = \"r1\"", &format!("name = \"{name}\""));
-    let mut tree: String = repo
-        .git(&["ls-tree", "refs/experiments/r1"])
-        .lines()
-        .filter(|l| !l.ends_with("\tartifacts.toml") && !l.ends_with("\texp.toml"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    tree.push_str(&format!("100644 blob {}\tartifacts.toml\n", blob(artifacts_toml)));
-    tree.push_str(&format!("100644 blob {}\texp.toml\n", blob(&exp_toml)));
-    let list = repo.tmp.path().join("tree.txt");
-    std::fs::write(&list, tree).unwrap();
-    let mut cmd = std::process::Command::new("git");
-    repo.env(&mut cmd);
-    let out = cmd
-        .args(["mktree"])
-        .current_dir(&repo.root)
-        .stdin(std::fs::File::open(&list).unwrap())
-        .output()
-        .unwrap();
-    std::fs::remove_file(list).unwrap();
-    assert!(out.status.success());
-    let tree = String::from_utf8(out.stdout).unwrap();
-    let commit = repo.git(&["commit-tree", tree.trim(), "-m", &format!("exp: {name} (finished)")]);
-    repo.git(&["update-ref", &format!("refs/experiments/{name}"), commit.trim()]);
-}
-
 fn entry(path: &str, sha256: &str, size: u64, storage: &str) -> String {
     format!(
         "[[artifact]]\npath = {path:?}\nsize = {size}\nsha256 = {sha256:?}\n\
@@ -552,7 +516,7 @@ fn untrusted_artifact_entries_are_refused_and_nothing_is_written() {
         ("size", entry("m.bin", &big, 1, "store"), "m.bin"),
     ];
     for (name, toml, _) in &cases {
-        forge_run(&repo, name, toml);
+        repo.forge_artifacts("r1", name, toml);
     }
     let work = repo.root.join("work");
     std::fs::create_dir(&work).unwrap();
@@ -773,7 +737,7 @@ fn a_get_ended_by_a_signal_leaves_no_temporary_file() {
         }
         // SAFETY: kill(2) on the child this test spawned and still owns.
         assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
-        let status = child.wait().unwrap();
+        let status = crate::common::wait_deadline(child, std::time::Duration::from_secs(60)).status;
         assert!(!status.success(), "signal {signal}");
         assert_eq!(status.signal(), Some(signal), "ends as the signal's default would");
         assert_eq!(temp_files(&out_dir), Vec::<String>::new(), "signal {signal}");

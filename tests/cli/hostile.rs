@@ -207,16 +207,25 @@ fn a_run_named_like_another_runs_id_never_shadows_it() {
 fn destructive_commands_take_no_prefix() {
     let repo = TestRepo::new();
     repo.exp_ok(&["run", "-q", "-n", "rf-200", "--", "true"]);
-    let out = repo.exp(&["rm", "rf-2"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("no run is named exactly 'rf-2'"), "{}", stderr(&out));
+    insta::assert_snapshot!(repo.run(&["rm", "rf-2"]), @r#"
+    ------- stderr -------
+    error: no run is named exactly 'rf-2'
+    hint: commands that delete or rename take an exact name, a full id or `@`; `git exp list` shows the names
+    hint: nothing was deleted
+    [exit status: 1]
+    "#);
     assert_eq!(commit_of(&repo, "rf-200").len(), 40, "rf-200 is still there");
-    let out = repo.exp(&["rename", "rf-2", "other"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    insta::assert_snapshot!(repo.run(&["rename", "rf-2", "other"]), @r#"
+    ------- stderr -------
+    error: no run is named exactly 'rf-2'
+    hint: commands that delete or rename take an exact name, a full id or `@`; `git exp list` shows the names
+    [exit status: 1]
+    "#);
     // A prefix still works where nothing is lost, and says what it picked.
-    let out = repo.exp(&["show", "rf-2"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("Using run rf-200 for 'rf-2'"), "{}", stderr(&out));
+    let out = repo.run(&["show", "rf-2"]).ok();
+    insta::assert_snapshot!(out.stderr, @r#"
+    Using run rf-200 for 'rf-2' (a prefix).
+    "#);
     // An exact name, a full id and `@` are accepted.
     let id = repo.list_json()[0]["id"].as_str().unwrap().to_owned();
     repo.exp_ok(&["rename", &id, "rf-300"]);

@@ -1,6 +1,6 @@
 //! `git exp list` and `git exp show`: formats, JSON fields, run specs.
 
-use crate::common::{stderr, TestRepo};
+use crate::common::TestRepo;
 
 fn three_runs() -> TestRepo {
     let repo = TestRepo::new();
@@ -63,25 +63,29 @@ fn list_json_has_the_documented_fields_newest_first() {
 #[test]
 fn list_table_csv_and_markdown() {
     let repo = three_runs();
-    let table = repo.exp_ok(&["list"]);
-    let lines: Vec<&str> = table.lines().collect();
-    assert!(lines[0].contains("name") && lines[0].contains("status") && lines[0].contains("loss"));
-    // Only the differing param gets a column.
-    assert!(lines[0].contains("lr") && !lines[0].contains("seed"), "{table}");
-    assert!(
-        lines[1].starts_with("gamma")
-            && lines[1].contains("0.125")
-            && lines[1].contains("finished")
-    );
-    let csv = repo.exp_ok(&["ls", "--format", "csv"]);
-    let mut reader = csv::Reader::from_reader(csv.as_bytes());
-    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    assert_eq!(&header[..5], ["name", "status", "age", "duration", "code"]);
-    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), 3);
-    let md = repo.exp_ok(&["list", "--format", "markdown"]);
-    assert!(md.lines().nth(1).unwrap().starts_with("| --- |"), "{md}");
-    assert_eq!(md.lines().count(), 5);
+    // Only the differing param gets a column; newest first.
+    insta::assert_snapshot!(repo.run(&["list"]), @r#"
+    name   status    age       duration  code     lr   loss
+    gamma  finished  just now  [DURATION]       [HASH]  0.3  0.125
+    beta   finished  just now  [DURATION]       [HASH]  0.2  0.25
+    alpha  finished  just now  [DURATION]       [HASH]  0.1  0.5
+    "#);
+    let csv = repo.run(&["ls", "--format", "csv"]);
+    insta::assert_snapshot!(csv, @r#"
+    name,status,age,duration,code,lr,seed,loss
+    gamma,finished,2026-01-01T00:00:03.000Z,0,[HASH],0.3,1,0.125
+    beta,finished,2026-01-01T00:00:02.000Z,0,[HASH],0.2,1,0.25
+    alpha,finished,2026-01-01T00:00:01.000Z,0,[HASH],0.1,1,0.5
+    "#);
+    let mut reader = csv::Reader::from_reader(csv.stdout.as_bytes());
+    assert_eq!(reader.records().map(Result::unwrap).count(), 3);
+    insta::assert_snapshot!(repo.run(&["list", "--format", "markdown"]), @r#"
+    | name | status | age | duration | code | lr | seed | loss |
+    | --- | --- | --- | --- | --- | --- | --- | --- |
+    | gamma | finished | just now | [DURATION] | [HASH] | 0.3 | 1 | 0.125 |
+    | beta | finished | just now | [DURATION] | [HASH] | 0.2 | 1 | 0.25 |
+    | alpha | finished | just now | [DURATION] | [HASH] | 0.1 | 1 | 0.5 |
+    "#);
     let limited = repo.exp_ok(&["list", "-n", "1", "--json"]);
     assert_eq!(serde_json::from_str::<Vec<serde_json::Value>>(&limited).unwrap().len(), 1);
 }
@@ -105,9 +109,12 @@ fn show_resolves_every_kind_of_spec() {
     let runs = repo.list_json();
     let id = runs[2]["id"].as_str().unwrap();
     assert_eq!(name_of(&id[..32]), "alpha");
-    let out = repo.exp(&["show", "@~7"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).starts_with("error: no run matches '@~7'"));
+    insta::assert_snapshot!(repo.run(&["show", "@~7"]), @r#"
+    ------- stderr -------
+    error: no run matches '@~7'
+    hint: `git exp list` shows the runs; fetch others' runs with `git exp pull`
+    [exit status: 1]
+    "#);
 }
 
 #[test]
@@ -122,10 +129,28 @@ fn show_json_has_everything_and_text_reads_well() {
     }
     assert_eq!(v["exit_code"], serde_json::json!(0));
     assert_eq!(v["command"][0], "sh");
-    let text = repo.exp_ok(&["show", "beta"]);
-    assert!(text.contains("run beta"), "{text}");
-    assert!(text.contains("lr = 0.2"), "{text}");
-    assert!(text.contains("loss"), "{text}");
+    insta::assert_snapshot!(repo.run(&["show", "beta"]), @r#"
+    run beta
+    status:   finished (exit 0)
+    id:       [RUN_ID]
+    commit:   [COMMIT]
+    code:     [COMMIT]
+    started:  2026-01-01T00:00:02.000Z ([DURATION])
+    command:  sh -c printf '{"loss": 1}\n{"loss": 0.25}\n' >> "$GIT_EXP_EVENTS"
+    where:    tester@[HOST]:.
+
+    config
+      lr = 0.2
+      seed = 1
+
+    summary
+      loss  0.25  (min 0.25, max 1, 2 points, last step 1)
+
+    environment
+      [MACHINE]
+
+    git show [HASH]:metrics.csv  # every point
+    "#);
 }
 
 #[test]
@@ -133,11 +158,12 @@ fn ambiguous_prefix_is_an_error_listing_candidates() {
     let repo = TestRepo::new();
     repo.exp_ok(&["run", "-q", "-n", "lr-1", "--", "true"]);
     repo.exp_ok(&["run", "-q", "-n", "lr-2", "--", "true"]);
-    let out = repo.exp(&["show", "lr"]);
-    assert_eq!(out.status.code(), Some(1));
-    let e = stderr(&out);
-    assert!(e.contains("ambiguous") && e.contains("lr-1") && e.contains("lr-2"), "{e}");
-    assert!(e.contains("hint:"), "{e}");
+    insta::assert_snapshot!(repo.run(&["show", "lr"]), @r#"
+    ------- stderr -------
+    error: 'lr' is ambiguous: it matches lr-2, lr-1
+    hint: type more of the name or id, or name the run by its ref: refs/experiments/NAME
+    [exit status: 1]
+    "#);
 }
 
 #[test]
@@ -151,11 +177,20 @@ fn grouped_names_list_and_resolve() {
     // A run cannot take a group's name, nor a group a run's: refused before the command runs.
     let marker = repo.tmp.path().join("ran");
     let touch = ["touch", marker.to_str().unwrap()];
-    let out = repo.exp(&[&["run", "-n", "sweep", "--"][..], &touch[..]].concat());
-    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
-    assert!(stderr(&out).contains("group"), "{}", stderr(&out));
-    let out = repo.exp(&[&["run", "-n", "sweep/lr-0.1/deeper", "--"][..], &touch[..]].concat());
-    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    let out = repo.run(&[&["run", "-n", "sweep", "--"][..], &touch[..]].concat());
+    insta::assert_snapshot!(out, @r#"
+    ------- stderr -------
+    error: invalid run name 'sweep': a run group and a run cannot share a name (one is a prefix of the other)
+    hint: names use letters, digits, '.', '_', '-', and '/' to group runs
+    [exit status: 125]
+    "#);
+    let out = repo.run(&[&["run", "-n", "sweep/lr-0.1/deeper", "--"][..], &touch[..]].concat());
+    insta::assert_snapshot!(out, @r#"
+    ------- stderr -------
+    error: invalid run name 'sweep/lr-0.1/deeper': a run group and a run cannot share a name (one is a prefix of the other)
+    hint: names use letters, digits, '.', '_', '-', and '/' to group runs
+    [exit status: 125]
+    "#);
     assert!(!marker.exists());
     assert!(repo.git(&["for-each-ref", "refs/experiments/"]).lines().count() == 2);
 }

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::common::{stderr, stdout, TestRepo};
+use crate::common::{sha256_hex, stderr, stdout, TestRepo};
 
 /// A repository whose artifacts above 10 bytes go to the local store.
 fn store_repo() -> TestRepo {
@@ -46,15 +46,9 @@ fn short(commit: &str) -> &str {
     &commit[..7]
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Where the store keeps `content`.
 fn object_path(repo: &TestRepo, content: &str) -> PathBuf {
-    let sha = sha256_hex(content.as_bytes());
-    repo.root.join(".git/exp/objects/sha256").join(&sha[..2]).join(&sha[2..])
+    repo.object_path(&sha256_hex(content.as_bytes()))
 }
 
 fn gc_json(repo: &TestRepo, args: &[&str]) -> serde_json::Value {
@@ -125,11 +119,13 @@ fn rm_with_an_unknown_spec_deletes_nothing() {
     run_plain(&repo, "a");
     run_plain(&repo, "b");
     let before = refs(&repo);
-    let out = repo.exp(&["rm", "a", "nope", "b"]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert!(err.starts_with("error: no run is named exactly 'nope'\n"), "{err}");
-    assert!(err.contains("hint: nothing was deleted"), "{err}");
+    insta::assert_snapshot!(repo.run(&["rm", "a", "nope", "b"]), @r#"
+    ------- stderr -------
+    error: no run is named exactly 'nope'
+    hint: commands that delete or rename take an exact name, a full id or `@`; `git exp list` shows the names
+    hint: nothing was deleted
+    [exit status: 1]
+    "#);
     assert_eq!(refs(&repo), before);
 }
 
@@ -234,31 +230,59 @@ fn rename_onto_a_taken_name_fails_and_changes_nothing() {
     run_plain(&repo, "b");
     run_plain(&repo, "g/x");
     let before = refs(&repo);
-    let out = repo.exp(&["rename", "a", "b"]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert!(err.starts_with("error: a run named 'b' already exists\n"), "{err}");
-    assert!(err.contains("`git exp rm b`"), "{err}");
+    insta::assert_snapshot!(repo.run(&["rename", "a", "b"]), @r#"
+    ------- stderr -------
+    error: a run named 'b' already exists
+    hint: pick another name (`git exp list` shows the names in use), or delete the other run first with `git exp rm b`
+    [exit status: 1]
+    "#);
     assert_eq!(refs(&repo), before);
 
-    for (target, message) in [
-        ("g", "error: cannot rename run a to g: run g/x exists"),
-        ("b/c", "error: cannot rename run a to b/c: run b exists"),
-        ("bad name", "error: invalid run name 'bad name'"),
-        ("..", "error: invalid run name '..'"),
-    ] {
-        let out = repo.exp(&["rename", "a", target]);
-        assert_eq!(out.status.code(), Some(1), "{target}");
-        assert!(stderr(&out).starts_with(message), "{target}: {}", stderr(&out));
-        assert_eq!(refs(&repo), before, "{target}");
-    }
+    let refused: String = ["g", "b/c", "bad name", ".."]
+        .iter()
+        .map(|target| {
+            let out = repo.run(&["rename", "a", target]);
+            assert_eq!(refs(&repo), before, "{target}");
+            format!("$ rename a {target}\n{out}\n")
+        })
+        .collect();
+    insta::assert_snapshot!(refused, @r#"
+    $ rename a g
+    ------- stderr -------
+    error: cannot rename run a to g: run g/x exists, and a name cannot be both a run and a group of runs
+    hint: pick another name; `a` and `a/b` cannot both be runs, but `a-1` and `a/b` can
+    [exit status: 1]
+    $ rename a b/c
+    ------- stderr -------
+    error: cannot rename run a to b/c: run b exists, and a name cannot be both a run and a group of runs
+    hint: pick another name; `a` and `a/b` cannot both be runs, but `a-1` and `a/b` can
+    [exit status: 1]
+    $ rename a bad name
+    ------- stderr -------
+    error: invalid run name 'bad name': ' ' is not allowed; use ASCII letters, digits, '.', '_', '-' and '/' between groups
+    hint: names use letters, digits, '.', '_', '-', and '/' to group runs
+    [exit status: 1]
+    $ rename a ..
+    ------- stderr -------
+    error: invalid run name '..': a group starts with '.'
+    hint: names use letters, digits, '.', '_', '-', and '/' to group runs
+    [exit status: 1]
+    "#);
     // Into its own group: refused with the way around.
-    let out = repo.exp(&["rename", "a", "a/b"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("git exp rename a a-tmp && git exp rename a-tmp a/b"));
+    insta::assert_snapshot!(repo.run(&["rename", "a", "a/b"]), @r#"
+    ------- stderr -------
+    error: cannot rename run a to a/b in one step: one name is a group of the other
+    hint: go through a free name: `git exp rename a a-tmp && git exp rename a-tmp a/b`
+    [exit status: 1]
+    "#);
     assert_eq!(refs(&repo), before);
     // Unknown run.
-    assert_eq!(repo.exp(&["rename", "nope", "z"]).status.code(), Some(1));
+    insta::assert_snapshot!(repo.run(&["rename", "nope", "z"]), @r#"
+    ------- stderr -------
+    error: no run is named exactly 'nope'
+    hint: commands that delete or rename take an exact name, a full id or `@`; `git exp list` shows the names
+    [exit status: 1]
+    "#);
     assert_eq!(refs(&repo), before);
 }
 
@@ -270,14 +294,22 @@ fn rename_refuses_the_name_of_a_running_run() {
         Command::new("sleep").arg("300").stdin(Stdio::null()).spawn().expect("sleep runs");
     let pid = owner.id().to_string();
     repo.exp_ok(&["start", "--pid", &pid, "-n", "live", "--", "train"]);
-    let taken = repo.exp(&["rename", "a", "live"]);
-    let group = repo.exp(&["rename", "a", "live/x"]);
+    let taken = repo.run(&["rename", "a", "live"]);
+    let group = repo.run(&["rename", "a", "live/x"]);
     let _ = owner.kill();
     let _ = owner.wait();
-    assert_eq!(taken.status.code(), Some(1));
-    assert!(stderr(&taken).starts_with("error: a running run is named 'live'\n"));
-    assert_eq!(group.status.code(), Some(1));
-    assert!(stderr(&group).contains("run live exists"), "{}", stderr(&group));
+    insta::assert_snapshot!(taken, @r#"
+    ------- stderr -------
+    error: a running run is named 'live'
+    hint: pick another name, or wait for that run to end
+    [exit status: 1]
+    "#);
+    insta::assert_snapshot!(group, @r#"
+    ------- stderr -------
+    error: cannot rename run a to live/x: run live exists, and a name cannot be both a run and a group of runs
+    hint: pick another name; `a` and `a/b` cannot both be runs, but `a-1` and `a/b` can
+    [exit status: 1]
+    "#);
     assert_eq!(refs(&repo).len(), 1);
     assert_eq!(refs(&repo)[0].0, "a");
 }
@@ -381,25 +413,9 @@ fn gc_keeps_young_objects_by_default() {
 /// `artifacts`, made with git plumbing, under `refs/experiments/<name>`.
 fn broken_run(repo: &TestRepo, name: &str, artifacts: &str) -> String {
     run_plain(repo, "template");
-    let exp = repo.git(&["rev-parse", "refs/experiments/template:exp.toml"]);
+    let commit = repo.forge_artifacts("template", name, artifacts);
     repo.exp_ok(&["rm", "-q", "template"]);
-    let blob = hash_object(repo, artifacts);
-    let tree = pipe(
-        repo,
-        &["mktree"],
-        &format!("100644 blob {}\texp.toml\n100644 blob {blob}\tartifacts.toml\n", exp.trim()),
-    );
-    let commit = repo.git(&["commit-tree", tree.trim(), "-m", "exp: broken"]);
-    repo.git(&["update-ref", &format!("refs/experiments/{name}"), commit.trim()]);
-    commit.trim().to_owned()
-}
-
-fn hash_object(repo: &TestRepo, content: &str) -> String {
-    pipe(repo, &["hash-object", "-w", "--stdin"], content).trim().to_owned()
-}
-
-fn pipe(repo: &TestRepo, args: &[&str], input: &str) -> String {
-    repo.git_input(args, input)
+    commit
 }
 
 #[test]
@@ -409,13 +425,12 @@ fn gc_refuses_when_a_run_cannot_be_read() {
     repo.exp_ok(&["rm", "a"]);
     let object = object_path(&repo, CONTENT_A);
     broken_run(&repo, "corrupt", "[[artifact]\npath = ");
-    let out = repo.exp(&["gc", "--keep-recent", "0s"]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert!(err.starts_with("error: artifacts.toml of run corrupt cannot be parsed ("), "{err}");
-    assert!(err.contains("so nothing was removed"), "{err}");
-    assert!(err.contains("`git exp rm corrupt`"), "{err}");
-    assert_eq!(stdout(&out), "");
+    insta::assert_snapshot!(repo.run(&["gc", "--keep-recent", "0s"]), @r#"
+    ------- stderr -------
+    error: artifacts.toml of run corrupt cannot be parsed (TOML parse error at line 1, column 12 | 1 | [[artifact] | ^ unclosed array table, expected `]`), so nothing was removed
+    hint: repair the run or delete it with `git exp rm corrupt` (its store artifacts then count as unused), and run gc again
+    [exit status: 1]
+    "#);
     assert!(object.is_file(), "nothing is removed");
 
     // A ref to a commit that is not there.

@@ -1,7 +1,7 @@
 //! The smaller things a new user meets first, one test each. See: issue 11
 //! (item 12).
 
-use crate::common::{stderr, stdout, TestRepo};
+use crate::common::{stderr, CommandOutput, TestRepo};
 
 #[test]
 fn the_artifacts_directory_exists_when_the_command_starts() {
@@ -22,59 +22,61 @@ fn the_artifacts_directory_exists_when_the_command_starts() {
 #[test]
 fn a_placeholder_that_names_no_param_is_warned_about() {
     let repo = TestRepo::new();
-    let out = repo.exp(&["run", "-q", "-p", "lr=0.1", "--", "echo", "{lrr}", "{lr}", "{1: 2}"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let err = stderr(&out);
-    assert!(
-        err.contains(
-            "warning: {lrr} in the command names no param, so it is passed as it is (params: lr)"
-        ),
-        "{err}"
-    );
-    assert!(!err.contains("{1: 2}") && !err.contains("{lr} in"), "{err}");
-    assert_eq!(stdout(&out), "{lrr} 0.1 {1: 2}\n");
+    let out = repo.run(&["run", "-q", "-p", "lr=0.1", "--", "echo", "{lrr}", "{lr}", "{1: 2}"]);
+    insta::assert_snapshot!(out, @r#"
+    {lrr} 0.1 {1: 2}
+    ------- stderr -------
+    warning: {lrr} in the command names no param, so it is passed as it is (params: lr); set it with -p lrr=VALUE
+    "#);
 }
 
 #[test]
 fn a_params_file_error_says_where_and_nothing_unrelated() {
     let repo = TestRepo::new();
     repo.write("p.toml", "lr = 0.1\nepochs = = 3\n");
-    let out = repo.exp(&["run", "--params-file", "p.toml", "--", "true"]);
-    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
-    let err = stderr(&out);
-    assert!(err.contains("line 2, column"), "{err}");
-    assert!(!err.contains("KEY=VALUE"), "{err}");
+    insta::assert_snapshot!(repo.run(&["run", "--params-file", "p.toml", "--", "true"]), @r#"
+    ------- stderr -------
+    error: params file $TEST_ENV/repo/p.toml is not valid TOML: line 2, column 10: extra `=`, expected nothing
+    hint: fix the file at the place shown, then run again
+    [exit status: 125]
+    "#);
 }
 
 #[test]
 fn forgetting_the_double_dash_gets_a_hint() {
     let repo = TestRepo::new();
-    let out = repo.exp(&["run", "-n", "x", "python3", "train.py"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains(
-            "hint: put `--` before the command to run: git exp run -n x -- python3 train.py"
-        ),
-        "{}",
-        stderr(&out)
-    );
+    insta::assert_snapshot!(repo.run(&["run", "-n", "x", "python3", "train.py"]), @r#"
+    ------- stderr -------
+    error: unexpected argument 'python3' found
+
+    Usage: git exp run [OPTIONS] -- <COMMAND>...
+
+    For more information, try '--help'.
+
+    hint: put `--` before the command to run: git exp run -n x -- python3 train.py
+    [exit status: 2]
+    "#);
 }
 
 #[test]
 fn pull_without_a_remote_hints_pull() {
     let repo = TestRepo::new();
-    let out = repo.exp(&["pull"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("`git exp pull REMOTE`"), "{}", stderr(&out));
+    insta::assert_snapshot!(repo.run(&["pull"]), @r#"
+    ------- stderr -------
+    error: this repository has no git remote to use
+    hint: name one (`git exp pull REMOTE`), or add one with `git remote add origin URL`
+    [exit status: 1]
+    "#);
 }
 
 #[test]
 fn list_n_0_does_not_say_there_are_no_runs() {
     let repo = TestRepo::new();
     repo.exp_ok(&["run", "-q", "--", "true"]);
-    let out = repo.exp(&["list", "-n", "0"]);
-    assert!(out.status.success());
-    assert!(!stderr(&out).contains("No runs yet"), "{}", stderr(&out));
+    insta::assert_snapshot!(repo.run(&["list", "-n", "0"]), @r#"
+    ------- stderr -------
+    No runs shown (-n 0).
+    "#);
 }
 
 #[test]
@@ -92,23 +94,17 @@ fn csv_is_for_programs_and_columns_include_who_and_where() {
         "-c",
         "echo '{\"_summary\": {\"best\": 0.123456789}}' >> \"$GIT_EXP_EVENTS\"",
     ]);
-    let csv = repo.exp_ok(&[
-        "list",
-        "--format",
-        "csv",
-        "--columns",
-        "name,age,duration,user,host,note,metrics.best",
-    ]);
-    let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
-    assert!(row[1].ends_with('Z') && row[1].contains('T'), "age is an RFC 3339 time: {csv}");
-    assert!(row[2].parse::<f64>().is_ok(), "duration in seconds: {csv}");
-    assert_eq!(row[3], "tester");
-    assert!(!row[4].is_empty());
-    assert_eq!(row[5], "first try");
-    assert_eq!(row[6], "0.123456789", "full precision for programs");
+    // Age is an RFC 3339 time, duration in seconds, metrics at full precision.
+    let columns = "name,age,duration,user,host,note,metrics.best";
+    insta::assert_snapshot!(repo.run(&["list", "--format", "csv", "--columns", columns]), @r#"
+    name,age,duration,user,host,note,metrics.best
+    r,2026-01-01T00:00:01.000Z,0,tester,[HOST],first try,0.123456789
+    "#);
     // People get 4 decimals, as for every other number.
-    let table = repo.exp_ok(&["list", "--columns", "name,metrics.best"]);
-    assert!(table.contains("0.1235") && !table.contains("0.123456789"), "{table}");
+    insta::assert_snapshot!(repo.run(&["list", "--columns", "name,metrics.best"]), @r#"
+    name  metrics.best
+    r     0.1235
+    "#);
     let show = repo.exp_ok(&["show", "r"]);
     assert!(show.lines().any(|l| l.trim() == "best  0.1235"), "{show}");
 }
@@ -125,8 +121,10 @@ fn counts_read_as_english() {
         "-c",
         "echo '{\"loss\": 1}' >> \"$GIT_EXP_EVENTS\"",
     ]);
-    assert!(out.status.success());
-    assert!(stderr(&out).contains("(1 point, 1 metric)"), "{}", stderr(&out));
+    insta::assert_snapshot!(CommandOutput::new(&repo, &out), @r#"
+    ------- stderr -------
+    git-exp: run one finished in [DURATION] (1 point, 1 metric) -> [HASH]
+    "#);
     let show = repo.exp_ok(&["show", "one"]);
     assert!(show.contains("1 point,"), "{show}");
 }
@@ -153,17 +151,19 @@ fn a_null_config_value_is_kept_as_none() {
 fn an_empty_spec_matches_no_run_and_a_damaged_run_gets_a_way_out() {
     let repo = TestRepo::new();
     repo.exp_ok(&["run", "-q", "-n", "a", "--", "true"]);
-    let out = repo.exp(&["show", ""]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).starts_with("error: no run matches ''"), "{}", stderr(&out));
+    insta::assert_snapshot!(repo.run(&["show", ""]), @r#"
+    ------- stderr -------
+    error: no run matches ''
+    hint: `git exp list` shows the runs; fetch others' runs with `git exp pull`
+    [exit status: 1]
+    "#);
     repo.forge_run("a", "bad", &[("summary.toml", Some(b"[metrics.x\n".as_slice()))]);
-    let out = repo.exp(&["show", "bad"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("hint: ") && stderr(&out).contains("git exp rm NAME"),
-        "{}",
-        stderr(&out)
-    );
+    insta::assert_snapshot!(repo.run(&["show", "bad"]), @r#"
+    ------- stderr -------
+    error: summary.toml of run bad is not valid: TOML parse error at line 1, column 11 | 1 | [metrics.x | ^ unclosed table, expected `]`
+    hint: the run was damaged or written by hand; if you do not need it, delete it by its exact name with `git exp rm NAME`
+    [exit status: 1]
+    "#);
 }
 
 #[test]
@@ -193,8 +193,7 @@ fn compare_says_when_a_runs_metrics_cannot_be_read() {
     ]);
     let csv = b"step,name,value,time\nnotanumber,loss,1,1\n";
     repo.forge_run("good", "bad", &[("metrics.csv", Some(csv.as_slice()))]);
-    let out = repo.exp(&["compare", "good", "bad"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let err = stderr(&out);
-    assert!(err.contains("warning: run bad: metrics.csv cannot be read ("), "{err}");
+    insta::assert_snapshot!(repo.run(&["compare", "good", "bad"]).ok().stderr, @r#"
+    warning: run bad: metrics.csv cannot be read (metrics.csv line 2: step `notanumber` is not a non-negative integer); its curves and sparklines are left out
+    "#);
 }

@@ -51,7 +51,7 @@ fn python_client_test_suite_passes() {
     let result_file = tmp.path().join("result.json");
     let mut cmd = Command::new(python());
     isolated_git(&mut cmd, &home, tmp.path());
-    let out = cmd
+    let child = cmd
         .arg("-c")
         .arg(RUNNER)
         .args([&start, &top, &result_file])
@@ -64,8 +64,13 @@ fn python_client_test_suite_passes() {
         .env_remove("GIT_EXP_RUN_ID")
         .env_remove("GIT_EXP_DIR")
         .env_remove("WANDB_MODE")
-        .output()
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("the Python interpreter runs (set GIT_EXP_TEST_PYTHON to choose one)");
+    // The frameworks' tests are slow, but a hang must not hold CI for hours.
+    let out = crate::common::wait_deadline(child, std::time::Duration::from_secs(30 * 60));
     let report = String::from_utf8_lossy(&out.stderr).into_owned();
     let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../python-tests.log");
     let _ = std::fs::write(&log, format!("{}{report}", String::from_utf8_lossy(&out.stdout)));

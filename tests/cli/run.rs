@@ -1,7 +1,9 @@
 //! `git exp run`: the run commit, its files, the code tree, params, the child's
 //! environment, events, output capture and exit codes.
 
-use crate::common::{stderr, stdout, TestRepo};
+use std::time::Duration;
+
+use crate::common::{stderr, stdout, wait_deadline, TestRepo};
 
 const LOG3: &str = r#"printf '{"loss": 1.5, "acc": 0.5}\n{"loss": 1.0, "acc": 0.75}\n{"loss": 0.25, "acc": 1, "_step": 10}\n' >> "$GIT_EXP_EVENTS""#;
 
@@ -74,10 +76,13 @@ fn exit_code_and_status_follow_the_command() {
 #[test]
 fn output_passes_through_and_is_captured() {
     let repo = TestRepo::new();
-    let out = repo.exp(&["run", "-n", "talk", "--", "sh", "-c", "echo to-out; echo to-err >&2"]);
-    assert!(out.status.success());
-    assert_eq!(stdout(&out), "to-out\n");
-    assert!(stderr(&out).contains("to-err\n"));
+    let out = repo.run(&["run", "-n", "talk", "--", "sh", "-c", "echo to-out; echo to-err >&2"]);
+    insta::assert_snapshot!(out, @r#"
+    to-out
+    ------- stderr -------
+    to-err
+    git-exp: run talk finished in [DURATION] (0 points, 0 metrics) -> [HASH]
+    "#);
     let log = repo.show_file("talk", "output.log");
     assert!(log.contains("to-out\n") && log.contains("to-err\n"), "{log}");
 }
@@ -177,6 +182,7 @@ fn malformed_events_never_kill_a_run() {
     let out = repo.exp(&["run", "-n", "m", "--", "sh", "-c", &cmd]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("malformed event line"), "{}", stderr(&out));
+
     let csv = repo.show_file("m", "metrics.csv");
     let losses: Vec<&str> = csv.lines().filter(|l| l.contains(",loss,")).collect();
     assert_eq!(losses.len(), 2, "{csv}");
@@ -364,8 +370,9 @@ fn parallel_runs_all_land_with_unique_generated_names() {
         );
         children.push(cmd.spawn().unwrap());
     }
-    for mut c in children {
-        assert!(c.wait().unwrap().success());
+    for c in children {
+        let out = crate::common::wait_deadline(c, Duration::from_secs(120));
+        assert!(out.status.success(), "{}", stderr(&out));
     }
     let runs = repo.list_json();
     assert_eq!(runs.len(), 8);
@@ -391,7 +398,7 @@ fn racing_for_one_name_one_wins_and_nothing_is_overwritten() {
         );
     }
     let outs: Vec<std::process::Output> =
-        children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+        children.into_iter().map(|c| wait_deadline(c, Duration::from_secs(120))).collect();
     let winners = outs.iter().filter(|o| o.status.success()).count();
     assert_eq!(winners, 1, "{:?}", outs.iter().map(stderr).collect::<Vec<_>>());
     for o in outs.iter().filter(|o| !o.status.success()) {
@@ -475,4 +482,42 @@ fn dash_c_runs_the_command_there_and_git_dash_c_config_applies() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(repo.show_file("capped", "output.log").len() < 2200);
+}
+
+/// Under the pinned clock and seed, a run gets the same generated name, id,
+/// times and commits in every repository made the same way; a different seed
+/// gives another name and id.
+#[test]
+fn the_pinned_clock_and_seed_make_runs_repeatable() {
+    let record = |seed: Option<&str>| {
+        let repo = TestRepo::new();
+        let mut cmd = repo.cmd_in(&repo.root, &["run", "-q", "--", "true"]);
+        if let Some(seed) = seed {
+            cmd.env("GIT_EXP_TEST_SEED", seed);
+        }
+        assert!(cmd.output().unwrap().status.success());
+        let run = repo.list_json().remove(0);
+        let fields = ["name", "id", "started", "commit"];
+        fields.map(|f| run[f].as_str().unwrap().to_owned())
+    };
+    let first = record(None);
+    assert_eq!(first, record(None));
+    assert_eq!(first[2], "2026-01-01T00:00:01.000Z");
+    assert!(first[1].starts_with("019b76daabe8"), "the id starts with the time: {first:?}");
+    let other = record(Some("12345"));
+    assert_ne!((&other[0], &other[1]), (&first[0], &first[1]));
+    assert_eq!(other[2], first[2]);
+}
+
+#[test]
+fn an_unreadable_test_clock_is_a_usage_error() {
+    let repo = TestRepo::new();
+    let mut cmd = repo.cmd_in(&repo.root, &["list"]);
+    cmd.env("GIT_EXP_TEST_NOW", "soon");
+    let out = crate::common::CommandOutput::new(&repo, &cmd.output().unwrap());
+    insta::assert_snapshot!(out, @r#"
+    ------- stderr -------
+    error: GIT_EXP_TEST_NOW="soon" is not an RFC 3339 time such as 2026-01-01T00:00:00Z
+    [exit status: 2]
+    "#);
 }

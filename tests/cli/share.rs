@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::common::{s3, stderr, stdout, TestRepo};
+use crate::common::{s3, stderr, stdout, walk_files, TestRepo};
 
 /// A repository with a bare remote `origin` and a clone of it, sharing one
 /// environment.
@@ -82,23 +82,6 @@ fn data(len: usize, seed: u8) -> Vec<u8> {
     (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 9) as u8).collect()
 }
 
-fn objects_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
-        for e in entries.flatten() {
-            if e.file_type().unwrap().is_dir() {
-                stack.push(e.path());
-            } else {
-                out.push(e.path());
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("json report")
 }
@@ -124,7 +107,7 @@ fn push_then_pull_with_artifacts_through_a_file_store() {
     assert_eq!(outcomes, [("tiny", "new"), ("train/a", "new"), ("train/b", "new")]);
     // One object for the two runs' identical model.
     assert_eq!(report["artifacts"]["transferred"].as_array().unwrap().len(), 1);
-    let stored = objects_under(&bucket.join("sha256"));
+    let stored = walk_files(&bucket.join("sha256"));
     assert_eq!(stored.len(), 1, "{stored:?}");
     assert_eq!(std::fs::read(&stored[0]).unwrap(), model);
     let refs = team.remote_refs();
@@ -377,7 +360,7 @@ fn an_interrupted_push_resumes_with_what_it_did_not_finish() {
     let mut child = team.repo.cmd_in(&team.repo.root, &["push", "-q"]).spawn().unwrap();
     // Complete objects only (a file store writes `<hash>#N` first, then renames).
     let complete = |b: &Path| -> Vec<PathBuf> {
-        objects_under(&b.join("sha256"))
+        walk_files(&b.join("sha256"))
             .into_iter()
             .filter(|p| p.file_name().unwrap().to_str().unwrap().len() == 62)
             .collect()
@@ -388,7 +371,7 @@ fn an_interrupted_push_resumes_with_what_it_did_not_finish() {
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
     child.kill().unwrap();
-    let _ = child.wait();
+    crate::common::wait_deadline(child, std::time::Duration::from_secs(60));
     let before = stored(&bucket);
     assert!(before > 0 && before < files.len(), "killed after {before} of {} objects", files.len());
     assert_eq!(team.remote_refs(), "", "no ref before all its artifacts are stored");
@@ -461,39 +444,13 @@ fn a_name_used_as_a_group_on_the_other_side_is_a_clash_not_a_retry() {
     assert!(stderr(&out).contains("you have run grp/x"), "{}", stderr(&out));
 }
 
-/// A copy of run `base` whose artifacts.toml is `toml`, as `refs/experiments/<name>`.
-fn forge_run(repo: &TestRepo, base: &str, name: &str, toml: &str) {
-    let tmp = repo.tmp.path().join("forged.toml");
-    std::fs::write(&tmp, toml).unwrap();
-    let blob = repo.git(&["hash-object", "-w", tmp.to_str().unwrap()]);
-    let tree = repo.git(&["ls-tree", &format!("refs/experiments/{base}")]);
-    let mut lines: Vec<String> =
-        tree.lines().filter(|l| !l.ends_with("\tartifacts.toml")).map(str::to_owned).collect();
-    lines.push(format!("100644 blob {}\tartifacts.toml", blob.trim()));
-    let mut mktree = std::process::Command::new("git");
-    repo.env(&mut mktree);
-    let mut child = mktree
-        .arg("mktree")
-        .current_dir(&repo.root)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    child.stdin.take().unwrap().write_all((lines.join("\n") + "\n").as_bytes()).unwrap();
-    let new_tree = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
-    let commit = repo.git(&["commit-tree", new_tree.trim(), "-m", "forged"]);
-    repo.git(&["update-ref", &format!("refs/experiments/{name}"), commit.trim()]);
-}
-
 #[test]
 fn a_damaged_run_is_held_back_without_stopping_the_others_or_reaching_the_terminal() {
     let team = Team::new();
     let bucket = team.repo.tmp.path().join("bucket");
     team.store(&format!("file://{}", bucket.display()));
     team.ok_in(&team.repo.root, &["run", "-q", "-n", "good", "--", "true"]);
-    forge_run(
-        &team.repo,
+    team.repo.forge_artifacts(
         "good",
         "evil",
         "[[artifact]]\npath = 1 \u{1b}]0;PWNED\u{7}\u{1b}[31mRED\n",

@@ -3,7 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{stderr, TestRepo};
+use crate::common::{stderr, wait_deadline, TestRepo};
+
+/// How long a tracker may take to end after it was signalled.
+const LIMIT: Duration = Duration::from_secs(60);
 
 /// A child that logs two points, says so on a marker file, then sleeps.
 fn slow_child(repo: &TestRepo) -> (String, std::path::PathBuf) {
@@ -16,14 +19,18 @@ fn slow_child(repo: &TestRepo) -> (String, std::path::PathBuf) {
     (body, marker)
 }
 
+/// Waits for the child to say it started (it has logged its events by then;
+/// the tracker reads them all before it commits, however it ends).
 fn wait_for(path: &std::path::Path) {
-    let start = Instant::now();
-    while !path.exists() {
-        assert!(start.elapsed() < Duration::from_secs(20), "child never started");
-        std::thread::sleep(Duration::from_millis(20));
+    crate::common::wait_for("the child to start", Duration::from_secs(20), || path.exists());
+}
+
+/// Whether process `pid` has ended (gone, or a zombie no longer holding anything).
+fn ended(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit(") ").next().is_some_and(|rest| rest.starts_with('Z')),
+        Err(_) => true,
     }
-    // Give the tracker a moment to tail the events.
-    std::thread::sleep(Duration::from_millis(300));
 }
 
 fn kill(pid: u32, sig: &str) {
@@ -45,7 +52,7 @@ fn sigterm_and_sigint_commit_the_run_as_killed() {
         wait_for(&marker);
         let started = Instant::now();
         kill(child.id(), sig);
-        let out = child.wait_with_output().unwrap();
+        let out = wait_deadline(child, LIMIT);
         assert!(started.elapsed() < Duration::from_secs(10), "the child was not stopped");
         assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
         let exp: toml::Table = toml::from_str(&repo.show_file(name, "exp.toml")).unwrap();
@@ -61,7 +68,7 @@ fn sigterm_and_sigint_commit_the_run_as_killed() {
 fn a_sigkilled_tracker_is_recovered_as_crashed_by_the_next_command() {
     let repo = TestRepo::new();
     let (body, marker) = slow_child(&repo);
-    let mut child = repo
+    let child = repo
         .cmd_in(&repo.root, &["run", "-n", "doomed", "--", "sh", "-c", &body])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -69,14 +76,15 @@ fn a_sigkilled_tracker_is_recovered_as_crashed_by_the_next_command() {
         .unwrap();
     wait_for(&marker);
     kill(child.id(), "-KILL");
-    let _ = child.wait();
+    wait_deadline(child, LIMIT);
     // The command outlives its tracker and may still log: the run shows as running.
     let runs = repo.list_json();
     assert_eq!(runs[0]["status"], "running");
     assert!(repo.git(&["for-each-ref", "refs/experiments/"]).is_empty());
     let pid = std::fs::read_to_string(format!("{}.pid", marker.display())).unwrap();
-    kill(pid.trim().parse().unwrap(), "-KILL");
-    std::thread::sleep(Duration::from_millis(200));
+    let pid: u32 = pid.trim().parse().unwrap();
+    kill(pid, "-KILL");
+    crate::common::wait_for("the command to end", LIMIT, || ended(pid));
     // Once it is gone, the next command (any) commits the run as crashed.
     let out = repo.exp(&["list", "--format", "json"]);
     assert!(out.status.success());
@@ -116,7 +124,7 @@ fn a_live_run_is_listed_as_running_with_what_it_logged_so_far() {
     let hidden = repo.exp_ok(&["list", "--json", "--no-running"]);
     assert_eq!(serde_json::from_str::<Vec<serde_json::Value>>(&hidden).unwrap().len(), 0);
     kill(child.id(), "-TERM");
-    let out = child.wait_with_output().unwrap();
+    let out = wait_deadline(child, LIMIT);
     assert_eq!(out.status.code(), Some(143));
     let runs = repo.list_json();
     assert_eq!(runs.len(), 1);
@@ -237,7 +245,7 @@ sys.exit(7 if got else 3)
             kill(running.id(), "-INT");
         }
     }
-    let out = running.wait_with_output().unwrap();
+    let out = wait_deadline(running, LIMIT);
     assert!(marker.exists(), "{how:?}: the command never started: {}", stderr(&out));
     let exp: toml::Table = toml::from_str(&repo.show_file("ints", "exp.toml")).unwrap();
     let ints = std::fs::read_to_string(&count).unwrap_or_default();

@@ -224,6 +224,45 @@ impl TestRepo {
         commit
     }
 
+    /// Like [`TestRepo::forge_run`] with only `artifacts.toml` written:
+    /// run `from` with another list of artifacts, named `name` in its
+    /// `exp.toml` too. Returns the commit id.
+    pub fn forge_artifacts(&self, from: &str, name: &str, artifacts_toml: &str) -> String {
+        let exp = self.show_file(from, "exp.toml");
+        let exp = exp.replace(&format!("name = \"{from}\""), &format!("name = \"{name}\""));
+        self.forge_run(
+            from,
+            name,
+            &[
+                ("artifacts.toml", Some(artifacts_toml.as_bytes())),
+                ("exp.toml", Some(exp.as_bytes())),
+            ],
+        )
+    }
+
+    /// The local artifact store (`.git/exp/objects`).
+    pub fn store_dir(&self) -> PathBuf {
+        self.root.join(".git/exp/objects")
+    }
+
+    /// Where the local store keeps the content whose SHA-256 is `sha`.
+    pub fn object_path(&self, sha: &str) -> PathBuf {
+        self.store_dir().join("sha256").join(&sha[..2]).join(&sha[2..])
+    }
+
+    /// The objects of the local store, sorted (files being stored are elsewhere).
+    pub fn store_objects(&self) -> Vec<PathBuf> {
+        walk_files(&self.store_dir().join("sha256"))
+    }
+
+    /// Breaks the local store: a file where its temporary directory should be,
+    /// so storing any artifact fails. Files over 1000 bytes go to the store.
+    pub fn break_store(&self) {
+        self.git(&["config", "exp.artifacts.inlineMax", "1000"]);
+        std::fs::create_dir_all(self.store_dir()).unwrap();
+        std::fs::write(self.store_dir().join("tmp"), b"").unwrap();
+    }
+
     /// Asserts `git fsck --strict` is clean.
     pub fn fsck(&self) {
         let mut cmd = Command::new("git");
@@ -267,6 +306,29 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     child.stdin.take().unwrap().write_all(bytes).unwrap();
     let out = child.wait_with_output().unwrap();
     String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
+}
+
+/// The files under `dir` (none if it does not exist), at any depth, sorted.
+pub fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// SHA-256 of the file at `path` by the real `sha256sum`.
+pub fn sha256_file(path: &Path) -> String {
+    sha256_hex(&std::fs::read(path).expect("the file reads"))
 }
 
 /// stderr of an output as text.

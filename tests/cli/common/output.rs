@@ -5,9 +5,12 @@
 //! Filters, in order: the test's temporary directory becomes `$TEST_ENV` (so
 //! the repository is `$TEST_ENV/repo`) and the binary `$GIT_EXP`; hex words
 //! become `[RUN_ID]` (32 digits), `[COMMIT]` (40), `[SHA256]` (64) or
-//! `[HASH]` (7 to 16 digits holding both a digit and a letter); durations as
+//! `[HASH]` (7 digits, the length of a short commit id, whatever they are; 8 to
+//! 16 digits holding both a digit and a letter); durations as
 //! git-exp writes them (`850ms`, `12.3s`, `4m05s`, `2h13m`, `3d04h`) become
-//! `[DURATION]`.
+//! `[DURATION]`; this machine's host name becomes `[HOST]`; and the lines of
+//! an `environment` section (as `show` writes it: OS, CPU, memory, Python,
+//! GPUs of the machine the run ran on) become one `  [MACHINE]` line.
 
 use std::fmt;
 use std::process::Output;
@@ -87,7 +90,32 @@ pub fn filter(repo: &TestRepo, text: &str) -> String {
         }
         text = text.replace(&*path.to_string_lossy(), name);
     }
-    filter_durations(&filter_hex(&text))
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let text = match host.trim() {
+        "" => text,
+        host if host.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            replace_words(&text, |w| (w == host).then_some("[HOST]"))
+        }
+        host => text.replace(host, "[HOST]"),
+    };
+    filter_environment(&filter_durations(&filter_hex(&text)))
+}
+
+/// An `environment` section, up to the next blank line, becomes `[MACHINE]`.
+pub fn filter_environment(text: &str) -> String {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in text.split('\n') {
+        if inside && line.starts_with("  ") {
+            continue;
+        }
+        inside = line == "environment";
+        out.push(line);
+        if inside {
+            out.push("  [MACHINE]");
+        }
+    }
+    out.join("\n")
 }
 
 /// Hex words: run ids, commits, SHA-256s and short hashes.
@@ -102,7 +130,10 @@ pub fn filter_hex(text: &str) -> String {
             32 => Some("[RUN_ID]"),
             40 => Some("[COMMIT]"),
             64 => Some("[SHA256]"),
-            7..=16 if digit && letter => Some("[HASH]"),
+            // A run's commit differs from machine to machine (it records the
+            // host), so its short id may be all digits or all letters there.
+            7 => Some("[HASH]"),
+            8..=16 if digit && letter => Some("[HASH]"),
             _ => None,
         }
     })
@@ -167,10 +198,10 @@ fn replace_words(text: &str, pick: impl Fn(&str) -> Option<&'static str>) -> Str
 #[test]
 fn filters_pick_ids_hashes_and_durations_only() {
     let text = "run 0190aabbccddeeff0011223344556677 at 1a2b3c4 took 12.3s, 850ms, 4m05s; \
-                version 1.2.3 size 1048576 added deadbeef defaced 10s.";
+                version 1.2.3 size 10485760 added deadbeef 1234567 10s.";
     assert_eq!(
         filter_durations(&filter_hex(text)),
         "run [RUN_ID] at [HASH] took [DURATION], [DURATION], [DURATION]; \
-         version 1.2.3 size 1048576 added deadbeef defaced [DURATION]."
+         version 1.2.3 size 10485760 added deadbeef [HASH] [DURATION]."
     );
 }

@@ -16,11 +16,12 @@ const POLL: Duration = Duration::from_millis(10);
 /// process it started) before the wait returns what it has.
 const PIPE_GRACE: Duration = Duration::from_secs(5);
 
-/// Waits for `child` to exit, reading its piped stdout and stderr meanwhile,
-/// and returns its output. Past `limit` it kills the child and panics with
+/// Waits for `child` to exit, reading its piped stdout and stderr meanwhile
+/// (its stdin closed first, as `wait_with_output` does), and returns its output. Past `limit` it kills the child and panics with
 /// what it printed.
 #[track_caller]
 pub fn wait_deadline(mut child: Child, limit: Duration) -> Output {
+    drop(child.stdin.take());
     // Readers send what they read, so a grandchild that keeps a pipe open
     // cannot hold the wait past its deadline either.
     let read = |pipe: Option<Box<dyn Read + Send>>| {
