@@ -1,6 +1,6 @@
 //! Bad input: one-line errors with hints, documented exit codes, no panics.
 
-use crate::common::{CommandOutput, TestRepo};
+use crate::common::{stderr, CommandOutput, TestRepo};
 
 #[test]
 fn outside_a_repository_and_in_a_bare_one() {
@@ -96,7 +96,7 @@ fn unreadable_params_and_usage_errors() {
     insta::assert_snapshot!(out, @r#"
     ------- stderr -------
     error: cannot read params file $TEST_ENV/repo/missing.toml
-    caused by: failed to open file `$TEST_ENV/repo/missing.toml`: No such file or directory (os error 2)
+      caused by: failed to open file `$TEST_ENV/repo/missing.toml`: No such file or directory (os error 2)
     hint: params files are .toml or .json tables
     [exit status: 125]
     "#);
