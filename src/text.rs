@@ -137,12 +137,29 @@ pub fn log(text: &str) -> String {
 /// autolinks are broken (a word joiner after `:`, `www.` made `www\.`), `@`,
 /// `#` and `:` get a word joiner after them so run text never mentions anyone,
 /// references an issue or becomes an emoji, and control and format
-/// characters are shown as `<U+XXXX>` (itself escaped). Not for the start of a
-/// line, where `#`, `-` or `1.` would begin a block.
+/// characters are shown as `<U+XXXX>` (itself escaped). Also safe at the start of a
+/// line: a leading `-` or `+` and the `.` or `)` after leading digits are
+/// escaped when a space or the end follows, so no list begins (`#` already
+/// cannot begin a heading).
+///
+/// This and [`markdown_code`] are the two Markdown forms of run text; both
+/// show every text the same (pinned by a test that renders them).
 pub fn markdown(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let ends_marker = chars.peek().is_none_or(|n| matches!(n, ' ' | '\t' | '\n' | '\r'));
         match c {
+            '-' | '+' if out.is_empty() && ends_marker => {
+                out.push('\\');
+                out.push(c);
+            }
+            '.' | ')'
+                if ends_marker && !out.is_empty() && out.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                out.push('\\');
+                out.push(c);
+            }
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
@@ -407,5 +424,94 @@ mod tests {
         w.write_all(&bytes[4..]).unwrap();
         w.flush().unwrap();
         assert_eq!(String::from_utf8(w.inner).unwrap(), "é<U+202E><U+001B>");
+    }
+
+    /// Renders `doc` as GFM and returns the visible text of its first table cell
+    /// or list item, tags and the word joiners left out, entities decoded.
+    fn rendered(doc: &str, table: bool) -> String {
+        use pulldown_cmark::{html, Options, Parser};
+        let mut out = String::new();
+        let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
+        html::push_html(&mut out, Parser::new_ext(doc, options));
+        let (open, close) = if table { ("<td>", "</td>") } else { ("<li>", "</li>") };
+        let inner = out.split(open).nth(1).unwrap_or("").split(close).next().unwrap_or("");
+        inner
+            .replace("<code>", "")
+            .replace("</code>", "")
+            .replace('\u{2060}', "")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&")
+            .trim()
+            .to_owned()
+    }
+
+    // `list --format markdown` writes run text with `markdown`, `compare
+    // --format markdown` writes run names with `markdown_code`: the same name
+    // shows the same in both. A leading `-` or `1.` used to begin a list
+    // through `markdown` while the code span showed it as it is.
+    #[test]
+    fn markdown_and_code_spans_show_the_same_text() {
+        let hostile = [
+            "a|b",
+            "a\\|b",
+            "a\\",
+            "\\",
+            "\\|",
+            "a\\\\|b",
+            "`a`",
+            "`",
+            "``",
+            "a``b|",
+            "x\\`y",
+            "\\`",
+            "|`",
+            "`|",
+            "a\\`|",
+            "a_b*c*",
+            "***",
+            "~~s~~",
+            "[x](y)",
+            "![i](u)",
+            "a<b>&",
+            "<!-- x",
+            "&amp;",
+            "&#124;",
+            "a\nb",
+            "a\t|b",
+            "a\u{202e}b",
+            "@me #1",
+            "# h",
+            "-",
+            "- x",
+            "+",
+            "1. x",
+            "12) y",
+            "1.",
+            "-0.5",
+            "1.5",
+            "a  b",
+        ];
+        for name in hostile {
+            let want = line(&name.replace(['\n', '\r', '\t'], " ")).trim().to_owned();
+            for table in [true, false] {
+                for cell in [markdown(name), markdown_code(name, table)] {
+                    let doc = if table {
+                        format!("| h |\n|---|\n| {cell} |\n")
+                    } else {
+                        format!("- {cell}\n")
+                    };
+                    assert_eq!(
+                        rendered(&doc, table),
+                        want,
+                        "{name:?} as {cell:?} (table: {table})"
+                    );
+                }
+            }
+        }
+        assert_eq!(markdown("-0.5"), "-0.5", "numbers stay as they are");
+        assert_eq!(markdown("1. x"), "1\\. x");
+        assert_eq!(markdown("- x"), "\\- x");
     }
 }

@@ -1,5 +1,5 @@
 //! Small pieces shared by capture and the command layer: the clock, run ids,
-//! randomness, and time formatting. The clock and randomness are read here, at
+//! randomness, time formatting, and flattening nested tables to dotted keys. The clock and randomness are read here, at
 //! the edge, so callers pass them in rather than reading them deep inside.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -202,9 +202,58 @@ pub fn anonymize_url(text: &str) -> String {
     format!("{scheme}://{authority}{path}")
 }
 
+/// Calls `leaf` with the dotted key (`a.b.c`) and the value of every leaf of a
+/// nested table, in the table's order; `table` returns a value's entries when it
+/// is itself a table. An empty nested table has no leaves and adds nothing.
+///
+/// The one flattener of config, params and summaries (JSON and TOML alike).
+pub fn flatten_keys<'a, V, I, T, L>(entries: I, table: &T, leaf: &mut L)
+where
+    V: 'a,
+    I: IntoIterator<Item = (&'a String, &'a V)>,
+    T: Fn(&'a V) -> Option<I>,
+    L: FnMut(String, &'a V),
+{
+    fn walk<'a, V, I, T, L>(prefix: &str, entries: I, table: &T, leaf: &mut L)
+    where
+        V: 'a,
+        I: IntoIterator<Item = (&'a String, &'a V)>,
+        T: Fn(&'a V) -> Option<I>,
+        L: FnMut(String, &'a V),
+    {
+        for (k, v) in entries {
+            let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            match table(v) {
+                Some(children) => walk(&key, children, table, leaf),
+                None => leaf(key, v),
+            }
+        }
+    }
+    walk("", entries, table, leaf);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flatten_keys_joins_nested_keys_with_dots_in_table_order() {
+        let json: serde_json::Value = serde_json::json!({
+            "lr": 0.1, "model": {"depth": 4, "act": {"name": "relu"}, "empty": {}},
+            "n": null, "list": [1, {"a": 2}]
+        });
+        let mut got = Vec::new();
+        let map = json.as_object().unwrap();
+        flatten_keys(map, &serde_json::Value::as_object, &mut |k, v| got.push((k, v.clone())));
+        let keys: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["list", "lr", "model.act.name", "model.depth", "n"]);
+        assert_eq!(got[0].1, serde_json::json!([1, {"a": 2}]), "arrays are leaves");
+        assert!(got[4].1.is_null(), "nulls are leaves");
+        let toml: toml::Table = "a = 1\n[b]\nc = 'x'\n[b.d]\n".parse().unwrap();
+        let mut got = Vec::new();
+        flatten_keys(&toml, &toml::Value::as_table, &mut |k, v| got.push((k, v.to_string())));
+        assert_eq!(got, [("a".to_owned(), "1".to_owned()), ("b.c".into(), "\"x\"".into())]);
+    }
 
     #[test]
     fn urls_are_shown_without_credentials() {

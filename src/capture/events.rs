@@ -272,7 +272,7 @@ impl Ingest {
                     true
                 }
                 (Reserved::Summary, Value::Object(map)) => {
-                    flatten_into(&mut out.summary_values, &mut String::new(), map);
+                    flatten_into(&mut out.summary_values, &map);
                     true
                 }
                 (Reserved::Note, Value::String(note)) => {
@@ -425,22 +425,10 @@ fn deep_merge(into: &mut Map<String, Value>, from: Map<String, Value>) {
 }
 
 /// Inserts the leaves of `from` into `into` under dotted keys (nulls too).
-fn flatten_into(into: &mut Map<String, Value>, prefix: &mut String, from: Map<String, Value>) {
-    let len = prefix.len();
-    for (key, value) in from {
-        prefix.truncate(len);
-        if len > 0 {
-            prefix.push('.');
-        }
-        prefix.push_str(&key);
-        match value {
-            Value::Object(map) => flatten_into(into, prefix, map),
-            value => {
-                into.insert(prefix.clone(), value);
-            }
-        }
-    }
-    prefix.truncate(len);
+fn flatten_into(into: &mut Map<String, Value>, from: &Map<String, Value>) {
+    crate::util::flatten_keys(from, &Value::as_object, &mut |key, value| {
+        into.insert(key, value.clone());
+    });
 }
 
 /// The reserved keys whose values are applied once the whole line has parsed.

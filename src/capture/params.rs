@@ -163,22 +163,14 @@ fn dates_to_strings(table: &mut toml::Table) {
 
 /// The text of every leaf value of `table` by dotted key (strings unquoted).
 pub fn texts(table: &toml::Table) -> BTreeMap<String, String> {
-    fn walk(prefix: &str, table: &toml::Table, out: &mut BTreeMap<String, String>) {
-        for (k, v) in table {
-            let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-            match v {
-                toml::Value::Table(t) => walk(&key, t, out),
-                toml::Value::String(s) => {
-                    out.insert(key, s.clone());
-                }
-                other => {
-                    out.insert(key, other.to_string());
-                }
-            }
-        }
-    }
     let mut out = BTreeMap::new();
-    walk("", table, &mut out);
+    crate::util::flatten_keys(table, &toml::Value::as_table, &mut |key, v| {
+        let text = match v {
+            toml::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        out.insert(key, text);
+    });
     out
 }
 

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::env::{manifest, redact::Redactor};
 use crate::store::format::Status;
+use crate::store::name::groups_clash;
 use crate::store::{self, code, name, Store};
 
 use super::child::{self, SpawnError};
@@ -319,12 +320,6 @@ impl Write for SharedWriter {
     fn flush(&mut self) -> std::io::Result<()> {
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).flush()
     }
-}
-
-/// Whether one name is a group of the other (`a` and `a/b`): git cannot hold both refs.
-fn groups_clash(a: &str, b: &str) -> bool {
-    let (short, long) = if a.len() < b.len() { (a, b) } else { (b, a) };
-    long.len() > short.len() && long.starts_with(short) && long.as_bytes()[short.len()] == b'/'
 }
 
 fn child_env(

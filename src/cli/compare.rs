@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 
 use super::output;
 use super::{CliError, Context};
-use crate::report::compare::{Comparison, Curves, DiffStat, Input};
+use crate::report::compare::{self, Comparison, Curves, DiffStat, Input};
 use crate::report::compare_text;
 use crate::report::direction::Direction;
 use crate::report::select;
@@ -225,13 +225,7 @@ fn parse_directions(args: &[String]) -> Result<BTreeMap<String, Direction>, CliE
 fn curves(blob: Option<Vec<u8>>) -> Result<Curves, String> {
     let Some(bytes) = blob else { return Ok(Curves::new()) };
     let curves = metrics::read_curves(&bytes).map_err(|e| e.to_string())?;
-    Ok(curves
-        .into_iter()
-        .map(|(name, mut points)| {
-            points.sort_by_key(|(step, _, _)| *step);
-            (name, points.into_iter().map(|(step, v, _)| (step as f64, v)).collect())
-        })
-        .collect())
+    Ok(compare::step_curves(&curves))
 }
 
 fn selection_error(e: select::Error) -> CliError {

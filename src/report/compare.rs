@@ -13,6 +13,7 @@ use crate::report::direction::{self, Direction};
 use crate::report::model::{flatten, number};
 use crate::store::format::Status;
 use crate::store::history::FileStat;
+use crate::store::metrics::TimedCurves;
 use crate::store::RunRecord;
 
 /// One run of the comparison.
@@ -163,6 +164,20 @@ pub struct Comparison {
 /// Each metric's `(step, value)` points in step order (what sparklines and
 /// charts are drawn from).
 pub type Curves = BTreeMap<String, Vec<(f64, f64)>>;
+
+/// One curve of `metrics.csv` as chart points: `(step, value)` in step order,
+/// points of one step in logged order. The one reader of curves for sparklines,
+/// compare charts and the report's run pages.
+pub fn by_step(points: &[(u64, f64, f64)]) -> Vec<(f64, f64)> {
+    let mut sorted = points.to_vec();
+    sorted.sort_by_key(|p| p.0);
+    sorted.into_iter().map(|(step, value, _)| (step as f64, value)).collect()
+}
+
+/// Every curve of a run as chart points ([`by_step`]).
+pub fn step_curves(curves: &TimedCurves) -> Curves {
+    curves.iter().map(|(name, points)| (name.clone(), by_step(points))).collect()
+}
 
 /// What the comparison is built from, per run: the record (with `env`), its
 /// curves, and its code diffstat against the baseline.
@@ -405,6 +420,24 @@ const VOLATILE_ENV: &[&str] = &["git.describe", "workdir"];
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn curves_are_in_step_order_and_keep_logged_order_within_a_step() {
+        let points =
+            [(3, 0.3, 9.0), (1, 0.1, 8.0), (3, f64::NAN, 7.0), (0, 1.0, 6.0), (1, 0.2, 5.0)];
+        let got = by_step(&points);
+        assert_eq!(got.iter().map(|p| p.0).collect::<Vec<_>>(), [0.0, 1.0, 1.0, 3.0, 3.0]);
+        assert_eq!(got[1].1, 0.1);
+        assert_eq!(got[2].1, 0.2);
+        assert_eq!(got[3].1, 0.3);
+        assert!(got[4].1.is_nan(), "NaN points are kept for the chart to skip");
+        let timed =
+            TimedCurves::from([("loss".to_owned(), points.to_vec()), ("acc".into(), vec![])]);
+        let curves = step_curves(&timed);
+        assert_eq!(curves.keys().collect::<Vec<_>>(), ["acc", "loss"]);
+        assert_eq!(curves["loss"].len(), 5);
+        assert!(curves["acc"].is_empty());
+    }
 
     #[test]
     fn deltas_and_improvement() {

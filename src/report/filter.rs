@@ -177,7 +177,7 @@ impl RunContext {
             })
         };
         let mut config = BTreeMap::new();
-        flatten_toml("", &run.config, &mut config);
+        flatten_toml(&run.config, &mut config);
         let config = tree(config);
         let (mut metrics, mut min, mut max) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
         for (name, m) in &run.summary.metrics {
@@ -238,18 +238,12 @@ impl RunContext {
 }
 
 /// Adds `table`'s values under dotted keys; nested tables become prefixes.
-fn flatten_toml(prefix: &str, table: &toml::Table, out: &mut BTreeMap<String, Value>) {
-    for (k, v) in table {
-        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-        match v {
-            toml::Value::Table(t) => flatten_toml(&key, t, out),
-            other => {
-                if let Some(v) = toml_value(other) {
-                    out.insert(key, v);
-                }
-            }
+fn flatten_toml(table: &toml::Table, out: &mut BTreeMap<String, Value>) {
+    crate::util::flatten_keys(table, &toml::Value::as_table, &mut |key, v| {
+        if let Some(v) = toml_value(v) {
+            out.insert(key, v);
         }
-    }
+    });
 }
 
 /// A TOML value as an expression value; NaN is left out (it counts as missing).

@@ -241,24 +241,9 @@ pub fn format_value(v: &serde_json::Value) -> String {
 
 /// Flattens nested config into dotted keys.
 pub fn flatten(value: &serde_json::Value) -> Vec<(String, &serde_json::Value)> {
-    fn walk<'a>(
-        prefix: &str,
-        v: &'a serde_json::Value,
-        out: &mut Vec<(String, &'a serde_json::Value)>,
-    ) {
-        match v {
-            serde_json::Value::Object(map) => {
-                for (k, v) in map {
-                    let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-                    walk(&key, v, out);
-                }
-            }
-            other => out.push((prefix.to_owned(), other)),
-        }
-    }
     let mut out = Vec::new();
-    if value.is_object() {
-        walk("", value, &mut out);
+    if let Some(map) = value.as_object() {
+        crate::util::flatten_keys(map, &serde_json::Value::as_object, &mut |k, v| out.push((k, v)));
     }
     out
 }

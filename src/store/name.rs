@@ -69,6 +69,23 @@ const NOUNS: &[&str] = &[
     "wombat", "yak", "zebra", "aurora", "breeze", "cliff",
 ];
 
+/// Whether one name is a group of the other (`a` and `a/b`): git cannot hold
+/// both refs, so two such runs cannot exist side by side. Equal names do not
+/// clash this way (that is a taken name), nor do `a` and `ab/c`.
+///
+/// The one rule behind every such check: the store's writes and renames,
+/// a run's reservation of a live name, and push and pull against another side.
+pub fn groups_clash(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() < b.len() { (a, b) } else { (b, a) };
+    long.len() > short.len() && long.starts_with(short) && long.as_bytes()[short.len()] == b'/'
+}
+
+/// The groups `name` is in, outermost first: `a` and `a/b` for `a/b/c`. A run
+/// with one of these names clashes with `name` ([`groups_clash`]).
+pub fn groups_of(name: &str) -> impl Iterator<Item = &str> {
+    name.match_indices('/').map(move |(i, _)| &name[..i])
+}
+
 /// Generates an `adjective-noun` name (with `-2`, `-3`, ... when needed) for which
 /// `taken` returns false. `seed` picks the words; pass fresh randomness each time.
 pub fn generate(seed: u64, taken: impl Fn(&str) -> bool) -> String {
@@ -87,6 +104,28 @@ pub fn generate(seed: u64, taken: impl Fn(&str) -> bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn groups_clash_only_on_whole_segments() {
+        assert!(groups_clash("a", "a/b"));
+        assert!(groups_clash("a/b/c", "a"));
+        assert!(groups_clash("a/b", "a/b/c"));
+        assert!(!groups_clash("a", "ab/c"));
+        assert!(!groups_clash("a", "a"));
+        assert!(!groups_clash("a/b", "a/c"));
+        assert!(!groups_clash("a.b", "a"));
+    }
+
+    #[test]
+    fn groups_of_lists_each_prefix_that_clashes() {
+        assert_eq!(groups_of("a/b/c").collect::<Vec<_>>(), ["a", "a/b"]);
+        assert_eq!(groups_of("plain").count(), 0);
+        for name in ["a/b/c", "x/y", "solo"] {
+            for group in groups_of(name) {
+                assert!(groups_clash(group, name), "{group} vs {name}");
+            }
+        }
+    }
 
     #[test]
     fn accepts_grouped_names() {

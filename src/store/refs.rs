@@ -229,14 +229,10 @@ impl Store {
     /// `a/` for `a`. At most a few are returned.
     fn group_clashes(&self, name: &str) -> super::Result<Vec<String>> {
         let mut out = Vec::new();
-        let mut prefix = String::new();
-        let segments: Vec<&str> = name.split('/').collect();
-        for segment in &segments[..segments.len() - 1] {
-            prefix.push_str(segment);
-            if self.run_ref(&prefix)?.is_some() {
-                out.push(prefix.clone());
+        for group in super::name::groups_of(name) {
+            if self.run_ref(group)?.is_some() {
+                out.push(group.to_owned());
             }
-            prefix.push('/');
         }
         let dir = format!("{REF_PREFIX}{name}/");
         let platform = self.repo.references().map_err(super::Error::git)?;
@@ -303,11 +299,7 @@ fn object_id(name: &str, commit: &str) -> super::Result<gix::ObjectId> {
 
 use super::format::one_line;
 
-/// Whether one name is a group of the other (`a` and `a/b`): git cannot hold both refs.
-pub fn groups_clash(a: &str, b: &str) -> bool {
-    let (short, long) = if a.len() < b.len() { (a, b) } else { (b, a) };
-    long.len() > short.len() && long.starts_with(short) && long.as_bytes()[short.len()] == b'/'
-}
+pub use super::name::groups_clash;
 
 #[cfg(test)]
 mod tests {
@@ -334,15 +326,6 @@ mod tests {
             time: 1_700_000_000,
         };
         store.write_run(&files).unwrap()
-    }
-
-    #[test]
-    fn groups_clash_only_on_whole_segments() {
-        assert!(groups_clash("a", "a/b"));
-        assert!(groups_clash("a/b/c", "a"));
-        assert!(!groups_clash("a", "ab/c"));
-        assert!(!groups_clash("a", "a"));
-        assert!(!groups_clash("a/b", "a/c"));
     }
 
     #[test]

@@ -458,15 +458,10 @@ impl Store {
     /// True when `name` would be a group of an existing run or the other way round
     /// (`a` and `a/b`), which git cannot store side by side.
     pub fn name_conflicts(&self, name: &str) -> Result<bool> {
-        let mut prefix = String::new();
-        for segment in
-            name.split('/').collect::<Vec<_>>().split_last().map(|(_, p)| p).unwrap_or(&[])
-        {
-            prefix.push_str(segment);
-            if self.run_exists(&prefix)? {
+        for group in super::name::groups_of(name) {
+            if self.run_exists(group)? {
                 return Ok(true);
             }
-            prefix.push('/');
         }
         let dir = format!("{REF_PREFIX}{name}/");
         let platform = self.repo.references().map_err(Error::git)?;

@@ -399,20 +399,34 @@ pub fn group_clash(name: &str, other: &BTreeMap<String, String>) -> Option<Strin
         return Some(k.clone());
     }
     // This name inside a run's name used as a group.
-    let mut end = 0;
-    while let Some(i) = name[end..].find('/') {
-        end += i;
-        if other.contains_key(&name[..end]) {
-            return Some(name[..end].to_owned());
-        }
-        end += 1;
-    }
-    None
+    super::name::groups_of(name).find(|group| other.contains_key(*group)).map(str::to_owned)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_clash_against_a_side_follows_the_pairwise_rule() {
+        let names = ["a", "a/b", "a/b/c", "ab", "ab/c", "b/c", "b.c", "x"];
+        for keep in 0u32..(1 << names.len()) {
+            let other: BTreeMap<String, String> = (0..names.len())
+                .filter(|i| keep & (1 << i) != 0)
+                .map(|i| (names[i].to_owned(), String::new()))
+                .collect();
+            for name in names.iter().chain(&["a/z", "b", "ab/c/d"]) {
+                let found = group_clash(name, &other);
+                let any = other.keys().any(|k| crate::store::name::groups_clash(k, name));
+                assert_eq!(found.is_some(), any, "{name} against {other:?}");
+                if let Some(k) = found {
+                    assert!(crate::store::name::groups_clash(&k, name), "{k} vs {name}");
+                }
+            }
+        }
+        let other =
+            BTreeMap::from([("a".to_owned(), String::new()), ("a/b".into(), String::new())]);
+        assert_eq!(group_clash("a/b/c", &other).as_deref(), Some("a"), "the outermost group first");
+    }
 
     #[test]
     fn porcelain_rejections_name_the_runs() {

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `git-exp` binary on temporary real repositories,
 //! checked with the real `git` CLI.
 
+mod architecture;
 mod artifacts;
 mod browser;
 mod common;

@@ -230,9 +230,7 @@ pub fn write_run_page(
     let mut written = 0;
     let mut charts = Vec::new();
     for (name, points) in &data.curves {
-        let mut sorted = points.clone();
-        sorted.sort_by_key(|p| p.0);
-        let by_step: Vec<(f64, f64)> = sorted.iter().map(|p| (p.0 as f64, p.1)).collect();
+        let by_step = crate::report::compare::by_step(points);
         let t0 = points.iter().map(|p| p.2).fold(f64::INFINITY, f64::min);
         let mut by_time: Vec<(f64, f64)> = points.iter().map(|p| (p.2 - t0, p.1)).collect();
         by_time.sort_by(|a, b| a.0.total_cmp(&b.0));
