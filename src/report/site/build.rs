@@ -146,15 +146,7 @@ pub fn build(
             .filter_map(|r| data.iter().find(|d| d.record.name == r.name))
             .map(|d| Input {
                 run: &d.record,
-                curves: d
-                    .curves
-                    .iter()
-                    .map(|(k, v)| {
-                        let mut v = v.clone();
-                        v.sort_by_key(|p| p.0);
-                        (k.clone(), v.into_iter().map(|(s, y, _)| (s as f64, y)).collect())
-                    })
-                    .collect(),
+                curves: crate::report::compare::step_curves(&d.curves),
                 code_tree: None,
                 diffstat: None,
                 side: None,
