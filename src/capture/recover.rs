@@ -241,3 +241,24 @@ pub fn running_runs(
     }
     out
 }
+
+/// The run `spec` names, read in full: a committed run (with how the spec
+/// matched it), else a running run whose name is `spec` or whose id starts with
+/// it (4 hex digits at least), which has no commit yet and shows what it logged
+/// so far (`None` for how it matched).
+pub fn resolve_or_running(
+    store: &Store,
+    spec: &str,
+    vars: &[(String, String)],
+    clock: &crate::util::Clock,
+) -> Result<(crate::store::RunRecord, Option<crate::store::spec::Found>), crate::store::Error> {
+    match store.resolve(spec, crate::store::repo::Detail::Full) {
+        Ok((run, found)) => Ok((run, Some(found))),
+        Err(crate::store::Error::UnknownRun { spec }) => running_runs(store, vars, clock)
+            .into_iter()
+            .find(|r| r.name == spec || (spec.len() >= 4 && r.exp.id.starts_with(&spec)))
+            .map(|run| (run, None))
+            .ok_or(crate::store::Error::UnknownRun { spec }),
+        Err(e) => Err(e),
+    }
+}

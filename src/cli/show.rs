@@ -10,7 +10,6 @@ use super::{CliError, Context};
 use crate::env::manifest;
 use crate::report::model::{flatten, format_value, RunDetail};
 use crate::store::format::Storage;
-use crate::store::repo::Detail;
 use crate::store::Store;
 use crate::text;
 use crate::util::human_bytes;
@@ -37,20 +36,11 @@ pub fn cmd_show(
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
     let store = ctx.open_store(err)?;
-    let run = match store.resolve(&args.run, Detail::Full) {
-        Ok((run, found)) => {
-            super::note_prefix(err, &args.run, &run.name, found);
-            run
-        }
-        Err(crate::store::Error::UnknownRun { spec }) => {
-            // A run that is still running has no commit yet; show what it logged so far.
-            crate::capture::recover::running_runs(&store, &ctx.vars, &ctx.clock)
-                .into_iter()
-                .find(|r| r.name == spec || (spec.len() >= 4 && r.exp.id.starts_with(&spec)))
-                .ok_or(crate::store::Error::UnknownRun { spec })?
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let (run, found) =
+        crate::capture::recover::resolve_or_running(&store, &args.run, &ctx.vars, &ctx.clock)?;
+    if let Some(found) = found {
+        super::note_prefix(err, &args.run, &run.name, found);
+    }
     let format = args.format.resolve();
     let detail =
         RunDetail::new(&run, if format == OutputFormat::Json { 200 } else { args.log_lines });
@@ -59,7 +49,7 @@ pub fn cmd_show(
         OutputFormat::Table => write_text(out, ctx, &detail, run.env.as_ref())?,
         OutputFormat::Csv | OutputFormat::Markdown => {
             let header: Vec<String> = ["section", "key", "value"].map(String::from).into();
-            let rows = key_values(&detail);
+            let rows = detail.key_values();
             if format == OutputFormat::Csv {
                 output::write_csv(out, &header, &rows)?
             } else {
@@ -68,39 +58,6 @@ pub fn cmd_show(
         }
     }
     Ok(())
-}
-
-fn key_values(d: &RunDetail) -> Vec<Vec<String>> {
-    let r = &d.run;
-    let mut rows: Vec<Vec<String>> = vec![
-        vec!["run".into(), "name".into(), r.name.clone()],
-        vec!["run".into(), "id".into(), r.id.clone()],
-        vec!["run".into(), "status".into(), r.status.to_string()],
-        vec!["run".into(), "commit".into(), r.commit.clone().unwrap_or_default()],
-        vec!["run".into(), "code_commit".into(), r.code_commit.clone().unwrap_or_default()],
-        vec!["run".into(), "started".into(), r.started.clone()],
-        vec!["run".into(), "duration_s".into(), r.duration_s.to_string()],
-        vec!["run".into(), "command".into(), d.command.join(" ")],
-    ];
-    let w = &d.wandb;
-    for (key, value) in [
-        ("group", &r.group),
-        ("job_type", &r.job_type),
-        ("wandb.project", &w.project),
-        ("wandb.entity", &w.entity),
-        ("wandb.name", &w.name),
-    ] {
-        if let Some(v) = value {
-            rows.push(vec!["run".into(), key.into(), v.clone()]);
-        }
-    }
-    for (k, v) in flatten(&r.config) {
-        rows.push(vec!["config".into(), k, format_value(v)]);
-    }
-    for (k, m) in &r.summary {
-        rows.push(vec!["summary".into(), k.clone(), m.shown().unwrap_or_default()]);
-    }
-    rows
 }
 
 fn write_text(

@@ -206,6 +206,41 @@ impl RunDetail {
             git_exp_version: run.exp.git_exp_version.clone(),
         }
     }
+
+    /// The run as `(section, key, value)` rows (`show --format csv|markdown`):
+    /// the run's fields, then its config flattened to dotted keys, then its summary.
+    pub fn key_values(&self) -> Vec<Vec<String>> {
+        let r = &self.run;
+        let mut rows: Vec<Vec<String>> = vec![
+            vec!["run".into(), "name".into(), r.name.clone()],
+            vec!["run".into(), "id".into(), r.id.clone()],
+            vec!["run".into(), "status".into(), r.status.to_string()],
+            vec!["run".into(), "commit".into(), r.commit.clone().unwrap_or_default()],
+            vec!["run".into(), "code_commit".into(), r.code_commit.clone().unwrap_or_default()],
+            vec!["run".into(), "started".into(), r.started.clone()],
+            vec!["run".into(), "duration_s".into(), r.duration_s.to_string()],
+            vec!["run".into(), "command".into(), self.command.join(" ")],
+        ];
+        let w = &self.wandb;
+        for (key, value) in [
+            ("group", &r.group),
+            ("job_type", &r.job_type),
+            ("wandb.project", &w.project),
+            ("wandb.entity", &w.entity),
+            ("wandb.name", &w.name),
+        ] {
+            if let Some(v) = value {
+                rows.push(vec!["run".into(), key.into(), v.clone()]);
+            }
+        }
+        for (k, v) in flatten(&r.config) {
+            rows.push(vec!["config".into(), k, format_value(v)]);
+        }
+        for (k, m) in &r.summary {
+            rows.push(vec!["summary".into(), k.clone(), m.shown().unwrap_or_default()]);
+        }
+        rows
+    }
 }
 
 /// Formats a metric value compactly: up to 4 significant decimals, no trailing zeros.
