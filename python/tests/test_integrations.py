@@ -527,5 +527,81 @@ class ExampleTest(RepoTest):
         self.assertSteps(series, "test_accuracy", [2])
 
 
+class BoostingWandbTest(RepoTest):
+    """W&B's XGBoost and LightGBM integrations, trained for real under `--wandb`."""
+
+    DATA = """
+        import numpy as np
+        import wandb
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(200, 4))
+        y = X[:, 0] * 2.0 + X[:, 1] + rng.normal(scale=0.1, size=200)
+        X_train, X_val, y_train, y_val = X[:150], X[150:], y[:150], y[150:]
+    """
+
+    def test_xgboost_wandb_callback(self):
+        require(self, "xgboost")
+        out = self.repo.run_script("xgb", self.DATA + """
+        import xgboost as xgb
+        from wandb.xgboost import WandbCallback
+        from wandb.integration.xgboost import WandbCallback as Same
+        assert Same is WandbCallback
+        run = wandb.init(project="boost")
+        model = xgb.XGBRegressor(n_estimators=8, max_depth=2, early_stopping_rounds=3,
+                                 callbacks=[WandbCallback(log_model=True)])
+        model.fit(X_train, y_train, eval_set=[(X_train, y_train), (X_val, y_val)],
+                  verbose=False)
+        print("id", run.id, "best", model.best_iteration, model.best_score)
+        wandb.finish()
+        """, "--wandb")
+        words = out.stdout.split()
+        run_id, best_iteration, best_score = words[1], int(words[3]), float(words[4])
+        series = self.repo.metrics("xgb")
+        rounds = len(series["epoch"])
+        self.assertGreater(rounds, 3)
+        # One step per boosting round: the eval metrics and `epoch` share it.
+        self.assertEqual(series["epoch"], [(i, float(i)) for i in range(rounds)])
+        for name in ("validation_0-rmse", "validation_1-rmse"):
+            self.assertSteps(series, name, list(range(rounds)))
+        self.assertEqual(series["best_iteration"], [(rounds, float(best_iteration))])
+        self.assertAlmostEqual(series["best_score"][0][1], best_score)
+        run = self.repo.show("xgb")
+        self.assertEqual(run["config"]["learner"]["objective"]["name"], "reg:squarederror")
+        # The model, under its own file name inside the artifact of that name.
+        name = "%s_model.json" % run_id
+        self.assertIn("%s/%s" % (name, name), [a["path"] for a in run["artifacts"]])
+
+    def test_lightgbm_wandb_callback_and_log_summary(self):
+        require(self, "lightgbm")
+        self.repo.run_script("lgb", self.DATA + """
+        import lightgbm as lgb
+        from wandb.lightgbm import log_summary, wandb_callback
+        run = wandb.init(project="boost")
+        train = lgb.Dataset(X_train, y_train)
+        val = lgb.Dataset(X_val, y_val, reference=train)
+        model = lgb.train({"objective": "regression", "metric": ["l2", "l1"],
+                           "num_leaves": 4, "verbose": -1, "seed": 0},
+                          train, num_boost_round=6, valid_sets=[val],
+                          valid_names=["validation"], callbacks=[wandb_callback()])
+        log_summary(model, save_model_checkpoint=True)
+        print("id", run.id)
+        """, "--wandb")
+        series = self.repo.metrics("lgb")
+        self.assertEqual(series["iteration"], [(i, float(i)) for i in range(6)])
+        for name in ("validation_l2", "validation_l1"):
+            self.assertSteps(series, name, list(range(6)))
+        run = self.repo.show("lgb")
+        self.assertEqual(run["config"]["objective"], "regression")
+        self.assertEqual(run["config"]["num_leaves"], 4)
+        summary = run["summary"]
+        # No early stopping: LightGBM's best_iteration is 0, best_score the last scores.
+        self.assertEqual(summary["best_iteration"]["value"], 0)
+        self.assertEqual(summary["best_score.validation.l2"]["value"],
+                         series["validation_l2"][-1][1])
+        paths = [a["path"] for a in run["artifacts"]]
+        self.assertTrue(any(p.startswith("model_") and p.endswith("/model_ckpt_0.txt")
+                            for p in paths), paths)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -1,1 +1,1 @@
-"""`wandb.integration`: the framework integrations scripts import from wandb (Keras)."""
+"""`wandb.integration`: the framework integrations scripts import from wandb (Keras, XGBoost, LightGBM)."""
