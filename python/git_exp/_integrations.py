@@ -1,4 +1,5 @@
-"""Helpers shared by the framework integrations (keras, lightning, huggingface, sklearn).
+"""Helpers shared by the framework integrations (keras, lightning, huggingface, sklearn,
+W&B's xgboost and lightgbm).
 
 Owns what the integrations all need: getting the active run (starting one when there is
 none), mapping a framework's step counter onto the run's steps, turning framework objects
@@ -128,6 +129,17 @@ def metrics(logs):
         if number is not None:
             out[str(key)] = number
     return out
+
+
+def best_summary(metric_name, minimize, maximize):
+    """The define_metric summary W&B's boosting integrations give a metric: "min" for a
+    loss or a name in `minimize`, "max" for a name in `maximize`, else None."""
+    lowered = metric_name.lower()
+    if "loss" in lowered or lowered in minimize:
+        return "min"
+    if lowered in maximize:
+        return "max"
+    return None
 
 
 def missing_config(existing, new):

@@ -19,6 +19,7 @@ import tempfile
 
 from lightgbm import Booster
 
+from git_exp import _integrations
 from git_exp import wandb as _wandb
 
 _MINIMIZE = frozenset(("l1", "l2", "rmse", "mape", "huber", "fair", "poisson", "gamma",
@@ -26,18 +27,8 @@ _MINIMIZE = frozenset(("l1", "l2", "rmse", "mape", "huber", "fair", "poisson", "
 _MAXIMIZE = frozenset(("map", "auc", "average_precision"))
 
 
-def summary_of(metric_name):
-    """The define_metric summary LightGBM's metric `metric_name` gets, or None."""
-    lowered = metric_name.lower()
-    if "loss" in lowered or lowered in _MINIMIZE:
-        return "min"
-    if lowered in _MAXIMIZE:
-        return "max"
-    return None
-
-
 def _define(key, metric_name):
-    summary = summary_of(metric_name)
+    summary = _integrations.best_summary(metric_name, _MINIMIZE, _MAXIMIZE)
     if summary:
         _wandb.define_metric(key, summary=summary)
 
@@ -90,30 +81,22 @@ def log_summary(model, feature_importance=True, save_model_checkpoint=False):
     if run is None:
         raise _wandb.Error("You must call wandb.init() before log_summary()")
     if not isinstance(model, Booster):
-        raise _wandb.Error("Model should be an instance of lightgbm.basic.Booster")
+        raise _wandb.Error("log_summary needs the lightgbm.Booster that lightgbm.train "
+                           "returns, not %s" % type(model).__name__)
     run.summary["best_iteration"] = model.best_iteration
-    run.summary["best_score"] = _plain(model.best_score)
+    run.summary["best_score"] = _integrations.config_value(model.best_score)
     if feature_importance:
         importance = model.feature_importance()
         table = _wandb.Table(
-            data=[[name, _plain(value)] for name, value in zip(model.feature_name(), importance)],
+            data=[[name, _integrations.scalar(value)]
+                  for name, value in zip(model.feature_name(), importance)],
             columns=["Feature", "Importance"])
         _wandb.log({"Feature Importance": _wandb.plot.bar(
             table, "Feature", "Importance", title="Feature Importance")}, commit=False)
     if save_model_checkpoint:
-        directory = tempfile.mkdtemp(prefix="git-exp-lightgbm-")
-        path = os.path.join(directory, "model_ckpt_%d.txt" % model.best_iteration)
-        model.save_model(path, num_iteration=model.best_iteration)
-        artifact = _wandb.Artifact(name="model_%s" % run.id, type="model")
-        artifact.add_file(path)
-        _wandb.log_artifact(artifact, aliases=["best"])
-
-
-def _plain(value):
-    """`best_score` is {data: {metric: numpy float}}; numbers become Python's."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    try:
-        return value.item()
-    except AttributeError:
-        return value
+        with tempfile.TemporaryDirectory(prefix="git-exp-lightgbm-") as directory:
+            path = os.path.join(directory, "model_ckpt_%d.txt" % model.best_iteration)
+            model.save_model(path, num_iteration=model.best_iteration)
+            artifact = _wandb.Artifact(name="model_%s" % run.id, type="model")
+            artifact.add_file(path)
+            _wandb.log_artifact(artifact, aliases=["best"])  # copies the file into the run

@@ -20,6 +20,7 @@ import tempfile
 
 import xgboost
 
+from git_exp import _integrations
 from git_exp import wandb as _wandb
 
 # Metrics XGBoost reports whose best value is the lowest, or the highest.
@@ -28,16 +29,6 @@ _MINIMIZE = frozenset(("rmse", "rmsle", "mae", "mape", "mphe", "logloss", "error
                        "gamma-nloglik", "cox-nloglik", "gamma-deviance", "tweedie-nloglik",
                        "aft-nloglik", "interval-regression-accuracy"))
 _MAXIMIZE = frozenset(("auc", "aucpr", "ndcg", "map", "ndcg@n", "map@n", "pre"))
-
-
-def summary_of(metric_name):
-    """The define_metric summary XGBoost's metric `metric_name` gets, or None."""
-    lowered = metric_name.lower()
-    if "loss" in lowered or lowered in _MINIMIZE:
-        return "min"
-    if lowered in _MAXIMIZE:
-        return "max"
-    return None
 
 
 class WandbCallback(xgboost.callback.TrainingCallback):
@@ -62,7 +53,7 @@ class WandbCallback(xgboost.callback.TrainingCallback):
             for metric_name, values in metrics.items():
                 key = "%s-%s" % (data, metric_name)
                 if self.define_metric:
-                    summary = summary_of(metric_name)
+                    summary = _integrations.best_summary(metric_name, _MINIMIZE, _MAXIMIZE)
                     if summary:
                         _wandb.define_metric(key, summary=summary)
                 _wandb.log({key: _last(values)}, commit=False)
@@ -82,12 +73,12 @@ class WandbCallback(xgboost.callback.TrainingCallback):
 
     def _log_model(self, model):
         name = "%s_model.json" % _wandb.run.id
-        directory = tempfile.mkdtemp(prefix="git-exp-xgboost-")
-        path = os.path.join(directory, name)
-        model.save_model(path)
-        artifact = _wandb.Artifact(name=name, type="model")
-        artifact.add_file(path)
-        _wandb.log_artifact(artifact)
+        with tempfile.TemporaryDirectory(prefix="git-exp-xgboost-") as directory:
+            path = os.path.join(directory, name)
+            model.save_model(path)
+            artifact = _wandb.Artifact(name=name, type="model")
+            artifact.add_file(path)
+            _wandb.log_artifact(artifact)  # copies the file into the run
 
     def _log_feature_importance(self, model):
         scores = model.get_score(importance_type=self.importance_type)
